@@ -1,0 +1,39 @@
+"""The three roles. A role is a Django group; Django's staff flag follows the admin role.
+
+- clinician: rates the responses assigned to them, sees nothing else.
+- researcher: sees studies' results and downloads reports; cannot rate.
+- admin: manages case sets, personas, models and studies (and the Django admin).
+"""
+from django.contrib.auth.models import Group
+
+CLINICIAN = "clinician"
+RESEARCHER = "researcher"
+ADMIN = "admin"
+ROLES = (ADMIN, RESEARCHER, CLINICIAN)
+
+
+def roles_ensure() -> None:
+    for name in ROLES:
+        Group.objects.get_or_create(name=name)
+
+
+def user_roles(user) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_role_cache", None)
+    if cached is None:
+        cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if user.is_superuser:
+            cached.add(ADMIN)
+        user._role_cache = cached
+    return cached
+
+
+def user_has_role(user, *roles: str) -> bool:
+    return bool(user_roles(user) & set(roles))
+
+
+def primary_role(user) -> str | None:
+    """The role whose home page a user lands on (admin > researcher > clinician)."""
+    owned = user_roles(user)
+    return next((r for r in ROLES if r in owned), None)

@@ -1,0 +1,23 @@
+"""annotation's models, split by sub-domain: study setup, the items rated, and rating itself."""
+from .base import TimeStampedModel, opaque_code
+from .items import ParseStatus, Response
+from .rating import Assignment, AssignmentStatus, Rating, RatingRevision, RatingValue
+from .setup import (
+    Backend,
+    CareSetting,
+    Case,
+    CaseSet,
+    InteractionStyle,
+    LeakPolicy,
+    ModelSpec,
+    Persona,
+    Study,
+    StudyStatus,
+    TaskType,
+)
+
+__all__ = [
+    "Assignment", "AssignmentStatus", "Backend", "CareSetting", "Case", "CaseSet", "InteractionStyle",
+    "LeakPolicy", "ModelSpec", "ParseStatus", "Persona", "Rating", "RatingRevision", "RatingValue", "Response",
+    "Study", "StudyStatus", "TaskType", "TimeStampedModel", "opaque_code",
+]

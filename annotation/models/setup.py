@@ -1,0 +1,161 @@
+"""What admins set up: case sets and cases, personas, model specs and studies."""
+from django.conf import settings
+from django.db import models
+
+from .base import TimeStampedModel
+
+
+class TaskType(models.TextChoices):
+    TRIAGE = "triage", "Triage"
+    PATIENT_SAFETY = "patient_safety", "Patient safety"
+    OTHER = "other", "Other"
+
+
+class CareSetting(models.TextChoices):
+    CRITICAL_CARE = "critical_care", "Critical care / emergency"
+    PRIMARY_CARE = "primary_care", "Primary care"
+    OTHER = "other", "Other"
+
+
+class CaseSet(TimeStampedModel):
+    """An uploaded file of cases. A changed upload under the same name is a new version."""
+
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField(default=1)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    content_hash = models.CharField(max_length=64, help_text="sha256 over the normalised cases")
+    source_filename = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="caseset_name_version_unique")]
+        ordering = ["name", "-version"]
+
+    def __str__(self):
+        return f"{self.name} v{self.version}"
+
+
+class Case(TimeStampedModel):
+    case_set = models.ForeignKey(CaseSet, on_delete=models.CASCADE, related_name="cases")
+    external_id = models.CharField(max_length=100)
+    vignette = models.TextField()
+    question = models.TextField()
+    task_type = models.CharField(max_length=32, choices=TaskType.choices)
+    care_setting = models.CharField(max_length=32, choices=CareSetting.choices)
+    reference_answer = models.TextField(blank=True, help_text="For triage: the acuity level, e.g. ESI 1-5")
+    metadata = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case_set", "external_id"], name="case_external_id_unique")]
+        ordering = ["case_set", "id"]
+
+    def __str__(self):
+        return f"{self.case_set.name}:{self.external_id}"
+
+
+class InteractionStyle(models.TextChoices):
+    PLAIN = "plain", "Plain"
+    CAUTIOUS = "cautious", "Cautious"
+    BOLD = "bold", "Bold"
+
+
+class Persona(TimeStampedModel):
+    """A system-prompt persona. Editing one that responses used creates a new version instead."""
+
+    slug = models.SlugField(max_length=100)
+    version = models.PositiveIntegerField(default=1)
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=200, blank=True, help_text="Professional role; empty for the baseline")
+    style = models.CharField(max_length=32, choices=InteractionStyle.choices, default=InteractionStyle.PLAIN)
+    is_medical = models.BooleanField(default=False)
+    is_baseline = models.BooleanField(default=False, help_text="The no-persona condition: no system message")
+    system_prompt_template = models.TextField(
+        blank=True, help_text="Placeholders: {role}, {style}, {task_type}, {care_setting}. Empty: no system message."
+    )
+    description = models.TextField(blank=True)
+    previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    is_current = models.BooleanField(default=True, help_text="The latest version of this slug")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["slug", "version"], name="persona_slug_version_unique")]
+        ordering = ["slug", "-version"]
+
+    def __str__(self):
+        return f"{self.name} (v{self.version})"
+
+
+class Backend(models.TextChoices):
+    VLLM = "vllm", "vLLM offline engine"
+    OPENAI = "openai", "OpenAI-compatible server"
+    IMPORTED = "imported", "Imported responses"
+
+
+class ModelSpec(TimeStampedModel):
+    """A model and how to sample from it; judges also carry the rubric prompt."""
+
+    name = models.CharField(max_length=200, unique=True)
+    backend = models.CharField(max_length=16, choices=Backend.choices, default=Backend.VLLM)
+    model_path = models.CharField(max_length=500, help_text="Hub id, local path or served model name")
+    revision = models.CharField(max_length=200, blank=True)
+    api_base = models.URLField(blank=True, help_text="OpenAI-compatible servers: e.g. http://gpu:8000/v1")
+    temperature = models.FloatField(default=0.7)
+    top_p = models.FloatField(default=1.0)
+    max_tokens = models.PositiveIntegerField(default=512)
+    seed = models.BigIntegerField(default=0, help_text="Base seed; each row's seed is derived from it")
+    samples_per_prompt = models.PositiveSmallIntegerField(default=1)
+    engine_options = models.JSONField(default=dict, blank=True, help_text="Extra engine arguments (dtype, ...)")
+    is_judge = models.BooleanField(default=False)
+    rubric_prompt = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class StudyStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    GENERATING = "generating", "Generating"
+    RATING = "rating", "Rating"
+    CLOSED = "closed", "Closed"
+
+
+class LeakPolicy(models.TextChoices):
+    """What raters see of a response whose text reveals its persona ("As an ED physician...")."""
+
+    SHOW = "show", "Show as generated"
+    HIDE = "hide", "Do not assign it"
+    REDACT = "redact", "Redact the revealing phrase"
+
+
+class Study(TimeStampedModel):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=16, choices=StudyStatus.choices, default=StudyStatus.DRAFT)
+    case_sets = models.ManyToManyField(CaseSet, related_name="studies", blank=True)
+    personas = models.ManyToManyField(Persona, related_name="studies", blank=True)
+    model_specs = models.ManyToManyField(ModelSpec, related_name="studies", blank=True)
+    judge = models.ForeignKey(ModelSpec, null=True, blank=True, on_delete=models.PROTECT, related_name="judged_studies")
+    rating_schema = models.JSONField(default=dict, blank=True, help_text="Empty: the default clinician schema")
+    task_instructions = models.JSONField(
+        default=dict, blank=True, help_text="Per task type, text appended to the question (e.g. ESI + confidence)"
+    )
+    raters_per_response = models.PositiveSmallIntegerField(default=2)
+    anchor_items = models.PositiveIntegerField(default=0, help_text="Items every clinician rates")
+    pairwise_overlap = models.BooleanField(default=False, help_text="Guarantee overlap for every clinician pair")
+    retest_fraction = models.FloatField(default=0.0, help_text="Share of items shown again for test-retest")
+    eligibility = models.JSONField(default=dict, blank=True, help_text="Per task type: specialties, min years")
+    preference_mode = models.BooleanField(default=False, help_text="Side-by-side A/B preference tasks")
+    leak_policy = models.CharField(max_length=16, choices=LeakPolicy.choices, default=LeakPolicy.REDACT)
+    assignment_seed = models.BigIntegerField(default=0)
+    safety_lead_email = models.EmailField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name

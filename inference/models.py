@@ -1,0 +1,46 @@
+"""Generation and judge jobs, and the judge's scores. Responses themselves live in annotation."""
+from django.conf import settings
+from django.db import models
+
+from annotation.models import ModelSpec, Response, Study, TimeStampedModel
+
+
+class JobKind(models.TextChoices):
+    GENERATE = "generate", "Generate responses"
+    JUDGE = "judge", "Judge responses"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Finished with failures"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class GenerationJob(TimeStampedModel):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=16, choices=JobKind.choices, default=JobKind.GENERATE)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+
+class JudgeScore(TimeStampedModel):
+    """The judge's rating of one response, on the study's rating schema (same shape as a clinician's).
+
+    `values`: {dimension: {"value": str, "confidence": str}}; empty when the answer was unparseable.
+    """
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="judge_scores")
+    judge = models.ForeignKey(ModelSpec, on_delete=models.PROTECT, related_name="judge_scores")
+    values = models.JSONField(default=dict, blank=True)
+    raw_text = models.TextField(blank=True)
+    parse_ok = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    prompt_messages = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["response", "judge"], name="judgescore_once_per_judge")]

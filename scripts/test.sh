@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, migrations check, the main suite, then the slow vLLM tests in their
+# own cached virtual environment. Extra arguments go to the main pytest run.
+# Uses DATABASE_URL (PostgreSQL in CI; SQLite when unset) and TEST_CELERY_BROKER_URL (real worker tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup_venv.sh requirements-test.txt
+if ! command -v chromium >/dev/null 2>&1; then
+  # The browser test drives Debian's Chromium; never a downloaded browser.
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+    || echo "warning: could not install chromium; browser tests will skip (or fail under REQUIRE_SERVICES=1)"
+fi
+export DJANGO_SETTINGS_MODULE=config.test_settings
+.venv/bin/ruff check .
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null \
+  || { echo "models changed without a migration: run manage.py makemigrations"; exit 1; }
+mkdir -p test-artifacts
+# pytest exits 5 when it collected no test: set -e turns that into a failure, never a pass.
+.venv/bin/pytest -m "not vllm" "$@"
+if [ "${SKIP_VLLM:-0}" != "1" ]; then
+  bash scripts/setup_vllm_cpu.sh
+  .venv-vllm/bin/pytest -m vllm -p no:cacheprovider
+fi
