@@ -7,13 +7,17 @@ from accounts.models import RaterProfile, Specialty
 from accounts.roles import ADMIN, CLINICIAN, RESEARCHER
 from annotation.models import (
     Assignment,
+    AssignmentStatus,
     Case,
     CaseSet,
     ModelSpec,
     Persona,
+    Rating,
+    RatingValue,
     Response,
     Study,
 )
+from inference.models import JudgeScore
 
 PASSWORD = "pass-for-tests-1"
 
@@ -152,3 +156,34 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
     study = factory.LazyAttribute(lambda a: a.response.study)
     rater = factory.LazyFunction(clinician)
     position = factory.Sequence(lambda n: n + 1)
+
+
+class RatingFactory(factory.django.DjangoModelFactory):
+    """A submitted rating. `values={dim: (value, confidence)}`; value None means "cannot assess"."""
+
+    class Meta:
+        model = Rating
+        skip_postgeneration_save = True
+
+    assignment = factory.SubFactory(AssignmentFactory, status=AssignmentStatus.SUBMITTED)
+
+    @factory.post_generation
+    def values(obj, create, extracted, **kwargs):
+        for dimension, (value, confidence) in (extracted or {}).items():
+            RatingValue.objects.create(
+                rating=obj, dimension=dimension, value=value or "", confidence=confidence or "",
+                cannot_assess=value is None,
+            )
+        if obj.assignment.status != AssignmentStatus.SUBMITTED:
+            obj.assignment.status = AssignmentStatus.SUBMITTED
+            obj.assignment.save(update_fields=["status"])
+
+
+class JudgeScoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JudgeScore
+
+    response = factory.SubFactory(ResponseFactory)
+    judge = factory.SubFactory(ModelSpecFactory, judge=True)
+    values = factory.LazyFunction(dict)
+    parse_ok = True

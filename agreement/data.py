@@ -1,0 +1,547 @@
+"""From the database to the plain arrays the agreement math takes.
+
+Everything is read with a handful of `values_list` queries (no per-row queries) and turned into
+column arrays: a study can hold 100k+ ratings. The conventions are the metrics package's:
+
+- a rating matrix is items x raters, float, holding the INDEX of the category in the dimension's
+  declared `labels` (ordinal scales low -> high), np.nan where the rater gave no usable rating;
+- items are the study's responses, in response-id order; raters are clinicians, in user-id order.
+
+Inclusion rules (stated again in every report):
+- only ratings of SUBMITTED assignments count (drafts live on the assignment, withdrawn ones are
+  rebalanced away);
+- the inter-rater matrices hold each rater's FIRST presentation of an item; a test-retest repeat
+  (`Assignment.repeat_of`) goes only into the retest pairs, never into inter-rater agreement;
+- "cannot assess" is excluded by default (the cell stays missing) and counted per dimension; with
+  `cannot_assess="category"` it becomes its own, last, category and the dimension is analysed as
+  categorical (an unordered answer cannot sit on an ordinal scale);
+- a stored value outside the schema's choices (e.g. after a schema edit) is missing and counted.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.apps import apps
+from django.contrib.auth import get_user_model
+
+from annotation.models import AssignmentStatus, RatingValue, Response, Study
+from annotation.schema import study_schema
+from inference.models import JudgeScore
+
+CANNOT_ASSESS = "cannot_assess"
+CANNOT_ASSESS_MODES = ("exclude", "category")
+# Breakdown keys: item attributes every figure can be split by.
+GROUP_KEYS = ("persona", "role", "style", "model", "task_type", "care_setting")
+# Parse statuses whose label is usable for metric-based evaluation.
+USABLE_PARSE = ("parsed", "partial")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    key: str
+    label: str
+    kind: str  # "categorical" | "ordinal"
+    labels: tuple[str, ...]  # stored values, the index order the matrices use
+    label_names: tuple[str, ...]
+    has_confidence: bool
+    allows_cannot_assess: bool
+
+    @property
+    def is_ordinal(self) -> bool:
+        return self.kind == "ordinal"
+
+
+@dataclass
+class Items:
+    """One entry per response (row of every matrix); blinding keys resolved for researchers."""
+
+    response_id: np.ndarray
+    code: np.ndarray
+    case_id: np.ndarray
+    case_external_id: np.ndarray
+    case_set: np.ndarray
+    task_type: np.ndarray
+    care_setting: np.ndarray
+    reference_answer: np.ndarray
+    persona_id: np.ndarray
+    persona: np.ndarray  # display label, unique per persona version
+    persona_slug: np.ndarray
+    role: np.ndarray
+    style: np.ndarray
+    is_medical: np.ndarray
+    is_baseline: np.ndarray
+    model_id: np.ndarray
+    model: np.ndarray
+    sample_index: np.ndarray
+    parsed_label: np.ndarray
+    parsed_confidence: np.ndarray  # float, nan when none
+    parse_status: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.response_id)
+
+    def key(self, name: str) -> np.ndarray:
+        if name not in GROUP_KEYS:
+            raise KeyError(f"unknown breakdown key {name!r}; known: {', '.join(GROUP_KEYS)}")
+        return getattr(self, name)
+
+    def groups(self, name: str) -> dict[str, np.ndarray]:
+        """{value: boolean item mask} for one breakdown key, values sorted."""
+        column = self.key(name)
+        return {value: column == value for value in sorted(set(column.tolist()))}
+
+    def baseline_personas(self) -> list[str]:
+        return sorted(set(self.persona[self.is_baseline].tolist()))
+
+
+@dataclass
+class Raters:
+    user_id: np.ndarray
+    username: np.ndarray
+    specialty: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.user_id)
+
+
+@dataclass
+class RetestPairs:
+    """Test-retest: the same rater's first and repeated rating of one item, usable pairs only."""
+
+    item: np.ndarray
+    rater: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    n_pairs_total: int  # repeats whose original is also rated (before dropping cannot-assess)
+    n_excluded: int  # pairs dropped because either side was cannot-assess or unknown
+
+
+@dataclass
+class DimensionData:
+    dimension: Dimension
+    ratings: np.ndarray  # items x raters, category index
+    confidence: np.ndarray  # items x raters, index into confidence_levels
+    position: np.ndarray  # items x raters, 1-based display position in the rater's queue
+    cannot_assess: np.ndarray  # items x raters, bool
+    judge: np.ndarray  # items x judges, category index
+    judge_confidence: np.ndarray  # items x judges
+    retest: RetestPairs
+    n_values: int  # first-presentation values stored for this dimension, cannot-assess included
+    n_cannot_assess: int
+    n_unknown: int  # values outside the declared labels (treated as missing)
+    n_judge_cannot_assess: int
+    cannot_assess_mode: str
+
+    @property
+    def n_used(self) -> int:
+        return int(np.count_nonzero(~np.isnan(self.ratings)))
+
+
+@dataclass
+class Records:
+    """The long table: one entry per stored rating value of a submitted assignment."""
+
+    item: np.ndarray
+    rater: np.ndarray
+    assignment_id: np.ndarray
+    rating_id: np.ndarray
+    repeat_of: np.ndarray  # assignment id of the original, 0 for first presentations
+    position: np.ndarray
+    dimension: np.ndarray
+    value: np.ndarray
+    confidence: np.ndarray
+    cannot_assess: np.ndarray
+    revision: np.ndarray
+    active_seconds: np.ndarray
+    submitted_at: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.item)
+
+
+@dataclass
+class JudgeRecords:
+    judge: np.ndarray  # column index into StudyData.judges
+    item: np.ndarray
+    dimension: np.ndarray
+    value: np.ndarray
+    confidence: np.ndarray
+
+
+@dataclass
+class Triage:
+    """Parsed discrete answers vs the cases' reference levels, on one ordinal scale.
+
+    `labels` are ordered by level number, so for ESI/KTAS-style scales index 0 is the MOST urgent
+    level and a predicted index above the reference is under-triage.
+    """
+
+    labels: tuple[str, ...]
+    predicted: np.ndarray  # per item, index into labels; nan when unparsed or off-scale
+    reference: np.ndarray  # per item, nan when the case has no (on-scale) reference
+    confidence: np.ndarray  # per item, stated confidence 0-1, nan when none
+    is_discrete: np.ndarray  # items whose task asks for a discrete answer (parse status not n/a)
+    prompt_group: np.ndarray  # per item: same case x persona x model (repeated samples)
+    n_unparseable: int
+
+
+@dataclass
+class Preferences:
+    """Side-by-side judgements: winner / loser persona per comparison; ties are kept apart."""
+
+    persona_a: np.ndarray
+    persona_b: np.ndarray
+    outcome: np.ndarray  # 1.0 a wins, 0.0 b wins, 0.5 tie
+    source: np.ndarray  # "clinician" or "judge"
+    task_type: np.ndarray
+    care_setting: np.ndarray
+
+
+@dataclass
+class StudyData:
+    study_id: int
+    study_name: str
+    schema: dict
+    confidence_levels: tuple[str, ...]
+    items: Items
+    raters: Raters
+    judges: tuple[str, ...]
+    primary_judge: int | None  # column of the study's own judge in every judge matrix
+    dimensions: dict[str, DimensionData]
+    records: Records
+    judge_records: JudgeRecords
+    triage: Triage
+    preferences: Preferences | None
+    cannot_assess_mode: str
+    snapshot_hash: str = ""
+    counts: dict = field(default_factory=dict)
+
+
+# --- schema -----------------------------------------------------------------------------------
+
+
+def study_dimensions(study: Study, *, cannot_assess: str = "exclude") -> list[Dimension]:
+    if cannot_assess not in CANNOT_ASSESS_MODES:
+        raise ValueError(f"cannot_assess must be one of {CANNOT_ASSESS_MODES}")
+    dims = []
+    for spec in study_schema(study)["dimensions"]:
+        values = tuple(str(c["value"]) for c in spec["choices"])
+        names = tuple(str(c.get("label", c["value"])) for c in spec["choices"])
+        kind = spec.get("kind", "categorical")
+        allows = bool(spec.get("cannot_assess", False))
+        if cannot_assess == "category" and allows:
+            values, names, kind = values + (CANNOT_ASSESS,), names + ("Cannot assess",), "categorical"
+        dims.append(
+            Dimension(
+                key=spec["key"], label=spec.get("label", spec["key"]), kind=kind, labels=values, label_names=names,
+                has_confidence=bool(spec.get("confidence", False)), allows_cannot_assess=allows,
+            )
+        )
+    return dims
+
+
+def _index(values: np.ndarray, labels) -> np.ndarray:
+    """Category index of each string value in `labels`; nan where it is not one of them."""
+    lookup = {label: float(i) for i, label in enumerate(labels)}
+    return np.array([lookup.get(v, np.nan) for v in values.tolist()], dtype=float)
+
+
+def _cols(rows: list[tuple], n: int) -> list[np.ndarray]:
+    if not rows:
+        return [np.array([], dtype=object) for _ in range(n)]
+    return [np.array(col, dtype=object) for col in zip(*rows, strict=True)]
+
+
+# --- loaders ----------------------------------------------------------------------------------
+
+
+def _load_items(study: Study) -> Items:
+    rows = list(
+        Response.objects.filter(study=study).order_by("id").values_list(
+            "id", "code", "case_id", "case__external_id", "case__case_set__name", "case__task_type",
+            "case__care_setting", "case__reference_answer", "persona_id", "persona__name", "persona__version",
+            "persona__slug", "persona__role", "persona__style", "persona__is_medical", "persona__is_baseline",
+            "model_id", "model__name", "sample_index", "parsed_label", "parsed_confidence", "parse_status",
+        )
+    )
+    (rid, code, case_id, ext, case_set, task, setting, ref, pid, pname, pver, pslug, role, style, medical, baseline,
+     mid, mname, sample, plabel, pconf, pstatus) = _cols(rows, 22)
+    # A persona edited mid-study has two versions: keep them apart in every breakdown.
+    versions: dict[str, set] = {}
+    for name, ver in zip(pname.tolist(), pver.tolist(), strict=True):
+        versions.setdefault(name, set()).add(ver)
+    persona = np.array(
+        [f"{n} (v{v})" if len(versions[n]) > 1 else n for n, v in zip(pname.tolist(), pver.tolist(), strict=True)],
+        dtype=object,
+    )
+    return Items(
+        response_id=rid.astype(np.int64), code=code, case_id=case_id.astype(np.int64), case_external_id=ext,
+        case_set=case_set, task_type=task, care_setting=setting,
+        reference_answer=np.array([str(r).strip() for r in ref.tolist()], dtype=object),
+        persona_id=pid.astype(np.int64), persona=persona, persona_slug=pslug,
+        role=np.array([r or "(none)" for r in role.tolist()], dtype=object), style=style,
+        is_medical=medical.astype(bool), is_baseline=baseline.astype(bool), model_id=mid.astype(np.int64),
+        model=mname, sample_index=sample.astype(np.int64),
+        parsed_label=np.array([str(p).strip() for p in plabel.tolist()], dtype=object),
+        parsed_confidence=np.array([np.nan if c is None else float(c) for c in pconf.tolist()], dtype=float),
+        parse_status=pstatus,
+    )
+
+
+def _load_records(study: Study, items: Items) -> tuple[Records, Raters]:
+    rows = list(
+        RatingValue.objects.filter(
+            rating__assignment__study=study, rating__assignment__status=AssignmentStatus.SUBMITTED
+        ).order_by("rating__assignment_id", "dimension").values_list(
+            "rating__assignment__response_id", "rating__assignment__rater_id", "rating__assignment_id",
+            "rating_id", "rating__assignment__repeat_of_id", "rating__assignment__position", "dimension", "value",
+            "confidence", "cannot_assess", "rating__revision", "rating__assignment__active_seconds",
+            "rating__assignment__submitted_at",
+        ).iterator(chunk_size=20_000)
+    )
+    (resp, rater_id, aid, rating_id, repeat_of, position, dim, value, conf, cannot, revision, active,
+     submitted) = _cols(rows, 13)
+    user_ids = np.unique(rater_id.astype(np.int64)) if len(rows) else np.array([], dtype=np.int64)
+    users = dict(
+        (uid, (name, spec)) for uid, name, spec in get_user_model().objects.filter(id__in=user_ids.tolist())
+        .values_list("id", "username", "rater_profile__specialty")
+    )
+    raters = Raters(
+        user_id=user_ids,
+        username=np.array([users[u][0] for u in user_ids.tolist()], dtype=object),
+        specialty=np.array([users[u][1] or "" for u in user_ids.tolist()], dtype=object),
+    )
+    records = Records(
+        item=np.searchsorted(items.response_id, resp.astype(np.int64)),
+        rater=np.searchsorted(user_ids, rater_id.astype(np.int64)),
+        assignment_id=aid.astype(np.int64), rating_id=rating_id.astype(np.int64),
+        repeat_of=np.array([r or 0 for r in repeat_of.tolist()], dtype=np.int64),
+        position=position.astype(np.int64), dimension=dim, value=value, confidence=conf,
+        cannot_assess=cannot.astype(bool), revision=revision.astype(np.int64),
+        active_seconds=active.astype(float), submitted_at=submitted,
+    )
+    return records, raters
+
+
+def _load_judges(study: Study, items: Items) -> tuple[tuple[str, ...], int | None, JudgeRecords]:
+    rows = list(
+        JudgeScore.objects.filter(response__study=study).order_by("judge__name", "response_id")
+        .values_list("judge_id", "judge__name", "response_id", "values")
+    )
+    names = sorted({name for _, name, _, _ in rows})
+    if study.judge_id and study.judge.name not in names:
+        names.append(study.judge.name)
+    primary = names.index(study.judge.name) if study.judge_id else (0 if names else None)
+    col = {name: i for i, name in enumerate(names)}
+    judge, item, dim, value, conf = [], [], [], [], []
+    pos = np.searchsorted(items.response_id, np.array([r[2] for r in rows], dtype=np.int64))
+    for (_, name, _, values), i in zip(rows, pos.tolist(), strict=True):
+        for key, entry in (values or {}).items():
+            entry = entry if isinstance(entry, dict) else {"value": entry}
+            judge.append(col[name])
+            item.append(i)
+            dim.append(key)
+            value.append(str(entry.get("value", "")).strip())
+            conf.append(str(entry.get("confidence", "") or "").strip())
+    records = JudgeRecords(
+        judge=np.array(judge, dtype=np.int64), item=np.array(item, dtype=np.int64),
+        dimension=np.array(dim, dtype=object), value=np.array(value, dtype=object),
+        confidence=np.array(conf, dtype=object),
+    )
+    return tuple(names), primary, records
+
+
+def _triage(items: Items) -> Triage:
+    is_discrete = (items.task_type == "triage") | (items.parse_status != "n/a")
+    usable = np.isin(items.parse_status, USABLE_PARSE)
+    observed = {v for v in items.reference_answer[is_discrete].tolist() if v}
+    observed |= {v for v in items.parsed_label[usable].tolist() if v}
+    try:
+        labels = tuple(sorted(observed, key=lambda v: float(v)))
+    except ValueError:
+        labels = tuple(sorted(observed))  # non-numeric scale: only exact accuracy is meaningful
+    predicted = _index(items.parsed_label, labels)
+    predicted[~usable] = np.nan
+    reference = _index(items.reference_answer, labels)
+    reference[~is_discrete] = np.nan
+    keys = list(zip(items.case_id.tolist(), items.persona_id.tolist(), items.model_id.tolist(), strict=True))
+    group_of = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    return Triage(
+        labels=labels, predicted=predicted, reference=reference,
+        confidence=np.where(usable, items.parsed_confidence, np.nan), is_discrete=is_discrete,
+        prompt_group=np.array([group_of[k] for k in keys], dtype=np.int64),
+        n_unparseable=int(np.count_nonzero(items.parse_status == "unparseable")),
+    )
+
+
+def preference_model():
+    """The side-by-side preference model, where the annotation app has one (it is optional)."""
+    for name in ("Preference", "PreferenceJudgement", "PairwisePreference"):
+        try:
+            return apps.get_model("annotation", name)
+        except LookupError:
+            continue
+    return None
+
+
+def _load_preferences(study: Study, items: Items) -> Preferences | None:
+    """Reads the optional preference model through the fields it is expected to have.
+
+    A model without a recognisable shape is reported as absent rather than guessed at.
+    """
+    model = preference_model()
+    if model is None:
+        return None
+    fields = {f.name for f in model._meta.get_fields()}
+    needed = {"study", "response_a", "response_b", "choice"}
+    if not needed <= fields:
+        return None
+    qs = model.objects.filter(study=study)
+    rows = list(qs.values_list("response_a_id", "response_b_id", "choice", *(
+        ["judge_id"] if "judge" in fields else [])))
+    if not rows:
+        return Preferences(*(np.array([], dtype=object) for _ in range(6)))
+    index = {rid: i for i, rid in enumerate(items.response_id.tolist())}
+    pa, pb, outcome, source, task, setting = [], [], [], [], [], []
+    for row in rows:
+        a, b, choice = index.get(row[0]), index.get(row[1]), str(row[2]).lower()
+        if a is None or b is None or choice not in ("a", "b", "tie"):
+            continue
+        pa.append(items.persona[a])
+        pb.append(items.persona[b])
+        outcome.append({"a": 1.0, "b": 0.0, "tie": 0.5}[choice])
+        source.append("judge" if len(row) > 3 and row[3] else "clinician")
+        task.append(items.task_type[a])
+        setting.append(items.care_setting[a])
+    return Preferences(
+        persona_a=np.array(pa, dtype=object), persona_b=np.array(pb, dtype=object),
+        outcome=np.array(outcome, dtype=float), source=np.array(source, dtype=object),
+        task_type=np.array(task, dtype=object), care_setting=np.array(setting, dtype=object),
+    )
+
+
+def _dimension_data(
+    dim: Dimension, records: Records, judge_records: JudgeRecords, n_items: int, n_raters: int, n_judges: int,
+    confidence_levels, cannot_assess: str,
+) -> DimensionData:
+    sel = records.dimension == dim.key
+    first = sel & (records.repeat_of == 0)
+    item, rater = records.item[first], records.rater[first]
+    cannot = records.cannot_assess[first]
+    values = records.value[first].copy()
+    if cannot_assess == "category" and dim.allows_cannot_assess:
+        values[cannot] = CANNOT_ASSESS
+    idx = _index(values, dim.labels)
+    n_unknown = int(np.count_nonzero(np.isnan(idx) & ~cannot))
+
+    shape = (n_items, n_raters)
+    ratings = np.full(shape, np.nan)
+    ratings[item, rater] = idx
+    confidence = np.full(shape, np.nan)
+    confidence[item, rater] = _index(records.confidence[first], confidence_levels)
+    position = np.full(shape, np.nan)
+    position[item, rater] = records.position[first]
+    cannot_matrix = np.zeros(shape, dtype=bool)
+    cannot_matrix[item, rater] = cannot
+
+    jsel = judge_records.dimension == dim.key
+    judge = np.full((n_items, n_judges), np.nan)
+    judge_conf = np.full((n_items, n_judges), np.nan)
+    jvalues = judge_records.value[jsel].copy()
+    jcannot = np.isin(jvalues, ("", CANNOT_ASSESS))
+    if cannot_assess == "category" and dim.allows_cannot_assess:
+        jvalues[jcannot] = CANNOT_ASSESS
+    judge[judge_records.item[jsel], judge_records.judge[jsel]] = _index(jvalues, dim.labels)
+    judge_conf[judge_records.item[jsel], judge_records.judge[jsel]] = _index(
+        judge_records.confidence[jsel], confidence_levels
+    )
+
+    return DimensionData(
+        dimension=dim, ratings=ratings, confidence=confidence, position=position, cannot_assess=cannot_matrix,
+        judge=judge, judge_confidence=judge_conf, retest=_retest(dim, records, sel, cannot_assess),
+        n_values=int(np.count_nonzero(first)), n_cannot_assess=int(np.count_nonzero(cannot)), n_unknown=n_unknown,
+        n_judge_cannot_assess=int(np.count_nonzero(jcannot)), cannot_assess_mode=cannot_assess,
+    )
+
+
+def _retest(dim: Dimension, records: Records, sel: np.ndarray, cannot_assess: str) -> RetestPairs:
+    values = records.value.copy()
+    if cannot_assess == "category" and dim.allows_cannot_assess:
+        values[records.cannot_assess] = CANNOT_ASSESS
+    by_assignment = {a: i for i, a in enumerate(records.assignment_id.tolist()) if sel[i]}
+    repeats = np.flatnonzero(sel & (records.repeat_of != 0))
+    originals = records.repeat_of.tolist()
+    pairs = [(by_assignment[originals[r]], r) for r in repeats.tolist() if originals[r] in by_assignment]
+    first_i = np.array([p[0] for p in pairs], dtype=np.int64)
+    second_i = np.array([p[1] for p in pairs], dtype=np.int64)
+    first = _index(values[first_i], dim.labels)
+    second = _index(values[second_i], dim.labels)
+    ok = ~np.isnan(first) & ~np.isnan(second)
+    return RetestPairs(
+        item=records.item[first_i][ok], rater=records.rater[first_i][ok], first=first[ok], second=second[ok],
+        n_pairs_total=len(pairs), n_excluded=int(np.count_nonzero(~ok)),
+    )
+
+
+def snapshot_hash(data: StudyData) -> str:
+    """sha256 over everything a report is computed from, in a canonical order.
+
+    Two loads of unchanged data give the same hash; any changed rating, judge score, parsed
+    answer, grouping key or schema gives another, so a cached report is reused only when valid.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps(data.schema, sort_keys=True).encode())
+    h.update(data.cannot_assess_mode.encode())
+    it = data.items
+    for column in (it.response_id, it.case_id, it.persona, it.role, it.style, it.model, it.task_type,
+                   it.care_setting, it.reference_answer, it.parsed_label, it.parse_status, it.is_baseline):
+        h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
+    h.update(np.nan_to_num(it.parsed_confidence, nan=-1.0).tobytes())
+    r = data.records
+    h.update(data.raters.user_id.tobytes())
+    for column in (r.item, r.rater, r.assignment_id, r.repeat_of, r.position, r.dimension, r.value, r.confidence,
+                   r.cannot_assess):
+        h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
+    j = data.judge_records
+    h.update("\x1f".join(data.judges).encode())
+    for column in (j.judge, j.item, j.dimension, j.value, j.confidence):
+        h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
+    if data.preferences is not None:
+        p = data.preferences
+        for column in (p.persona_a, p.persona_b, p.outcome, p.source):
+            h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
+    return h.hexdigest()
+
+
+def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyData:
+    """Everything the report needs about one study, as arrays. A fixed number of queries."""
+    dims = study_dimensions(study, cannot_assess=cannot_assess)
+    schema = study_schema(study)
+    confidence_levels = tuple(schema.get("confidence_levels", ()))
+    items = _load_items(study)
+    records, raters = _load_records(study, items)
+    judges, primary, judge_records = _load_judges(study, items)
+    data = StudyData(
+        study_id=study.id, study_name=study.name, schema=schema, confidence_levels=confidence_levels, items=items,
+        raters=raters, judges=judges, primary_judge=primary,
+        dimensions={
+            d.key: _dimension_data(d, records, judge_records, len(items), len(raters), len(judges),
+                                   confidence_levels, cannot_assess)
+            for d in dims
+        },
+        records=records, judge_records=judge_records, triage=_triage(items),
+        preferences=_load_preferences(study, items), cannot_assess_mode=cannot_assess,
+    )
+    data.counts = {
+        "responses": len(items),
+        "raters": len(raters),
+        "rating_values": len(records),
+        "ratings": int(len(np.unique(records.rating_id))),
+        "retest_ratings": int(len(np.unique(records.rating_id[records.repeat_of != 0]))),
+        "judge_scores": int(len(judge_records.item)),
+    }
+    data.snapshot_hash = snapshot_hash(data)
+    return data
