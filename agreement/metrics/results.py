@@ -1,0 +1,256 @@
+"""Result types shared by every agreement function.
+
+Every function in :mod:`agreement.metrics` returns a frozen dataclass from this module, never a bare
+float, so a figure always travels with the data it was computed on and with the reason it could not
+be computed. ``to_dict()`` gives plain JSON types (``None`` for an undefined value, never NaN).
+
+Statuses (``Coefficient.status``):
+
+* ``"ok"``: ``value`` is a finite float.
+* ``"undefined_no_variation"``: every pairable rating falls in one category, so chance agreement is
+  1 and the chance-corrected coefficient is 0/0. ``value`` is None; the observed agreement (1.0) is
+  in ``extra["percent_agreement"]``. We neither return 1 (irr, R irrCAC, NLTK) nor 0 (statsmodels
+  maintainers) because both are conventions, not estimates.
+* ``"insufficient_data"``: nothing to compare; ``extra["reason"]`` is one of ``REASONS``.
+* ``"not_identifiable"``: a model fit (Bradley-Terry) has no finite maximum-likelihood estimate.
+
+``n_items``/``n_ratings`` are the items and ratings the value was computed on; ``*_total`` are those
+in the input (non-missing ratings), so a report can print "used 812 of 900 items".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+STATUS_OK = "ok"
+STATUS_NO_VARIATION = "undefined_no_variation"
+STATUS_INSUFFICIENT = "insufficient_data"
+STATUS_NOT_IDENTIFIABLE = "not_identifiable"
+
+REASON_EMPTY = "empty"  # no ratings at all
+REASON_SINGLE_RATER = "single_rater"  # fewer than two raters gave any rating
+REASON_NO_PAIRABLE = "no_pairable_item"  # no item carries two or more ratings
+REASON_NO_OVERLAP = "no_overlap"  # two raters share no item
+REASONS = (REASON_EMPTY, REASON_SINGLE_RATER, REASON_NO_PAIRABLE, REASON_NO_OVERLAP)
+
+WARN_SMALL_N = "small_n"  # fewer than SMALL_N items behind the value
+WARN_HIGH_PREVALENCE = "high_prevalence"  # the largest category holds more than 90 % of ratings
+SMALL_N = 10
+HIGH_PREVALENCE = 0.9
+
+
+def _plain(obj: Any) -> Any:
+    """Recursively turn numpy scalars/arrays and non-finite floats into JSON types."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_plain(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+class _Serialisable:
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+
+@dataclass(frozen=True)
+class Coefficient(_Serialisable):
+    """One agreement figure with its sample sizes and uncertainty."""
+
+    name: str
+    value: float | None
+    status: str
+    n_items: int
+    n_ratings: int
+    n_items_total: int
+    n_ratings_total: int = 0
+    se: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: str | None = None  # "bootstrap_percentile", "wald", "wilson", "jackknife_normal", "t"
+    ci_level: float | None = None
+    n_boot: int = 0
+    seed: int | None = None
+    warnings: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == STATUS_OK
+
+
+@dataclass(frozen=True)
+class RaterPair(_Serialisable):
+    """Cohen's kappa of two raters on the items both rated."""
+
+    rater_a: Any
+    rater_b: Any
+    kappa: Coefficient
+    percent_agreement: float | None
+
+
+@dataclass(frozen=True)
+class PairwiseKappa(_Serialisable):
+    """Cohen's kappa for every pair of raters, and their unweighted mean over defined pairs."""
+
+    raters: tuple
+    weights: str | None
+    pairs: tuple[RaterPair, ...]
+    average: Coefficient
+
+    def matrix(self) -> list[list[float | None]]:
+        """Raters x raters kappa (symmetric, diagonal 1.0, None where undefined), for a heatmap."""
+        index = {r: i for i, r in enumerate(self.raters)}
+        out: list[list[float | None]] = [[None] * len(self.raters) for _ in self.raters]
+        for i in range(len(self.raters)):
+            out[i][i] = 1.0
+        for pair in self.pairs:
+            i, j = index[pair.rater_a], index[pair.rater_b]
+            out[i][j] = out[j][i] = pair.kappa.value
+        return out
+
+
+@dataclass(frozen=True)
+class AgreementSummary(_Serialisable):
+    """The panel a report shows for one rating dimension (see the research notes, section 5).
+
+    ``prevalence`` maps each declared label to its share of all non-missing ratings;
+    ``high_prevalence`` is True when the largest share exceeds 90 %, the situation in which kappa and
+    alpha collapse although raters agree (the kappa paradox): read AC1 and PABAK beside them.
+    """
+
+    labels: tuple
+    percent_agreement: Coefficient
+    fleiss_kappa: Coefficient
+    gwet_ac1: Coefficient
+    brennan_prediger: Coefficient
+    alpha: dict[str, Coefficient]
+    prevalence: dict[str, float]
+    max_prevalence: float | None
+    high_prevalence: bool
+    gwet_ac2: Coefficient | None = None
+    pairwise: PairwiseKappa | None = None
+
+
+@dataclass(frozen=True)
+class JudgeAgreement(_Serialisable):
+    """An extra rater (the LLM judge) against each clinician and against the clinicians' consensus."""
+
+    weights: str | None
+    consensus_method: str
+    per_rater: tuple[RaterPair, ...]
+    per_rater_average: Coefficient
+    vs_consensus: Coefficient
+
+
+@dataclass(frozen=True)
+class RankAgreement(_Serialisable):
+    """Agreement of two rankings of conditions (personas) built from per-item scores."""
+
+    conditions: tuple
+    mean_a: tuple[float | None, ...]
+    mean_b: tuple[float | None, ...]
+    n_a: tuple[int, ...]
+    n_b: tuple[int, ...]
+    kendall_tau_b: Coefficient
+    spearman: Coefficient
+
+
+@dataclass(frozen=True)
+class IntraRaterAgreement(_Serialisable):
+    """Test-retest agreement: kappa of each rater with themself, and over all pairs pooled."""
+
+    weights: str | None
+    per_rater: tuple[tuple[Any, Coefficient], ...]
+    pooled: Coefficient
+
+
+@dataclass(frozen=True)
+class PositionBucket(_Serialisable):
+    first: int
+    last: int
+    n: int
+    mean: float | None
+    sd: float | None
+
+
+@dataclass(frozen=True)
+class OrderEffect(_Serialisable):
+    """Mean score by display position, and the least-squares slope (score units per position)."""
+
+    buckets: tuple[PositionBucket, ...]
+    slope: Coefficient
+    intercept: float | None
+
+
+@dataclass(frozen=True)
+class Distribution(_Serialisable):
+    """Counts and shares of each declared level; missing values are counted, not shared."""
+
+    levels: tuple
+    counts: dict[str, int]
+    proportions: dict[str, float | None]
+    n: int
+    n_missing: int
+
+
+@dataclass(frozen=True)
+class CalibrationBin(_Serialisable):
+    lower: float
+    upper: float
+    n: int
+    mean_confidence: float | None
+    accuracy: float | None
+
+
+@dataclass(frozen=True)
+class Calibration(_Serialisable):
+    """Expected calibration error, Brier score and the reliability-diagram bins."""
+
+    ece: Coefficient
+    brier: Coefficient
+    bins: tuple[CalibrationBin, ...]
+
+
+@dataclass(frozen=True)
+class TriageRates(_Serialisable):
+    """Shares of answers less urgent (under-triage), more urgent (over-triage) or equal to the reference."""
+
+    under_triage: Coefficient
+    over_triage: Coefficient
+    exact: Coefficient
+
+
+@dataclass(frozen=True)
+class PlayerRating(_Serialisable):
+    name: Any
+    theta: float
+    elo: float
+    elo_ci_low: float | None
+    elo_ci_high: float | None
+    n_comparisons: int
+
+
+@dataclass(frozen=True)
+class BradleyTerry(_Serialisable):
+    """Bradley-Terry maximum-likelihood strengths on the Elo-like scale 400/ln(10)*theta + 1000."""
+
+    status: str
+    ratings: tuple[PlayerRating, ...]
+    n_comparisons: int
+    n_ties: int
+    ties: str
+    ci_level: float | None
+    n_boot: int
+    seed: int | None
+    extra: dict[str, Any] = field(default_factory=dict)
