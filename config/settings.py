@@ -143,6 +143,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Case sets, personas, studies, generation, blinded rating and agreement reports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # --- Mail (dangerous-output notifications to a study's safety lead) ---
