@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 
+class TransientBackendError(RuntimeError):
+    """A failure worth retrying later (server overloaded, 429/5xx, timeout); the job's task retries it with
+    backoff. Any other exception from a backend marks the batch's rows failed with its message."""
+
+
 @dataclass(frozen=True)
 class SamplingSettings:
     temperature: float = 0.7
