@@ -2,7 +2,7 @@
 from django.conf import settings
 from django.db import models
 
-from annotation.models import ModelSpec, Response, Study, TimeStampedModel
+from annotation.models import Case, ModelSpec, Persona, Response, Study, TimeStampedModel
 
 
 class JobKind(models.TextChoices):
@@ -26,6 +26,45 @@ class GenerationJob(TimeStampedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    chunk_size = models.PositiveIntegerField(default=0, help_text="Rows per Celery task when planned")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+    def __str__(self):
+        return f"{self.get_kind_display()} job {self.pk} ({self.status})"
+
+
+class ItemStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class JobItem(TimeStampedModel):
+    """One planned row of a job, in one chunk (one Celery task).
+
+    Generation: a grid cell (case, persona, model, sample) and its seed. Judging: the response scored.
+    Its status is the job's progress; a failed row keeps its error and is retried alone.
+    """
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="items")
+    chunk = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey(ModelSpec, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    sample_index = models.PositiveSmallIntegerField(default=0)
+    seed = models.BigIntegerField(null=True, blank=True)
+    response = models.ForeignKey(Response, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "chunk", "status"]), models.Index(fields=["job", "status"])]
+        ordering = ["id"]
 
 
 class JudgeScore(TimeStampedModel):
