@@ -1,0 +1,281 @@
+"""Readers: bytes in, records (row number + raw values) out. Nothing here knows what a case is.
+
+Order of checks: size -> gzip (by magic bytes, decompressed size bounded) -> encoding (UTF-8 with or
+without BOM; UTF-16/32, binary and non-UTF-8 files are refused with a message saying what they look
+like) -> format (file extension, else the first character) -> syntax -> row count.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from .errors import FileRejected, RowError
+
+FORMATS = ("csv", "json", "jsonl")
+EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+GZIP_MAGIC = b"\x1f\x8b"
+
+# Files people upload by mistake, recognised by their first bytes.
+SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one): export the sheet as 'CSV UTF-8'"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or Word file: export the sheet as 'CSV UTF-8'"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"BZh", "a bzip2 archive: only gzip (.gz) compression is supported"),
+    (b"\xfd7zXZ", "an xz archive: only gzip (.gz) compression is supported"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+# C0 controls other than tab, newline, carriage return and form feed; DEL.
+CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 32), 127])
+
+
+@dataclass
+class Record:
+    row: int
+    values: dict
+    duplicate_keys: tuple[str, ...] = ()
+
+
+@dataclass
+class ParsedFile:
+    format: str
+    compressed: bool
+    had_bom: bool
+    columns: list[str] | None = None  # CSV only: the header, normalised
+    records: list[Record] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def human_bytes(n: int) -> str:
+    if n < 1024:
+        return f"{n:,} bytes"
+    for unit in ("KB", "MB", "GB"):
+        n /= 1024
+        if n < 1024 or unit == "GB":
+            return f"{n:,.1f} {unit}"
+
+
+def read_bytes(file, *, max_bytes: int) -> bytes:
+    """At most max_bytes from a binary file object; a larger file is refused without reading it all."""
+    size = getattr(file, "size", None)  # Django's uploaded files know it without reading
+    if size is None or size <= max_bytes:
+        data = file.read(max_bytes + 1)
+        if len(data) <= max_bytes:
+            return data
+        size = None
+    shown = f"The file is {human_bytes(size)}" if size else "The file is larger than the limit"
+    raise FileRejected(
+        f"{shown}; the limit is {human_bytes(max_bytes)} (CASE_UPLOAD_MAX_BYTES). "
+        "Split it into several files and upload them to the same case set one after another."
+    )
+
+
+def gunzip_bounded(data: bytes, *, max_bytes: int) -> bytes:
+    """Decompress without ever holding more than max_bytes + 1 of output: a gzip bomb stops early."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            out = gz.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileRejected(
+            f"The file is gzip-compressed but cannot be decompressed ({exc}); it is corrupt or cut short."
+        ) from None
+    if len(out) > max_bytes:
+        raise FileRejected(
+            f"The file expands to more than {human_bytes(max_bytes)} when decompressed; the limit "
+            "(CASE_UPLOAD_MAX_BYTES) applies to the uncompressed content too."
+        )
+    return out
+
+
+def decode_text(data: bytes) -> tuple[str, bool]:
+    """UTF-8 text (and whether it had a BOM), or a FileRejected saying what the bytes look like."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise FileRejected("The file is UTF-32 encoded; save it as UTF-8 and upload it again.")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise FileRejected("The file is UTF-16 encoded; save it as UTF-8 (in Excel: 'CSV UTF-8') and upload it again.")
+    for magic, what in SIGNATURES:
+        if data.startswith(magic):
+            raise FileRejected(f"This is not a text file: it looks like {what}.")
+    had_bom = data.startswith(codecs.BOM_UTF8)
+    if had_bom:
+        data = data[len(codecs.BOM_UTF8):]
+    controls = len(data) - len(data.translate(None, CONTROL_BYTES))
+    if controls:
+        head = data[:400]
+        if head and head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4:
+            raise FileRejected(
+                "The file looks UTF-16 encoded (without a byte-order mark); save it as UTF-8 and upload it again."
+            )
+        if b"\x00" in data or controls > max(8, len(data) // 100):
+            raise FileRejected("This is not a text file: it contains binary data (NUL or control bytes).")
+    try:
+        return data.decode("utf-8"), had_bom
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start]
+        raise FileRejected(
+            f"The file is not valid UTF-8: byte 0x{bad:02X} on line {line} cannot be read. It is probably "
+            "Latin-1/Windows-1252 (Excel's plain 'CSV' on Windows). Save it as 'CSV UTF-8' (or re-encode it "
+            "as UTF-8) and upload it again."
+        ) from None
+
+
+def detect_format(filename: str, text: str, explicit: str | None = None) -> str:
+    if explicit:
+        if explicit not in FORMATS:
+            raise FileRejected(f"Unknown format {explicit!r}; use one of {', '.join(FORMATS)}.")
+        return explicit
+    suffixes = [s.lower() for s in PurePath(filename or "").suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    if suffixes and suffixes[-1] in EXTENSIONS:
+        return EXTENSIONS[suffixes[-1]]
+    first = text.lstrip()[:1]
+    return "json" if first == "[" else "jsonl" if first == "{" else "csv"
+
+
+class _Object(dict):
+    """A JSON object that remembers keys given twice (json keeps the last silently)."""
+
+    duplicate_keys: tuple[str, ...] = ()
+
+
+def _object_hook(pairs):
+    obj = _Object(pairs)
+    if len(obj) != len(pairs):
+        seen, dups = set(), []
+        for key, _ in pairs:
+            if key in seen and key not in dups:
+                dups.append(key)
+            seen.add(key)
+        obj.duplicate_keys = tuple(dups)
+    return obj
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_json(text: str):
+    """json.loads that refuses NaN/Infinity (PostgreSQL's jsonb cannot store them) and notes duplicate keys."""
+    return json.loads(text, object_pairs_hook=_object_hook, parse_constant=_reject_constant)
+
+
+def _json_problem(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)
+
+
+def _too_many_rows(max_rows: int) -> FileRejected:
+    return FileRejected(
+        f"The file has more than {max_rows:,} rows (CASE_UPLOAD_MAX_ROWS). "
+        "Split it into several files and upload them to the same case set one after another."
+    )
+
+
+def _record(row: int, obj, parsed: ParsedFile) -> None:
+    if isinstance(obj, dict):
+        parsed.records.append(Record(row, dict(obj), getattr(obj, "duplicate_keys", ())))
+    else:
+        got = "null" if obj is None else type(obj).__name__.replace("str", "text").replace("dict", "object")
+        parsed.errors.append(RowError(row, None, f"expected an object {{\"external_id\": ...}}, got {got}"))
+
+
+def _parse_json(text: str, parsed: ParsedFile, max_rows: int) -> None:
+    try:
+        data = loads_json(text)
+    except (ValueError, RecursionError) as exc:
+        raise FileRejected(f"The file is not valid JSON: {_json_problem(exc)}.") from None
+    if not isinstance(data, list):
+        raise FileRejected(
+            "A JSON file must be an array of case objects: [{\"external_id\": ...}, ...]. "
+            "For one object per line use JSON Lines (.jsonl)."
+        )
+    if len(data) > max_rows:
+        raise _too_many_rows(max_rows)
+    for row, obj in enumerate(data, start=1):
+        _record(row, obj, parsed)
+
+
+def _parse_jsonl(text: str, parsed: ParsedFile, max_rows: int) -> None:
+    count = 0
+    for row, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        count += 1
+        if count > max_rows:
+            raise _too_many_rows(max_rows)
+        try:
+            obj = loads_json(line)
+        except (ValueError, RecursionError) as exc:
+            parsed.errors.append(RowError(row, None, f"invalid JSON: {_json_problem(exc)}"))
+            continue
+        _record(row, obj, parsed)
+
+
+def _delimiter(header_line: str) -> str:
+    """Comma, or the semicolon/tab that Excel writes in some locales, chosen from the header row."""
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _parse_csv(text: str, parsed: ParsedFile, max_rows: int) -> None:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise FileRejected("The file is empty.")
+        columns = [h.strip().lower() for h in header]
+        dupes = sorted({c for c in columns if c and columns.count(c) > 1})
+        if dupes:
+            raise FileRejected(f"The header names column(s) more than once: {', '.join(dupes)}.")
+        unnamed = [i for i, c in enumerate(columns) if not c]
+        parsed.columns = [c for c in columns if c]
+        count = 0
+        for row, values in enumerate(reader, start=1):
+            if not any(v.strip() for v in values):
+                continue  # blank lines, and the all-empty rows spreadsheets leave at the end
+            count += 1
+            if count > max_rows:
+                raise _too_many_rows(max_rows)
+            if len(values) != len(columns):
+                parsed.errors.append(
+                    RowError(row, None, f"has {len(values)} values but the header has {len(columns)} columns")
+                )
+                continue
+            named = [i for i in unnamed if values[i].strip()]
+            if named:
+                parsed.errors.append(RowError(row, None, f"has a value in column {named[0] + 1}, which has no name"))
+                continue
+            parsed.records.append(Record(row, {c: v for c, v in zip(columns, values, strict=True) if c}))
+    except csv.Error as exc:
+        raise FileRejected(f"The CSV cannot be read at line {reader.line_num}: {exc}.") from None
+
+
+def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
+               max_bytes: int, max_rows: int) -> ParsedFile:
+    """Bytes of an upload (possibly gzip-compressed) to records; raises FileRejected for unreadable files."""
+    compressed = data.startswith(GZIP_MAGIC)
+    if compressed:
+        data = gunzip_bounded(data, max_bytes=max_bytes)
+    if not data.strip():
+        raise FileRejected("The file is empty.")
+    text, had_bom = decode_text(data)
+    if not text.strip():
+        raise FileRejected("The file is empty.")
+    parsed = ParsedFile(format=detect_format(filename, text, format), compressed=compressed, had_bom=had_bom)
+    {"csv": _parse_csv, "json": _parse_json, "jsonl": _parse_jsonl}[parsed.format](text, parsed, max_rows)
+    if not parsed.records and not parsed.errors:
+        raise FileRejected("The file has no cases" + (" (a header but no rows)." if parsed.columns else "."))
+    return parsed

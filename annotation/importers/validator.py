@@ -1,0 +1,179 @@
+"""Validator: records in, normalised case dicts and ALL row/field errors out (docs/case-set-format.md).
+
+Normalisation (so that the same cases give the same hash whatever the file format): text is
+stripped, line endings become \\n and Unicode is NFC; enum values are lower-cased with spaces and
+hyphens read as underscores; a triage reference answer "ESI 2" is stored as "2"; metadata is an
+object ({} when absent).
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+
+from ..models import CareSetting, TaskType
+from .errors import RowError
+from .readers import Record, loads_json
+
+REQUIRED = ("external_id", "vignette", "question", "task_type", "care_setting")
+OPTIONAL = ("reference_answer", "metadata")
+COLUMNS = REQUIRED + OPTIONAL
+MAX_LENGTHS = {"external_id": 100, "vignette": 20_000, "question": 5_000, "reference_answer": 2_000}
+METADATA_MAX_CHARS = 20_000
+METADATA_MAX_DEPTH = 10
+ENUMS = {"task_type": TaskType.values, "care_setting": CareSetting.values}
+# Spreadsheet programs run a cell starting with these as a formula when a file is opened (CSV injection).
+# Identifiers never start so; free text may start with + or - ("-ve troponin") but never with = or @.
+FORMULA_PREFIXES = {"external_id": ("=", "+", "-", "@")}
+TEXT_FORMULA_PREFIXES = ("=", "@")
+ESI_LEVEL = re.compile(r"^(?:esi[\s:-]*)?([1-5])$", re.IGNORECASE)
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ONE_LINE = ("external_id", "task_type", "care_setting")
+NUMBERS_AS_TEXT = ("external_id", "reference_answer")
+
+
+def _shown(value, limit: int = 60) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    return {int: "a number", float: "a number", list: "a list", dict: "an object"}.get(type(value), "a value")
+
+
+def _text(value, field: str) -> tuple[str, str | None]:
+    """(normalised text, error) for one text cell; '' for empty/missing."""
+    if value is None:
+        return "", None
+    if not isinstance(value, str):
+        # JSON: whole numbers are fine as ids and answers (17, 2); anything else is a mistake.
+        if not (isinstance(value, int) and not isinstance(value, bool) and field in NUMBERS_AS_TEXT):
+            return "", f"must be text, got {_kind(value)}"
+        value = str(value)
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    bad = CONTROL_CHARS.search(text)
+    if bad:
+        return "", f"contains a control character (U+{ord(bad.group()):04X}) at position {bad.start() + 1}"
+    if field in ONE_LINE and ("\n" in text or "\t" in text):
+        return "", "must be on one line"
+    limit = MAX_LENGTHS.get(field)
+    if limit and len(text) > limit:
+        return "", f"is {len(text):,} characters long; the limit is {limit:,}"
+    prefixes = FORMULA_PREFIXES.get(field, TEXT_FORMULA_PREFIXES)
+    if text.startswith(prefixes):
+        return "", (
+            f"starts with {text[0]!r}, which spreadsheet programs run as a formula; remove the leading {text[0]!r} "
+            "(see 'Formula-looking cells' in docs/case-set-format.md)"
+        )
+    return text, None
+
+
+def _depth(value, level: int = 1) -> int:
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level - 1
+
+
+def _metadata(value, *, csv_mode: bool) -> tuple[dict, str | None]:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}, None
+    if csv_mode:
+        try:
+            value = loads_json(value)
+        except (ValueError, RecursionError) as exc:
+            problem = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply" if isinstance(
+                exc, RecursionError) else str(exc)
+            return {}, f"is not valid JSON ({problem}); write an object such as {{\"source\": \"ward audit\"}}"
+    if not isinstance(value, dict):
+        got = "text" if isinstance(value, str) else _kind(value)
+        return {}, f"must be a JSON object such as {{\"source\": \"ward audit\"}}, got {got}"
+    dups = getattr(value, "duplicate_keys", ())
+    if dups:
+        return {}, f"has the key {dups[0]!r} more than once"
+    if _depth(value) > METADATA_MAX_DEPTH:
+        return {}, f"is nested more than {METADATA_MAX_DEPTH} levels deep"
+    size = len(json.dumps(value, ensure_ascii=False))
+    if size > METADATA_MAX_CHARS:
+        return {}, f"is {size:,} characters long as JSON; the limit is {METADATA_MAX_CHARS:,}"
+    return json.loads(json.dumps(value)), None  # plain dicts, no subclasses
+
+
+def missing_and_unknown(keys, row: int | None) -> list[RowError]:
+    keys = list(keys)
+    errors = []
+    missing = [c for c in REQUIRED if c not in keys]
+    if missing:
+        what = "missing required column(s)" if row is None else "missing required field(s)"
+        errors.append(RowError(row, None, f"{what}: {', '.join(missing)}"))
+    unknown = [k for k in keys if k not in COLUMNS]
+    if unknown:
+        what = "unknown column(s)" if row is None else "unknown field(s)"
+        errors.append(RowError(row, None, (
+            f"{what} {', '.join(_shown(k) for k in unknown)}; allowed: {', '.join(COLUMNS)} "
+            "(put anything else in metadata)"
+        )))
+    return errors
+
+
+def validate_record(record: Record, *, csv_mode: bool) -> tuple[dict | None, list[RowError]]:
+    """One record to (normalised case, []) or (None, [every error in it])."""
+    values, row = record.values, record.row
+    errors = [RowError(row, None, f"has the key {k!r} more than once") for k in record.duplicate_keys]
+    if not csv_mode:
+        errors += missing_and_unknown(values.keys(), row)
+    case = {}
+    for field in ("external_id", "vignette", "question", "task_type", "care_setting", "reference_answer"):
+        text, problem = _text(values.get(field), field)
+        if not problem and not text and field in REQUIRED and field in values:
+            problem = "is required"
+        if not problem and text and field in ENUMS:
+            code = re.sub(r"[\s-]+", "_", text.lower())
+            if code not in ENUMS[field]:
+                problem = f"{_shown(text)} is not one of {', '.join(ENUMS[field])}"
+            text = code
+        if problem:
+            errors.append(RowError(row, field, problem))
+        case[field] = text
+    if case["task_type"] == TaskType.TRIAGE and case["reference_answer"]:
+        level = ESI_LEVEL.match(case["reference_answer"])
+        if level:
+            case["reference_answer"] = level.group(1)
+        else:
+            errors.append(RowError(row, "reference_answer", (
+                f"{_shown(case['reference_answer'])} is not an ESI level; triage cases take 1-5 (or 'ESI 1'-'ESI 5')"
+            )))
+    case["metadata"], problem = _metadata(values.get("metadata"), csv_mode=csv_mode)
+    if problem:
+        errors.append(RowError(row, "metadata", problem))
+    return (None, errors) if errors else (case, [])
+
+
+def validate_records(records: list[Record], *, columns: list[str] | None) -> tuple[list[dict], list[RowError]]:
+    """All records to normalised cases; errors for every row and field, and for ids used twice."""
+    csv_mode = columns is not None
+    if csv_mode:
+        header_errors = missing_and_unknown(columns, None)
+        if header_errors:
+            return [], header_errors  # the rows cannot be read field by field without the right header
+    cases, errors, first_row = [], [], {}
+    for record in records:
+        case, problems = validate_record(record, csv_mode=csv_mode)
+        errors += problems
+        external_id = case["external_id"] if case else _text(record.values.get("external_id"), "external_id")[0]
+        if external_id:
+            if external_id in first_row:
+                errors.append(RowError(record.row, "external_id",
+                                       f"{_shown(external_id)} is also used on row {first_row[external_id]}"))
+                case = None
+            else:
+                first_row[external_id] = record.row
+        if case:
+            cases.append(case)
+    errors.sort(key=lambda e: (e.row or 0))
+    return cases, errors

@@ -1,0 +1,1 @@
+"""annotation's services (writes), split by sub-domain."""

@@ -1,0 +1,212 @@
+"""Case-set import: the one service behind the Django admin, the upload page, the API and `import_cases`.
+
+Rules (docs/case-set-format.md): every row is validated and all errors are reported together; an
+import is atomic; a file whose cases are all already there changes nothing and says so; an id that
+exists with different content is refused (conflicting ids listed) unless a new version is asked
+for; new ids in a file are added to the latest version unless a study past "draft" uses it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from config.exceptions import ApplicationError
+
+from ..importers import FileRejected, RowError, case_set_hash, check_file, make_cases, read_bytes
+from ..models import Case, CaseSet, StudyStatus
+
+PREVIEW_ROWS = 10
+MAX_REPORTED_ERRORS = 10_000  # a file of 200,000 bad rows still gets the count and the first 10,000
+MAX_LISTED_IDS = 50  # in the message; the result carries every conflicting id
+BATCH_SIZE = 2_000
+
+
+class Outcome:
+    CREATED = "created"
+    APPENDED = "appended"
+    NEW_VERSION = "new_version"
+    UNCHANGED = "unchanged"
+    INVALID = "invalid"
+    CONFLICT = "conflict"
+
+
+@dataclass
+class CaseSetImportResult:
+    outcome: str
+    message: str
+    name: str
+    dry_run: bool
+    version: int | None = None
+    case_set: CaseSet | None = None
+    format: str = ""
+    compressed: bool = False
+    rows: int = 0
+    added: int = 0
+    already_present: int = 0
+    content_hash: str = ""
+    conflicting_ids: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    preview: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome not in (Outcome.INVALID, Outcome.CONFLICT)
+
+    @property
+    def changed(self) -> bool:
+        return self.ok and self.outcome != Outcome.UNCHANGED
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok, "outcome": self.outcome, "message": self.message, "dry_run": self.dry_run,
+            "name": self.name, "version": self.version, "case_set_id": self.case_set.pk if self.case_set else None,
+            "format": self.format, "compressed": self.compressed, "rows": self.rows, "added": self.added,
+            "already_present": self.already_present, "content_hash": self.content_hash,
+            "conflicting_ids": self.conflicting_ids, "error_count": len(self.errors),
+            "errors": [e.as_dict() for e in self.errors[:MAX_REPORTED_ERRORS]], "preview": self.preview,
+        }
+
+
+def _listed(ids: list[str]) -> str:
+    shown = ", ".join(ids[:MAX_LISTED_IDS])
+    return shown + (f" and {len(ids) - MAX_LISTED_IDS:,} more" if len(ids) > MAX_LISTED_IDS else "")
+
+
+def _read(file, filename: str | None) -> tuple[bytes, str]:
+    max_bytes = settings.CASE_UPLOAD_MAX_BYTES
+    if isinstance(file, str | Path):
+        with open(file, "rb") as fh:
+            return read_bytes(fh, max_bytes=max_bytes), filename or Path(file).name
+    return read_bytes(file, max_bytes=max_bytes), filename or Path(getattr(file, "name", "") or "").name
+
+
+def _plan(result: CaseSetImportResult, cases: list[dict], *, new_version: bool, lock: bool) -> list[dict]:
+    """Decide what the import does; fills result.outcome/message/version, returns the cases to insert."""
+    versions = CaseSet.objects.filter(name=result.name).order_by("-version")
+    if lock:
+        versions = versions.select_for_update()
+    versions = list(versions)
+    same = next((v for v in versions if v.content_hash == result.content_hash), None)
+    if same:
+        result.outcome, result.case_set, result.version = Outcome.UNCHANGED, same, same.version
+        result.already_present = len(cases)
+        result.message = f"This file holds exactly the cases of {same}; nothing changed."
+        return []
+    latest = versions[0] if versions else None
+    if latest is None or new_version:
+        result.outcome = Outcome.NEW_VERSION if latest else Outcome.CREATED
+        result.version = latest.version + 1 if latest else 1
+        return cases
+    existing = dict(latest.cases.values_list("external_id", "content_hash"))
+    conflicts = [c["external_id"] for c in cases
+                 if existing.get(c["external_id"], c["content_hash"]) != c["content_hash"]]
+    fresh = [c for c in cases if c["external_id"] not in existing]
+    result.case_set, result.version = latest, latest.version
+    result.already_present = len(cases) - len(fresh) - len(conflicts)
+    if conflicts:
+        result.outcome, result.conflicting_ids = Outcome.CONFLICT, conflicts
+        result.message = (
+            f"{len(conflicts):,} case id(s) already exist in {latest} with different content: {_listed(conflicts)}. "
+            "Nothing was imported. To replace them, upload the file as a new version of the set."
+        )
+        return []
+    if not fresh:
+        result.outcome = Outcome.UNCHANGED
+        result.message = f"All {len(cases):,} cases in this file are already in {latest} unchanged; nothing changed."
+        return []
+    busy = latest.studies.exclude(status=StudyStatus.DRAFT).order_by("name").first()
+    if busy:
+        result.outcome = Outcome.CONFLICT
+        result.message = (
+            f"{latest} is used by study '{busy.name}' ({busy.get_status_display().lower()}), so no cases can be added "
+            f"to it ({len(fresh):,} new in this file). Nothing was imported; upload the file as a new version."
+        )
+        return []
+    result.outcome = Outcome.APPENDED
+    result.content_hash = case_set_hash([*existing.values(), *(c["content_hash"] for c in fresh)])
+    return fresh
+
+
+def _describe(result: CaseSetImportResult, inserted: int) -> str:
+    would = result.dry_run
+    target = f"{result.name} v{result.version}"
+    if result.outcome == Outcome.CREATED:
+        return f"{'Would create' if would else 'Created'} case set {target} with {inserted:,} cases."
+    if result.outcome == Outcome.NEW_VERSION:
+        return (f"{'Would create' if would else 'Created'} {target} with {inserted:,} cases "
+                f"(earlier versions are kept).")
+    return (f"{'Would add' if would else 'Added'} {inserted:,} new case(s) to {target}; "
+            f"{result.already_present:,} already there unchanged.")
+
+
+def _refuse(result: CaseSetImportResult) -> CaseSetImportResult:
+    """Dry runs return the failed result; real imports raise it as the project's domain error."""
+    if result.dry_run:
+        return result
+    raise ApplicationError(result.message, extra=result.as_dict(),
+                           status_code=409 if result.outcome == Outcome.CONFLICT else 400)
+
+
+def case_set_import(*, file, name: str, owner=None, new_version: bool = False, dry_run: bool = False,
+                    description: str = "", filename: str | None = None, format: str | None = None,
+                    ) -> CaseSetImportResult:
+    """Import a CSV/JSON/JSONL(.gz) file of cases into the case set `name`.
+
+    `file`: a path or a binary file object (a Django upload). Returns the result (also when nothing
+    changed); a failed real import raises ApplicationError whose `extra` is the result as a dict,
+    a failed dry run returns it with `ok` false.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("A case set needs a name.")
+    if len(name) > CaseSet._meta.get_field("name").max_length:
+        raise ApplicationError("A case set name can be at most 200 characters.")
+    result = CaseSetImportResult(outcome=Outcome.INVALID, message="", name=name, dry_run=dry_run)
+    try:
+        data, filename = _read(file, filename)
+        checked = check_file(data, filename=filename, format=format, max_bytes=settings.CASE_UPLOAD_MAX_BYTES,
+                             max_rows=settings.CASE_UPLOAD_MAX_ROWS)
+    except FileRejected as exc:
+        result.errors, result.message = [RowError(None, None, exc.message)], exc.message
+        return _refuse(result)
+    result.format, result.compressed = checked.format, checked.compressed
+    result.rows = checked.rows_read
+    result.preview = [{k: v for k, v in c.items() if k != "content_hash"} for c in checked.cases[:PREVIEW_ROWS]]
+    if checked.errors:
+        rows = len({e.row for e in checked.errors})
+        result.errors = checked.errors
+        result.message = (f"The file has {len(checked.errors):,} error(s) in {rows:,} row(s); nothing was imported. "
+                          "Fix them all and upload the file again.")
+        return _refuse(result)
+    result.content_hash = case_set_hash(c["content_hash"] for c in checked.cases)
+    try:
+        with transaction.atomic():
+            to_insert = _plan(result, checked.cases, new_version=new_version, lock=not dry_run)
+            if not result.ok:
+                return _refuse(result)
+            if result.outcome == Outcome.UNCHANGED:
+                return result
+            result.added = len(to_insert)
+            result.message = _describe(result, len(to_insert))
+            if dry_run:
+                return result
+            if result.outcome == Outcome.APPENDED:
+                result.case_set.content_hash = result.content_hash
+                result.case_set.save(update_fields=["content_hash", "updated_at"])
+            else:
+                earlier = CaseSet.objects.filter(name=name).order_by("-version").first()
+                result.case_set = CaseSet.objects.create(
+                    name=name, version=result.version, owner=owner,
+                    description=description or (earlier.description if earlier else ""),
+                    content_hash=result.content_hash, source_filename=filename[:255],
+                )
+            Case.objects.bulk_create(make_cases(result.case_set, to_insert), batch_size=BATCH_SIZE)
+    except IntegrityError:
+        raise ApplicationError(
+            f"Another import into case set '{name}' finished at the same time; nothing was imported from this "
+            "file. Upload it again.", status_code=409,
+        ) from None
+    return result
