@@ -1,0 +1,70 @@
+"""Reads: job progress (done / failed / total, rate, ETA) from the planned rows, and a study's jobs."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .models import GenerationJob, ItemStatus, JobStatus
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    job_id: int
+    kind: str
+    status: str
+    status_display: str
+    total: int
+    done: int
+    failed: int
+    pending: int
+    cancelled: int
+    percent: float  # settled (done + failed) share of the total, 0-100
+    elapsed_seconds: float | None
+    rate_per_second: float | None  # rows done per second since the job started
+    eta_seconds: float | None  # pending rows at that rate; None until a row is done
+    is_active: bool
+    created_at: str
+    error: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def job_progress(*, job: GenerationJob, now=None) -> JobProgress:
+    counts = job.items.aggregate(
+        total=Count("id"),
+        **{status: Count("id", filter=Q(status=status)) for status in ItemStatus.values},
+    )
+    now = now or timezone.now()
+    elapsed = rate = eta = None
+    if job.started_at:
+        elapsed = max(((job.finished_at or now) - job.started_at).total_seconds(), 0.0)
+        if elapsed and counts[ItemStatus.DONE]:
+            rate = counts[ItemStatus.DONE] / elapsed
+            if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+                eta = counts[ItemStatus.PENDING] / rate
+    total = counts["total"]
+    settled = counts[ItemStatus.DONE] + counts[ItemStatus.FAILED]
+    return JobProgress(
+        job_id=job.pk, kind=job.kind, status=job.status, status_display=job.get_status_display(), total=total,
+        done=counts[ItemStatus.DONE], failed=counts[ItemStatus.FAILED], pending=counts[ItemStatus.PENDING],
+        cancelled=counts[ItemStatus.CANCELLED], percent=round(100.0 * settled / total, 1) if total else 0.0,
+        elapsed_seconds=elapsed, rate_per_second=rate, eta_seconds=eta, is_active=job.is_active,
+        created_at=job.created_at.isoformat(), error=job.error,
+    )
+
+
+def study_jobs(*, study, limit: int = 10) -> list[GenerationJob]:
+    """The study's latest jobs, newest first, each with `.progress`."""
+    jobs = list(GenerationJob.objects.filter(study=study).order_by("-created_at", "-id")[:limit])
+    for job in jobs:
+        job.progress = job_progress(job=job)
+    return jobs
+
+
+def job_failed_rows(*, job: GenerationJob, limit: int = 20) -> list[dict]:
+    """The most common errors of the job's failed rows, for the admin."""
+    return list(job.items.filter(status=ItemStatus.FAILED).values("error").annotate(rows=Count("id"))
+                .order_by("-rows")[:limit])

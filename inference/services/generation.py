@@ -1,0 +1,197 @@
+"""Generation jobs: plan every (case, persona, model, sample) row of a study, run chunks, store responses."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from itertools import groupby
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotation.models import Backend, Case, Response, Study
+from annotation.prompts import PromptTemplateError, build_messages, messages_hash, render_system_prompt
+from config.exceptions import ApplicationError
+
+from ..backends import ChatRequest, SamplingSettings, TransientBackendError, backend_for
+from ..models import GenerationJob, ItemStatus, JobItem, JobKind
+from ..planning import chunk_of, row_seed
+from .jobs import ACTIVE, MAX_ERROR_CHARS, items_fail, job_chunks_enqueue, study_transition_if_available
+
+logger = logging.getLogger(__name__)
+
+
+def case_key(case) -> str:
+    return f"{case.case_set.name}|v{case.case_set.version}|{case.external_id}"
+
+
+def persona_key(persona) -> str:
+    return f"{persona.slug}|v{persona.version}"
+
+
+def sampling_for(spec) -> SamplingSettings:
+    """One request per sample (n=1): every sample has its own seed, so any one can be reproduced or
+    retried alone; the prefix cache still prefills a prompt once for its adjacent samples."""
+    return SamplingSettings(temperature=spec.temperature, top_p=spec.top_p, max_tokens=spec.max_tokens, n=1)
+
+
+def _generative_specs(study: Study):
+    # Imported models get their responses from import_responses, not from a job.
+    return list(study.model_specs.exclude(backend=Backend.IMPORTED).order_by("name"))
+
+
+def generation_job_start(*, study: Study, user=None, enqueue: bool = True,
+                         chunk_size: int | None = None) -> GenerationJob:
+    """Plan the study's missing responses and enqueue them in chunks.
+
+    Cells that already have a response are not planned again, so a second job fills only the gaps.
+    `enqueue=False` plans without sending tasks (the `generate` command then runs chunks in-process).
+    """
+    chunk_size = chunk_size or settings.GENERATION_CHUNK_SIZE
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study.pk)
+        if GenerationJob.objects.filter(study=study, kind=JobKind.GENERATE, status__in=ACTIVE).exists():
+            raise ApplicationError("A generation job is already running for this study; cancel it or wait.")
+        cases = list(Case.objects.filter(case_set__in=study.case_sets.all()).select_related("case_set")
+                     .order_by("case_set__name", "case_set__version", "id"))
+        personas = list(study.personas.order_by("slug", "version"))
+        specs = _generative_specs(study)
+        problems = []
+        if not cases:
+            problems.append("the study has no cases (add a case set)")
+        if not personas:
+            problems.append("the study has no personas")
+        if not specs:
+            problems.append("the study has no model to generate with (imported models are filled by import)")
+        for persona in personas:
+            try:
+                if cases:
+                    render_system_prompt(persona, cases[0])
+            except PromptTemplateError as exc:
+                problems.append(f"persona {persona.slug} v{persona.version}: {exc}")
+        if problems:
+            raise ApplicationError("Cannot start generation: " + "; ".join(problems) + ".",
+                                   extra={"problems": problems})
+
+        existing = set(Response.objects.filter(study=study).values_list("case_id", "persona_id", "model_id",
+                                                                        "sample_index"))
+        job = GenerationJob.objects.create(study=study, kind=JobKind.GENERATE, created_by=user, chunk_size=chunk_size)
+        items = []
+        # Model, then persona, then case: a chunk serves one engine and its prompts share prefixes.
+        for spec in specs:
+            for persona in personas:
+                for case in cases:
+                    for sample in range(spec.samples_per_prompt):
+                        if (case.pk, persona.pk, spec.pk, sample) in existing:
+                            continue
+                        items.append(JobItem(
+                            job=job, chunk=chunk_of(len(items), chunk_size), case=case, persona=persona, model=spec,
+                            sample_index=sample, seed=row_seed(base_seed=spec.seed, case_key=case_key(case),
+                                                               persona_key=persona_key(persona), sample_index=sample),
+                        ))
+        if not items:
+            raise ApplicationError(f"All {len(existing)} responses of this study already exist; nothing to generate.")
+        JobItem.objects.bulk_create(items, batch_size=5000)
+        if enqueue:
+            job_chunks_enqueue(job=job, chunks={item.chunk for item in items})
+    study_transition_if_available(study=study, to="generating", user=user)
+    return job
+
+
+def generation_chunk_run(*, job: GenerationJob, chunk: int) -> int:
+    """Generate the chunk's pending rows, one backend batch per model, and store them once each."""
+    items = list(job.items.filter(chunk=chunk, status=ItemStatus.PENDING)
+                 .select_related("case__case_set", "persona", "model").order_by("model_id", "id"))
+    items = _settle_existing(job, items)
+    finished = 0
+    for _, group in groupby(items, key=lambda item: item.model_id):
+        finished += _generate(job, chunk, list(group))
+    return finished
+
+
+def _settle_existing(job, items):
+    """Rows whose response already exists (a duplicate task got there first) are done without generating."""
+    if not items:
+        return items
+    existing = set(Response.objects.filter(study=job.study, case_id__in={i.case_id for i in items})
+                   .values_list("case_id", "persona_id", "model_id", "sample_index"))
+    done = [i.pk for i in items if (i.case_id, i.persona_id, i.model_id, i.sample_index) in existing]
+    if done:
+        JobItem.objects.filter(pk__in=done).update(status=ItemStatus.DONE, error="", updated_at=timezone.now())
+    return [i for i in items if i.pk not in set(done)]
+
+
+def _generate(job, chunk, items) -> int:
+    spec = items[0].model
+    sampling = sampling_for(spec)
+    messages, requests = {}, []
+    for item in items:
+        try:
+            messages[item.pk] = build_messages(persona=item.persona, case=item.case,
+                                               task_instructions=job.study.task_instructions)
+        except PromptTemplateError as exc:
+            items_fail(item_ids=[item.pk], error=f"prompt: {exc}")
+            continue
+        requests.append(ChatRequest(key=str(item.pk), messages=messages[item.pk], seed=item.seed))
+    if not requests:
+        return 0
+    backend = backend_for(spec)
+    try:
+        results = backend.chat(requests, sampling)
+        info = backend.info()
+    except TransientBackendError:
+        raise  # the task retries the chunk with backoff
+    except Exception as exc:  # recorded on every row of the batch, retried alone later; never lost
+        logger.exception("generation batch failed (job %s, chunk %s)", job.pk, chunk)
+        items_fail(item_ids=[int(r.key) for r in requests], error=f"{type(exc).__name__}: {exc}")
+        return 0
+    by_pk = {item.pk: item for item in items}
+    return _store(job, chunk, by_pk, messages, results, sampling, info, backend.name)
+
+
+def _store(job, chunk, by_pk, messages, results, sampling, info, backend_name) -> int:
+    responses, done, failed = [], [], {}
+    for result in results:
+        item = by_pk[int(result.key)]
+        if not result.ok:
+            failed[item.pk] = result.error
+            continue
+        rendered = result.rendered_prompt
+        responses.append(Response(
+            study_id=job.study_id, case=item.case, persona=item.persona, model=item.model,
+            sample_index=item.sample_index, text=result.text, prompt_messages=messages[item.pk],
+            rendered_prompt=rendered,
+            prompt_hash=hashlib.sha256(rendered.encode()).hexdigest() if rendered else messages_hash(messages[item.pk]),
+            sampling=sampling.as_dict(), seed=item.seed, backend=backend_name,
+            model_revision=item.model.revision or info.get("revision", ""),
+            provenance={**info, "job": job.pk, "chunk": chunk, "messages_hash": messages_hash(messages[item.pk]),
+                        **({"backend_extra": result.extra} if result.extra else {})},
+            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
+            finish_reason=result.finish_reason, latency_seconds=result.seconds,
+            **annotate_response(result.text, case=item.case, persona=item.persona),
+        ))
+        done.append(item.pk)
+    with transaction.atomic():
+        # The unique grid key turns a second insert of the same cell into a no-op.
+        Response.objects.bulk_create(responses, ignore_conflicts=True)
+        now = timezone.now()
+        JobItem.objects.filter(pk__in=done).update(status=ItemStatus.DONE, error="", attempts=F("attempts") + 1,
+                                                   updated_at=now)
+        for pk, error in failed.items():
+            JobItem.objects.filter(pk=pk).update(status=ItemStatus.FAILED, error=error[:MAX_ERROR_CHARS],
+                                                 attempts=F("attempts") + 1, updated_at=now)
+    return len(done)
+
+
+def annotate_response(text: str, *, case, persona) -> dict:
+    """Response fields computed from the text: the parsed discrete answer and persona-revealing spans."""
+    from ..leak import detect_persona_leak
+    from ..parsing import parse_discrete_answer
+
+    label, confidence, status = parse_discrete_answer(text, task_type=case.task_type)
+    spans = detect_persona_leak(text, persona=persona)
+    return {
+        "parsed_label": label or "", "parsed_confidence": confidence, "parse_status": status,
+        "leaks_persona": bool(spans), "leak_spans": [list(span) for span in spans],
+    }
