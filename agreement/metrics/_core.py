@@ -1,0 +1,146 @@
+"""Input validation, category counts, weight matrices and edge-case results shared by the modules.
+
+Bad input (a value that is not a category index, a wrong shape, an unknown option) is a caller
+error and raises ``ValueError``; data that merely cannot support a coefficient (empty, one rater,
+nothing pairable, one category) is not an error and comes back as a status (see results.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .results import (
+    REASON_EMPTY,
+    REASON_NO_PAIRABLE,
+    REASON_SINGLE_RATER,
+    SMALL_N,
+    STATUS_INSUFFICIENT,
+    STATUS_NO_VARIATION,
+    WARN_SMALL_N,
+    Coefficient,
+)
+
+WEIGHTS = (None, "linear", "quadratic")
+
+
+def n_categories(labels: Sequence) -> int:
+    k = len(labels)
+    if k < 1:
+        raise ValueError("labels must declare at least one category")
+    return k
+
+
+def _check_indices(values: np.ndarray, k: int) -> None:
+    observed = values[~np.isnan(values)]
+    if observed.size and (
+        np.any(observed != np.floor(observed)) or observed.min() < 0 or observed.max() > k - 1
+    ):
+        raise ValueError(f"ratings must be category indices 0..{k - 1} or NaN")
+
+
+def as_matrix(ratings, k: int) -> np.ndarray:
+    """Items x raters float matrix of category indices (NaN = missing), validated."""
+    arr = np.asarray(ratings, dtype=float)
+    if arr.ndim != 2:
+        if arr.size == 0:
+            return arr.reshape(0, 0)
+        raise ValueError("ratings must be a 2-D items x raters array")
+    _check_indices(arr, k)
+    return arr
+
+
+def as_vector(values, k: int | None = None) -> np.ndarray:
+    arr = np.asarray(values, dtype=float).reshape(-1)
+    if k is not None:
+        _check_indices(arr, k)
+    return arr
+
+
+def check_weights(weights: str | None) -> None:
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, not {weights!r}")
+
+
+def check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must lie strictly between 0 and 1")
+
+
+def agreement_weights(k: int, weights: str | None) -> np.ndarray:
+    """K x K agreement weights on category INDICES: 1 on the diagonal, 1-|i-j|/(K-1) or 1-(i-j)^2/(K-1)^2.
+
+    These are the weights of Cohen (1968) / Gwet (2014); scikit-learn's disagreement weights |i-j| and
+    (i-j)^2 give the same kappa because kappa is invariant to rescaling them.
+    """
+    check_weights(weights)
+    idx = np.arange(k, dtype=float)
+    if weights is None or k == 1:
+        return np.eye(k)
+    dist = np.abs(idx[:, None] - idx[None, :]) / (k - 1)
+    return 1.0 - (dist if weights == "linear" else dist**2)
+
+
+def category_counts(ratings: np.ndarray, k: int) -> np.ndarray:
+    """Items x K matrix: how many raters put each item in each category."""
+    counts = np.empty((ratings.shape[0], k), dtype=np.int64)
+    for c in range(k):
+        counts[:, c] = np.count_nonzero(ratings == c, axis=1)
+    return counts
+
+
+def rater_count(ratings: np.ndarray) -> int:
+    """Raters (columns) with at least one rating."""
+    if ratings.size == 0:
+        return 0
+    return int(np.count_nonzero((~np.isnan(ratings)).any(axis=0)))
+
+
+def insufficiency(ratings: np.ndarray, counts: np.ndarray) -> str | None:
+    """Why a multi-rater coefficient cannot be computed, checked in this order, or None."""
+    if counts.sum() == 0:
+        return REASON_EMPTY
+    if rater_count(ratings) < 2:
+        return REASON_SINGLE_RATER
+    if not np.any(counts.sum(axis=1) >= 2):
+        return REASON_NO_PAIRABLE
+    return None
+
+
+def size_warnings(n_items: int) -> tuple[str, ...]:
+    return (WARN_SMALL_N,) if n_items < SMALL_N else ()
+
+
+def insufficient(name: str, reason: str, *, n_items_total: int, n_ratings_total: int, **sizes) -> Coefficient:
+    return Coefficient(
+        name=name,
+        value=None,
+        status=STATUS_INSUFFICIENT,
+        n_items=sizes.get("n_items", 0),
+        n_ratings=sizes.get("n_ratings", 0),
+        n_items_total=n_items_total,
+        n_ratings_total=n_ratings_total,
+        extra={"reason": reason},
+    )
+
+
+def no_variation(
+    name: str, *, n_items: int, n_ratings: int, n_items_total: int, n_ratings_total: int, percent_agreement: float
+) -> Coefficient:
+    return Coefficient(
+        name=name,
+        value=None,
+        status=STATUS_NO_VARIATION,
+        n_items=n_items,
+        n_ratings=n_ratings,
+        n_items_total=n_items_total,
+        n_ratings_total=n_ratings_total,
+        warnings=size_warnings(n_items),
+        extra={"percent_agreement": percent_agreement},
+    )
+
+
+def finite_or_none(x) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
