@@ -1,4 +1,4 @@
-"""Assignments of responses to clinicians, and their ratings (append-only revisions)."""
+"""Who rates what (enrolments, assignments), the ratings themselves (append-only revisions), and flags."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -8,6 +8,22 @@ from .items import Response
 from .setup import Study
 
 
+class StudyRater(TimeStampedModel):
+    """A clinician enrolled in a study. `code` names the study in the clinician's URLs (never its id)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="enrolments")
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrolments")
+    code = models.CharField(max_length=32, unique=True, default=opaque_code, editable=False)
+    is_active = models.BooleanField(default=True, help_text="Off: left the study; their unseen work was moved")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "rater"], name="studyrater_unique")]
+        ordering = ["study", "rater"]
+
+    def __str__(self):
+        return f"{self.rater} in {self.study}"
+
+
 class AssignmentStatus(models.TextChoices):
     PENDING = "pending", "Not started"
     IN_PROGRESS = "in_progress", "Draft saved"
@@ -15,33 +31,46 @@ class AssignmentStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn (rebalanced away)"
 
 
-class Assignment(TimeStampedModel):
-    """One response in one clinician's queue. `code` is the only handle a clinician ever sees."""
+class RaterTask(TimeStampedModel):
+    """What a rating task and a side-by-side preference task share: a place in one clinician's queue."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="assignments")
-    response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="assignments")
-    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="%(class)ss")
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="%(class)ss")
     code = models.CharField(max_length=32, unique=True, default=opaque_code, editable=False)
     position = models.PositiveIntegerField(help_text="1-based place in the rater's shuffled queue")
-    is_anchor = models.BooleanField(default=False, help_text="Part of the set every clinician rates")
-    repeat_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="repeats",
-        help_text="Test-retest: the earlier assignment of the same response to the same rater (never shown)",
+    display_position = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The how-many-th item this rater was shown when first shown this one"
     )
+    is_anchor = models.BooleanField(default=False, help_text="Part of the set every clinician rates")
     status = models.CharField(max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.PENDING)
     draft = models.JSONField(default=dict, blank=True, help_text="Autosaved, unsubmitted form values")
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
     first_shown_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     active_seconds = models.FloatField(default=0.0, help_text="Time on task with the tab visible and in use")
 
     class Meta:
+        abstract = True
+        ordering = ["study", "rater", "position"]
+
+
+class Assignment(RaterTask):
+    """One response in one clinician's queue. `code` is the only handle a clinician ever sees."""
+
+    response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="assignments")
+    repeat_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="repeats",
+        help_text="Test-retest: the earlier assignment of the same response to the same rater (never shown)",
+    )
+
+    class Meta(RaterTask.Meta):
         constraints = [
             models.UniqueConstraint(
-                fields=["response", "rater"], condition=Q(repeat_of__isnull=True), name="assignment_once_per_rater"
+                fields=["response", "rater"], condition=Q(repeat_of__isnull=True) & ~Q(status="withdrawn"),
+                name="assignment_once_per_rater",
             )
         ]
         indexes = [models.Index(fields=["rater", "study", "status", "position"])]
-        ordering = ["study", "rater", "position"]
 
 
 class Rating(TimeStampedModel):
@@ -51,6 +80,7 @@ class Rating(TimeStampedModel):
     comment = models.TextField(blank=True)
     is_dangerous = models.BooleanField(default=False)
     dangerous_rationale = models.TextField(blank=True)
+    dangerous_notified_at = models.DateTimeField(null=True, blank=True)
     revision = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -88,8 +118,39 @@ class RatingRevision(models.Model):
     values = models.JSONField(help_text="The full rating as submitted in this revision")
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=64, blank=True, help_text="The client's key for this submission")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rating", "revision"], name="ratingrevision_unique")]
         ordering = ["rating", "revision"]
+
+
+class FlagKind(models.TextChoices):
+    GARBLED = "garbled", "Text is garbled, cut off or empty"
+    REVEALS_SOURCE = "reveals_source", "The text reveals who or what wrote it"
+    WRONG_CASE = "wrong_case", "The response does not answer this case"
+    OTHER = "other", "Something else"
+
+
+class ItemFlag(TimeStampedModel):
+    """"Flag a problem with this item": for the study team to look at; the rater can still rate."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="item_flags")
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="item_flags")
+    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
+    preference_assignment = models.ForeignKey(
+        "annotation.PreferenceAssignment", null=True, blank=True, on_delete=models.CASCADE, related_name="flags"
+    )
+    kind = models.CharField(max_length=32, choices=FlagKind.choices)
+    note = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(assignment__isnull=True) ^ Q(preference_assignment__isnull=True),
+                name="itemflag_one_task",
+            )
+        ]
+        ordering = ["-created_at"]
