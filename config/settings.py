@@ -163,6 +163,9 @@ VLLM_GPU_MEMORY_UTILIZATION = env.float("VLLM_GPU_MEMORY_UTILIZATION", default=0
 VLLM_MAX_MODEL_LEN = env.int("VLLM_MAX_MODEL_LEN", default=4096)
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_MAX_CONCURRENCY = env.int("OPENAI_MAX_CONCURRENCY", default=16)
+OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=300.0)  # one request, one attempt
+OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=5)  # per request, for 429/5xx/timeouts
+JUDGE_MAX_ATTEMPTS = env.int("JUDGE_MAX_ATTEMPTS", default=3)  # judge calls per response before "unparseable"
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
