@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.db.models.functions import Coalesce
 
-from annotation.models import AssignmentStatus, RatingValue, Response, Study
+from annotation.models import AssignmentStatus, Rating, RatingValue, Response, Study
 from annotation.schema import study_schema
 from inference.models import JudgeScore
 
@@ -37,6 +38,7 @@ CANNOT_ASSESS_MODES = ("exclude", "category")
 GROUP_KEYS = ("persona", "role", "style", "model", "task_type", "care_setting")
 # Parse statuses whose label is usable for metric-based evaluation.
 USABLE_PARSE = ("parsed", "partial")
+PREFERENCE_OUTCOME = {"a": 1.0, "b": 0.0, "tie": 0.5}
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ class Records:
     assignment_id: np.ndarray
     rating_id: np.ndarray
     repeat_of: np.ndarray  # assignment id of the original, 0 for first presentations
-    position: np.ndarray
+    position: np.ndarray  # display position (the queue position until the item was shown)
     dimension: np.ndarray
     value: np.ndarray
     confidence: np.ndarray
@@ -157,6 +159,7 @@ class Records:
     revision: np.ndarray
     active_seconds: np.ndarray
     submitted_at: np.ndarray
+    rating_updated_at: np.ndarray  # covers edits the values do not show (comment, danger flag)
 
     def __len__(self) -> int:
         return len(self.item)
@@ -190,14 +193,16 @@ class Triage:
 
 @dataclass
 class Preferences:
-    """Side-by-side judgements: winner / loser persona per comparison; ties are kept apart."""
+    """Side-by-side judgements, one entry per submitted choice: persona a vs persona b."""
 
     persona_a: np.ndarray
     persona_b: np.ndarray
-    outcome: np.ndarray  # 1.0 a wins, 0.0 b wins, 0.5 tie
-    source: np.ndarray  # "clinician" or "judge"
+    outcome: np.ndarray  # 1.0 a better, 0.0 b better, 0.5 tie
+    source: np.ndarray  # "clinician" (a judge's side-by-side verdicts would be "judge")
+    rater_id: np.ndarray
     task_type: np.ndarray
     care_setting: np.ndarray
+    n_no_preference: int  # "both unsafe" answers: no preference stated, left out
 
 
 @dataclass
@@ -295,15 +300,18 @@ def _load_records(study: Study, items: Items) -> tuple[Records, Raters]:
     rows = list(
         RatingValue.objects.filter(
             rating__assignment__study=study, rating__assignment__status=AssignmentStatus.SUBMITTED
+        ).annotate(
+            # Where the rater actually met the item; the planned queue place until it was shown.
+            shown_at=Coalesce("rating__assignment__display_position", "rating__assignment__position"),
         ).order_by("rating__assignment_id", "dimension").values_list(
             "rating__assignment__response_id", "rating__assignment__rater_id", "rating__assignment_id",
-            "rating_id", "rating__assignment__repeat_of_id", "rating__assignment__position", "dimension", "value",
+            "rating_id", "rating__assignment__repeat_of_id", "shown_at", "dimension", "value",
             "confidence", "cannot_assess", "rating__revision", "rating__assignment__active_seconds",
-            "rating__assignment__submitted_at",
+            "rating__assignment__submitted_at", "rating__updated_at",
         ).iterator(chunk_size=20_000)
     )
     (resp, rater_id, aid, rating_id, repeat_of, position, dim, value, conf, cannot, revision, active,
-     submitted) = _cols(rows, 13)
+     submitted, updated) = _cols(rows, 14)
     user_ids = np.unique(rater_id.astype(np.int64)) if len(rows) else np.array([], dtype=np.int64)
     users = dict(
         (uid, (name, spec)) for uid, name, spec in get_user_model().objects.filter(id__in=user_ids.tolist())
@@ -321,7 +329,7 @@ def _load_records(study: Study, items: Items) -> tuple[Records, Raters]:
         repeat_of=np.array([r or 0 for r in repeat_of.tolist()], dtype=np.int64),
         position=position.astype(np.int64), dimension=dim, value=value, confidence=conf,
         cannot_assess=cannot.astype(bool), revision=revision.astype(np.int64),
-        active_seconds=active.astype(float), submitted_at=submitted,
+        active_seconds=active.astype(float), submitted_at=submitted, rating_updated_at=updated,
     )
     return records, raters
 
@@ -377,49 +385,41 @@ def _triage(items: Items) -> Triage:
     )
 
 
-def preference_model():
-    """The side-by-side preference model, where the annotation app has one (it is optional)."""
-    for name in ("Preference", "PreferenceJudgement", "PairwisePreference"):
-        try:
-            return apps.get_model("annotation", name)
-        except LookupError:
-            continue
-    return None
+def _preference_model():
+    """The side-by-side preference model; absent in installations without preference mode."""
+    try:
+        return apps.get_model("annotation", "Preference")
+    except LookupError:
+        return None
 
 
 def _load_preferences(study: Study, items: Items) -> Preferences | None:
-    """Reads the optional preference model through the fields it is expected to have.
+    """Clinicians' first-presentation choices of submitted preference tasks, as persona a vs persona b.
 
-    A model without a recognisable shape is reported as absent rather than guessed at.
+    "Both unsafe" states no preference between the two and is left out (and counted).
     """
-    model = preference_model()
+    model = _preference_model()
     if model is None:
         return None
-    fields = {f.name for f in model._meta.get_fields()}
-    needed = {"study", "response_a", "response_b", "choice"}
-    if not needed <= fields:
-        return None
-    qs = model.objects.filter(study=study)
-    rows = list(qs.values_list("response_a_id", "response_b_id", "choice", *(
-        ["judge_id"] if "judge" in fields else [])))
-    if not rows:
-        return Preferences(*(np.array([], dtype=object) for _ in range(6)))
-    index = {rid: i for i, rid in enumerate(items.response_id.tolist())}
-    pa, pb, outcome, source, task, setting = [], [], [], [], [], []
-    for row in rows:
-        a, b, choice = index.get(row[0]), index.get(row[1]), str(row[2]).lower()
-        if a is None or b is None or choice not in ("a", "b", "tie"):
-            continue
-        pa.append(items.persona[a])
-        pb.append(items.persona[b])
-        outcome.append({"a": 1.0, "b": 0.0, "tie": 0.5}[choice])
-        source.append("judge" if len(row) > 3 and row[3] else "clinician")
-        task.append(items.task_type[a])
-        setting.append(items.care_setting[a])
+    rows = list(
+        model.objects.filter(
+            assignment__study=study, assignment__status=AssignmentStatus.SUBMITTED,
+            assignment__repeat_of__isnull=True,
+        ).order_by("assignment_id").values_list(
+            "assignment__comparison__response_a_id", "assignment__comparison__response_b_id", "choice",
+            "assignment__rater_id",
+        )
+    )
+    kept = [row for row in rows if row[2] in PREFERENCE_OUTCOME]
+    a = np.searchsorted(items.response_id, np.array([r[0] for r in kept], dtype=np.int64))
+    b = np.searchsorted(items.response_id, np.array([r[1] for r in kept], dtype=np.int64))
     return Preferences(
-        persona_a=np.array(pa, dtype=object), persona_b=np.array(pb, dtype=object),
-        outcome=np.array(outcome, dtype=float), source=np.array(source, dtype=object),
-        task_type=np.array(task, dtype=object), care_setting=np.array(setting, dtype=object),
+        persona_a=items.persona[a], persona_b=items.persona[b],
+        outcome=np.array([PREFERENCE_OUTCOME[r[2]] for r in kept], dtype=float),
+        source=np.array(["clinician"] * len(kept), dtype=object),
+        rater_id=np.array([r[3] for r in kept], dtype=np.int64),
+        task_type=items.task_type[a], care_setting=items.care_setting[a],
+        n_no_preference=len(rows) - len(kept),
     )
 
 
@@ -486,6 +486,16 @@ def _retest(dim: Dimension, records: Records, sel: np.ndarray, cannot_assess: st
     )
 
 
+def rating_notes(study: Study) -> dict[int, tuple[str, bool, str]]:
+    """{rating id: (comment, is_dangerous, dangerous_rationale)} for the exports; one query."""
+    return {
+        rid: (comment, dangerous, rationale)
+        for rid, comment, dangerous, rationale in Rating.objects.filter(
+            assignment__study=study, assignment__status=AssignmentStatus.SUBMITTED
+        ).values_list("id", "comment", "is_dangerous", "dangerous_rationale").iterator(chunk_size=20_000)
+    }
+
+
 def snapshot_hash(data: StudyData) -> str:
     """sha256 over everything a report is computed from, in a canonical order.
 
@@ -503,7 +513,7 @@ def snapshot_hash(data: StudyData) -> str:
     r = data.records
     h.update(data.raters.user_id.tobytes())
     for column in (r.item, r.rater, r.assignment_id, r.repeat_of, r.position, r.dimension, r.value, r.confidence,
-                   r.cannot_assess):
+                   r.cannot_assess, r.revision, r.rating_updated_at):
         h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
     j = data.judge_records
     h.update("\x1f".join(data.judges).encode())
@@ -511,7 +521,7 @@ def snapshot_hash(data: StudyData) -> str:
         h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
     if data.preferences is not None:
         p = data.preferences
-        for column in (p.persona_a, p.persona_b, p.outcome, p.source):
+        for column in (p.persona_a, p.persona_b, p.outcome, p.source, p.rater_id):
             h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
     return h.hexdigest()
 

@@ -62,11 +62,13 @@ def test_cannot_assess_as_category_appends_a_last_category_and_drops_the_order()
 
 
 def test_confidence_and_display_position_sit_beside_each_rating():
-    study, *_ = _study()
+    study, responses, raters, _ = _study()
+    # Shown third although planned first: the display position wins over the queue position.
+    Assignment.objects.filter(response=responses[0], rater=raters["bob"]).update(display_position=3)
     data = study_data_load(study)
     assert data.confidence_levels == ("low", "medium", "high")
     np.testing.assert_array_equal(data.dimensions["safety"].confidence, [[2, 0], [1, np.nan], [0, np.nan]])
-    np.testing.assert_array_equal(data.dimensions["safety"].position, [[1, 1], [2, np.nan], [3, 3]])
+    np.testing.assert_array_equal(data.dimensions["safety"].position, [[1, 3], [2, np.nan], [3, 3]])
 
 
 def test_judge_columns_use_the_same_category_indices():
@@ -143,7 +145,7 @@ def test_empty_study_loads_as_empty_arrays():
     study = factories.StudyFactory()
     data = study_data_load(study)
     assert data.dimensions["safety"].ratings.shape == (0, 0)
-    assert data.counts["ratings"] == 0 and data.preferences is None
+    assert data.counts["ratings"] == 0 and len(data.preferences.outcome) == 0
 
 
 def test_loading_uses_a_fixed_number_of_queries_whatever_the_size():

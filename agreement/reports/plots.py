@@ -1,0 +1,195 @@
+"""The report's figures as inline SVG strings, drawn from the report dict alone.
+
+Drawing from the dict (not the database) lets the study page and the HTML file show the same plots
+from a stored report. Text stays text (svg.fonttype "none") and ids are salted with a constant, so
+the same report gives byte-identical SVG.
+"""
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+RC = {"svg.fonttype": "none", "svg.hashsalt": "persona-lab", "font.size": 9, "axes.titlesize": 10}
+
+
+def _label(text) -> str:
+    """Names are data: keep matplotlib from reading $...$ in them as mathtext."""
+    return str(text).replace("$", r"\$")
+
+
+def _svg(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def kappa_heatmap(dim: dict) -> str | None:
+    pairwise = dim["agreement"].get("pairwise")
+    if not pairwise or len(pairwise["raters"]) < 2:
+        return None
+    raters = pairwise["raters"]
+    index = {r: i for i, r in enumerate(raters)}
+    n = len(raters)
+    matrix = [[float("nan")] * n for _ in range(n)]
+    for i in range(n):
+        matrix[i][i] = 1.0
+    for pair in pairwise["pairs"]:
+        value = pair["kappa"]["value"]
+        i, j = index[pair["rater_a"]], index[pair["rater_b"]]
+        matrix[i][j] = matrix[j][i] = float("nan") if value is None else value
+    size = min(2.0 + 0.35 * n, 12)
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(size + 1, size))
+        image = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu")
+        ticks = [_label(r) for r in raters]
+        ax.set_xticks(range(n), ticks, rotation=90)
+        ax.set_yticks(range(n), ticks)
+        if n <= 12:
+            for i in range(n):
+                for j in range(n):
+                    if i != j and matrix[i][j] == matrix[i][j]:
+                        ax.text(j, i, f"{matrix[i][j]:.2f}", ha="center", va="center", fontsize=7)
+        weights = pairwise.get("weights") or "unweighted"
+        ax.set_title(_label(f"{dim['label']}: pairwise Cohen's kappa ({weights}); blank = no shared items"))
+        fig.colorbar(image, ax=ax, shrink=0.8)
+        return _svg(fig)
+
+
+def confidence_bars(report: dict) -> str | None:
+    levels = report["meta"]["confidence_levels"]
+    rows = []
+    for dim in report["dimensions"].values():
+        conf = dim["confidence"]
+        for who, dist in (("clinicians", conf["distribution"]), ("judge", conf["judge_distribution"])):
+            if dist and dist["n"]:
+                rows.append((f"{dim['label']} ({who}, n={dist['n']})", [dist["proportions"][lv] or 0 for lv in levels]))
+    if not rows or not levels:
+        return None
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.2))
+        left = [0.0] * len(rows)
+        colours = plt.get_cmap("viridis")([i / max(len(levels) - 1, 1) for i in range(len(levels))])
+        for k, level in enumerate(levels):
+            widths = [r[1][k] for r in rows]
+            ax.barh(range(len(rows)), widths, left=left, color=colours[k], label=_label(level))
+            for i, w in enumerate(widths):
+                if w >= 0.06:
+                    ax.text(left[i] + w / 2, i, f"{w * 100:.1f}%", ha="center", va="center", fontsize=7,
+                            color="white" if k < len(levels) - 1 else "black")
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        ax.set_yticks(range(len(rows)), [_label(r[0]) for r in rows])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("share of ratings")
+        ax.legend(title="confidence", loc="lower right", bbox_to_anchor=(1, 1), ncol=len(levels), frameon=False)
+        return _svg(fig)
+
+
+def rank_plot(dim: dict) -> str | None:
+    ranking = dim.get("rankings") or {}
+    overall = ranking.get("overall")
+    if not ranking.get("available") or not overall:
+        return None
+    points = [(c, a, b) for c, a, b in zip(overall["conditions"], overall["mean_a"], overall["mean_b"], strict=True)
+              if a is not None and b is not None]
+    if not points:
+        return None
+    tau = overall["kendall_tau_b"]["value"]
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+        ax.scatter([p[1] for p in points], [p[2] for p in points], color="#1f5fbf")
+        for name, a, b in points:
+            ax.annotate(_label(name), (a, b), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set_xlabel(_label(f"clinicians: {ranking['score']}"))
+        ax.set_ylabel(_label(f"judge: {ranking['score']}"))
+        ax.set_title(_label(f"{dim['label']}: personas, clinicians vs judge "
+                            f"(Kendall tau-b {'n/a' if tau is None else f'{tau:.2f}'})"))
+        ax.grid(alpha=0.3)
+        return _svg(fig)
+
+
+def forest_plot(report: dict) -> str | None:
+    effects = report.get("persona_effects") or {}
+    # Overall and per care setting (where the published effect reverses); the table has every stratum.
+    rows = [r for r in effects.get("rows", []) if r["stratum"] in ("all", "care_setting")]
+    if not rows:
+        return None
+    rows = sorted(rows, key=lambda r: (r["measure"], r["persona"], r["stratum"] != "all", r["value"]))
+    labels = [f"{r['measure']} | {r['persona']} | {r['value'] if r['stratum'] != 'all' else 'all cases'}"
+              f" (n={r['n_cases']})" for r in rows]
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(9, 0.28 * len(rows) + 1.4))
+        y = list(range(len(rows)))
+        for i, r in enumerate(rows):
+            if r["ci_low"] is not None:
+                ax.plot([r["ci_low"], r["ci_high"]], [i, i], color="#5b6475", linewidth=1.2)
+            colour = "#067647" if r["difference"] > 0 else "#b42318" if r["difference"] < 0 else "#5b6475"
+            ax.plot([r["difference"]], [i], "o", color=colour, markersize=4)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(y, [_label(t) for t in labels], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel(_label(f"persona minus {effects['baseline']} (per-case mean difference, CI)"))
+        ax.set_title("Persona effects vs the no-persona baseline")
+        ax.grid(axis="x", alpha=0.3)
+        return _svg(fig)
+
+
+def reliability_diagram(report: dict) -> str | None:
+    evaluation = report.get("evaluation") or {}
+    if not evaluation.get("available"):
+        return None
+    series = [("all", evaluation["overall"])] + list(evaluation["by_persona"].items())
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(5.5, 5))
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
+        drawn = False
+        for name, block in series:
+            bins = [b for b in block["calibration"]["bins"] if b["n"] and b["mean_confidence"] is not None]
+            if bins:
+                ece = block["calibration"]["ece"]["value"]
+                ax.plot([b["mean_confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
+                        label=_label(f"{name} (ECE {'n/a' if ece is None else f'{ece:.3f}'})"))
+                drawn = True
+        if not drawn:
+            plt.close(fig)
+            return None
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("stated confidence")
+        ax.set_ylabel("accuracy")
+        ax.set_title("Reliability diagram (triage answers)")
+        ax.legend(fontsize=7)
+        return _svg(fig)
+
+
+def order_plot(dim: dict) -> str | None:
+    buckets = [b for b in dim["order_effect"]["buckets"] if b["n"] and b["mean"] is not None]
+    if len(buckets) < 2:
+        return None
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.plot([(b["first"] + b["last"]) / 2 for b in buckets], [b["mean"] for b in buckets], marker="o")
+        ax.set_xlabel("display position in the rater's queue")
+        ax.set_ylabel(_label(dim["order_effect"]["score"]), fontsize=7)
+        ax.set_title(_label(f"{dim['label']}: score by display position"))
+        ax.grid(alpha=0.3)
+        return _svg(fig)
+
+
+def report_figures(report: dict) -> dict:
+    """{"confidence": svg, "evaluation": svg, "forest": svg, "dimensions": {key: {"heatmap", "rank", "order"}}}."""
+    return {
+        "confidence": confidence_bars(report),
+        "forest": forest_plot(report),
+        "reliability": reliability_diagram(report),
+        "dimensions": {
+            key: {"heatmap": kappa_heatmap(dim), "rank": rank_plot(dim), "order": order_plot(dim)}
+            for key, dim in report["dimensions"].items()
+        },
+    }

@@ -1,0 +1,29 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from annotation.models import Study
+
+from .models import Report, ReportFormat
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Report
+        fields = [
+            "id", "study", "format", "status", "progress", "progress_message", "parameters", "data_hash",
+            "reused_from", "error", "created_at", "started_at", "finished_at", "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, report) -> str | None:
+        if report.status != "done" or not report.file:
+            return None
+        return reverse("agreement-api:report_download", args=[report.pk])
+
+
+class ReportRequestSerializer(serializers.Serializer):
+    study = serializers.PrimaryKeyRelatedField(queryset=Study.objects.all())
+    format = serializers.ChoiceField(choices=ReportFormat.choices)
+    parameters = serializers.DictField(required=False, default=dict)
