@@ -1,2 +1,12 @@
+from django.urls import path, re_path
+
+from . import views
+
 app_name = "inference"
-urlpatterns = []
+
+urlpatterns = [
+    path("studies/<int:study_id>/jobs/", views.study_jobs, name="study_jobs"),
+    path("studies/<int:study_id>/generate/", views.study_start, {"kind": "generate"}, name="study_generate"),
+    path("studies/<int:study_id>/judge/", views.study_start, {"kind": "judge"}, name="study_judge"),
+    re_path(r"^jobs/(?P<job_id>\d+)/(?P<action>cancel|retry-failed|resume)/$", views.job_action, name="job_action"),
+]

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.models import Backend, Case, Response, Study
+from annotation.models import Backend, Case, Response, Study, StudyStatus
 from annotation.prompts import PromptTemplateError, build_messages, messages_hash, render_system_prompt
 from config.exceptions import ApplicationError
 
@@ -51,6 +51,8 @@ def generation_job_start(*, study: Study, user=None, enqueue: bool = True,
     chunk_size = chunk_size or settings.GENERATION_CHUNK_SIZE
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
+        if study.status == StudyStatus.CLOSED:
+            raise ApplicationError("The study is closed; nothing more can be generated for it.")
         if GenerationJob.objects.filter(study=study, kind=JobKind.GENERATE, status__in=ACTIVE).exists():
             raise ApplicationError("A generation job is already running for this study; cancel it or wait.")
         cases = list(Case.objects.filter(case_set__in=study.case_sets.all()).select_related("case_set")
@@ -95,7 +97,8 @@ def generation_job_start(*, study: Study, user=None, enqueue: bool = True,
         JobItem.objects.bulk_create(items, batch_size=5000)
         if enqueue:
             job_chunks_enqueue(job=job, chunks={item.chunk for item in items})
-    study_transition_if_available(study=study, to="generating", user=user)
+    if study.status == StudyStatus.DRAFT:
+        study_transition_if_available(study=study, to_status=StudyStatus.GENERATING, user=user)
     return job
 
 

@@ -92,8 +92,6 @@ def job_finish_if_complete(*, job_id: int) -> GenerationJob | None:
         job.finished_at = timezone.now()
         job.error = "Some rows failed; retry them with retry_failed." if has_failures else ""
         job.save(update_fields=["status", "finished_at", "error", "updated_at"])
-    if job.status == JobStatus.DONE and job.kind == JobKind.GENERATE:
-        study_transition_if_available(study=job.study, to="rating")
     return job
 
 
@@ -146,14 +144,18 @@ def generation_job_retry_failed(*, job: GenerationJob, enqueue: bool = True) -> 
                    nothing_message=f"Job {job.pk} has no failed rows.")
 
 
-def study_transition_if_available(*, study, to: str, user=None) -> None:
-    """Move the study's status through annotation's own service, where it exists; generation never
-    writes Study.status itself."""
+def study_transition_if_available(*, study, to_status: str, user) -> None:
+    """Move the study's status through annotation's own service (generation never writes Study.status).
+
+    Only a person moves a study: jobs started by a command or finished by a worker leave it alone, and
+    entering "rating" (which plans the clinicians' assignments) stays the admin's decision."""
+    if user is None:
+        return
     try:
         from annotation.services.studies import study_transition
     except ImportError:
         return
     try:
-        study_transition(study=study, to=to, user=user)
+        study_transition(study=study, to_status=to_status, user=user)
     except ApplicationError as exc:
         logger.info("study %s stays %s: %s", study.pk, study.status, exc.message)

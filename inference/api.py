@@ -1,0 +1,96 @@
+"""REST API for generation and judge jobs: admins only (job data names personas and models)."""
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsStudyAdmin
+from annotation.models import Study
+
+from . import selectors, services
+from .models import GenerationJob
+from .serializers import JobDetailSerializer, JobProgressSerializer
+
+ADMIN_ONLY = [IsAuthenticated & IsStudyAdmin]
+
+
+def job_detail_data(job: GenerationJob) -> dict:
+    return {**selectors.job_progress(job=job).as_dict(), "failed_rows": selectors.job_failed_rows(job=job)}
+
+
+class StudyJobListApi(APIView):
+    """GET: the study's latest jobs with their progress, newest first."""
+
+    permission_classes = ADMIN_ONLY
+
+    @extend_schema(responses=JobProgressSerializer(many=True))
+    def get(self, request, study_id: int):
+        study = get_object_or_404(Study, pk=study_id)
+        data = [job.progress.as_dict() for job in selectors.study_jobs(study=study)]
+        return Response(JobProgressSerializer(data, many=True).data)
+
+
+class _StartApi(APIView):
+    permission_classes = ADMIN_ONLY
+    start_job = None
+
+    @extend_schema(request=None, responses={201: JobDetailSerializer})
+    def post(self, request, study_id: int):
+        study = get_object_or_404(Study, pk=study_id)
+        job = type(self).start_job(study=study, user=request.user)
+        job.refresh_from_db()  # an in-process run (no broker) has finished by now
+        return Response(JobDetailSerializer(job_detail_data(job)).data, status=status.HTTP_201_CREATED)
+
+
+class StudyGenerationStartApi(_StartApi):
+    """POST: plan the study's missing responses and enqueue them on the gpu queue."""
+
+    start_job = staticmethod(services.generation_job_start)
+
+
+class StudyJudgeStartApi(_StartApi):
+    """POST: have the study's judge score every response it has not scored yet."""
+
+    start_job = staticmethod(services.judge_job_start)
+
+
+class JobDetailApi(APIView):
+    """GET: one job's progress (done / failed / total, rate, ETA) and its most common row errors."""
+
+    permission_classes = ADMIN_ONLY
+
+    @extend_schema(responses=JobDetailSerializer)
+    def get(self, request, job_id: int):
+        job = get_object_or_404(GenerationJob, pk=job_id)
+        return Response(JobDetailSerializer(job_detail_data(job)).data)
+
+
+class _JobActionApi(APIView):
+    permission_classes = ADMIN_ONLY
+    job_action = None
+
+    @extend_schema(request=None, responses=JobDetailSerializer)
+    def post(self, request, job_id: int):
+        job = type(self).job_action(job=get_object_or_404(GenerationJob, pk=job_id))
+        job.refresh_from_db()
+        return Response(JobDetailSerializer(job_detail_data(job)).data)
+
+
+class JobCancelApi(_JobActionApi):
+    """POST: cancel a queued or running job (a chunk already on the GPU finishes)."""
+
+    job_action = staticmethod(services.generation_job_cancel)
+
+
+class JobRetryFailedApi(_JobActionApi):
+    """POST: run the job's failed rows again, and only them."""
+
+    job_action = staticmethod(services.generation_job_retry_failed)
+
+
+class JobResumeApi(_JobActionApi):
+    """POST: re-enqueue every chunk with unfinished rows (after a crashed worker or a cancel)."""
+
+    job_action = staticmethod(services.generation_job_resume)
