@@ -1,5 +1,5 @@
 """Small rated studies for the report-layer tests: built with the factories, values chosen by the test."""
-from annotation.models import AssignmentStatus
+from annotation.models import AssignmentStatus, Comparison, Preference, PreferenceAssignment
 from tests import factories
 
 
@@ -42,3 +42,14 @@ def retest(original_assignment, values, position=99):
         repeat_of=original_assignment, status=AssignmentStatus.SUBMITTED,
     )
     return factories.RatingFactory(assignment=repeat, values=values)
+
+
+def prefer(study, rater, response_a, response_b, choice, position=1, status=AssignmentStatus.SUBMITTED):
+    """One side-by-side task of `rater` on (a, b), answered with `choice` ("a", "b", "tie", "both_unsafe")."""
+    comparison, _ = Comparison.objects.get_or_create(
+        study=study, response_a=response_a, response_b=response_b, defaults={"case": response_a.case}
+    )
+    task = PreferenceAssignment.objects.create(
+        study=study, rater=rater, comparison=comparison, left_is_a=True, position=position, status=status
+    )
+    return Preference.objects.create(assignment=task, choice=choice, confidence="high")

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from agreement.data import CANNOT_ASSESS, study_data_load
 from annotation.models import Assignment, AssignmentStatus
 from tests import factories
-from tests.agreement.report_fixtures import rated_study, retest
+from tests.agreement.report_fixtures import prefer, rated_study, retest
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +156,24 @@ def test_loading_uses_a_fixed_number_of_queries_whatever_the_size():
     with CaptureQueriesContext(connection) as large:
         study_data_load(big)
     assert len(large) == len(small)
+
+
+def test_preferences_map_choices_to_personas_and_leave_out_both_unsafe_and_unsubmitted():
+    base = factories.PersonaFactory(baseline=True)
+    doc = factories.PersonaFactory(name="ED physician")
+    case = factories.CaseFactory(safety=True)
+    study, responses, raters, _ = rated_study(
+        {"ann": [None, None]}, personas=[base, doc], cases=[case, case]
+    )
+    ann = raters["ann"]
+    prefer(study, ann, responses[0], responses[1], "b", position=1)
+    bob = factories.clinician()
+    prefer(study, bob, responses[0], responses[1], "tie", position=1)
+    prefer(study, factories.clinician(), responses[0], responses[1], "both_unsafe", position=1)
+    prefer(study, factories.clinician(), responses[0], responses[1], "a", status=AssignmentStatus.IN_PROGRESS)
+    prefs = study_data_load(study).preferences
+    assert list(prefs.persona_a) == ["No persona", "No persona"]
+    assert list(prefs.persona_b) == ["ED physician", "ED physician"]
+    assert list(prefs.outcome) == [0.0, 0.5]
+    assert list(prefs.rater_id) == [ann.id, bob.id]
+    assert prefs.n_no_preference == 1
