@@ -70,7 +70,8 @@ class JobItem(TimeStampedModel):
 class JudgeScore(TimeStampedModel):
     """The judge's rating of one response, on the study's rating schema (same shape as a clinician's).
 
-    `values`: {dimension: {"value": str, "confidence": str}}; empty when the answer was unparseable.
+    `values`: {dimension: {"value": str, "confidence": str, "cannot_assess": bool}} (like RatingValue:
+    "cannot assess" is its own state with an empty value); empty when the answer was unparseable.
     """
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="judge_scores")
@@ -80,6 +81,8 @@ class JudgeScore(TimeStampedModel):
     parse_ok = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=1)
     prompt_messages = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, help_text="Why the last attempt gave no valid score (parse or backend)")
+    provenance = models.JSONField(default=dict, blank=True, help_text="Judge backend, sampling, seed, tokens")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["response", "judge"], name="judgescore_once_per_judge")]

@@ -83,16 +83,17 @@ def parse_discrete_answer(text: str, *, task_type: str) -> tuple[str, float | No
 
 
 def _from_json(text: str) -> tuple[str | None, float | None]:
-    obj = _json_object(text or "")
+    obj = extract_json_object(text or "")
     if obj is None:
         return None, None
+    obj = {str(k).lower(): v for k, v in obj.items()}
     level = next((_level_value(obj[k]) for k in _LEVEL_KEYS if k in obj), None)
     confidence = next((_confidence_value(obj[k]) for k in _CONFIDENCE_KEYS if k in obj), None)
     return level, confidence
 
 
-def _json_object(text: str) -> dict | None:
-    """The response as a JSON object: the whole text, or a fenced/embedded object within it."""
+def extract_json_object(text: str) -> dict | None:
+    """The text as a JSON object: the whole text, or the first object in a code fence or after a preamble."""
     stripped = text.strip()
     if stripped.startswith("```"):
         stripped = re.sub(r"^```[a-zA-Z]*\s*|\s*```$", "", stripped)
@@ -103,9 +104,7 @@ def _json_object(text: str) -> dict | None:
         obj, _ = json.JSONDecoder().raw_decode(stripped[start:])
     except ValueError:
         return None
-    if not isinstance(obj, dict):
-        return None
-    return {str(k).lower(): v for k, v in obj.items()}
+    return obj if isinstance(obj, dict) else None
 
 
 def _level_value(value) -> str | None:
