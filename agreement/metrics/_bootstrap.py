@@ -17,6 +17,7 @@ import numpy as np
 
 CI_BOOTSTRAP = "bootstrap_percentile"
 _MAX_CELLS = 4_000_000  # resample weights held at once (32 MB of float64)
+_ROWS_PER_BINCOUNT = 8
 
 
 def item_weight_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.ndarray]:
@@ -27,8 +28,11 @@ def item_weight_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[
     while done < n_boot:
         b = min(chunk, n_boot - done)
         idx = rng.integers(0, n_items, size=(b, n_items))
-        idx += (np.arange(b) * n_items)[:, None]
-        yield np.bincount(idx.ravel(), minlength=b * n_items).reshape(b, n_items).astype(float)
+        weights = np.empty((b, n_items))
+        for s in range(0, b, _ROWS_PER_BINCOUNT):  # small blocks keep the count array in cache
+            block = idx[s : s + _ROWS_PER_BINCOUNT] + (np.arange(min(_ROWS_PER_BINCOUNT, b - s)) * n_items)[:, None]
+            weights[s : s + block.shape[0]] = np.bincount(block.ravel(), minlength=block.size).reshape(block.shape)
+        yield weights
         done += b
 
 

@@ -126,15 +126,14 @@ class PooledItems:
         n = self.n
         if n < 2:
             return None
+        pa_i = self.pa_items(weights)
+        if method == "percent":
+            if self.n2 < 2:
+                return None
+            return float(np.std(pa_i[self.pairable], ddof=1) / np.sqrt(self.n2))
         s = self.sums()
         pe = float(self.p_e(s, method, weights))
         w = agreement_weights(self.k, weights)
-        pa_i = self.pa_items(weights)
-        if method == "percent":
-            pa_pairable = pa_i[self.pairable]
-            if self.n2 < 2:
-                return None
-            return float(np.std(pa_pairable, ddof=1) / np.sqrt(self.n2))
         coef_i = (n / self.n2) * (pa_i - pe * self.pairable) / (1 - pe)
         if method == "bp":
             dev = coef_i - value

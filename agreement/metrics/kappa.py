@@ -44,6 +44,7 @@ from dataclasses import replace
 
 import numpy as np
 from scipy import stats
+from scipy.linalg import blas
 
 from . import _bootstrap
 from ._core import (
@@ -84,18 +85,27 @@ def _disagreement(k: int, weights: str | None) -> np.ndarray:
     return diff if weights == "linear" else diff**2
 
 
-def _onehot(ratings: np.ndarray, k: int) -> np.ndarray:
+def _onehot(ratings: np.ndarray, k: int, dtype=np.float64) -> np.ndarray:
     """Items x (raters * K) 0/1 matrix; a missing rating is a row of zeros in its rater's block."""
-    return (ratings[:, :, None] == np.arange(k)).reshape(ratings.shape[0], -1).astype(float)
+    return (ratings[:, :, None] == np.arange(k)).reshape(ratings.shape[0], -1).astype(dtype)
 
 
-def _cross_tables(left: np.ndarray, right: np.ndarray, k: int) -> np.ndarray:
-    """(R_left, K, R_right, K) co-rating counts of every left rater with every right rater."""
-    out = np.zeros((left.shape[1] * k, right.shape[1] * k))
+def _cross_tables(left: np.ndarray, right: np.ndarray | None, k: int) -> np.ndarray:
+    """(R_left, K, R_right, K) co-rating counts of every left rater with every right rater.
+
+    ``right=None`` means ``left`` with itself; then only blocks of rater pairs p < q are filled (a
+    symmetric rank-k update). Chunks of at most 20,000 items keep float32 counts exact (< 2^24);
+    they are summed in float64.
+    """
+    n_right = left.shape[1] if right is None else right.shape[1]
+    out = np.zeros((left.shape[1] * k, n_right * k))
     for start in range(0, left.shape[0], _ROWS_PER_CHUNK):
-        stop = start + _ROWS_PER_CHUNK
-        out += _onehot(left[start:stop], k).T @ _onehot(right[start:stop], k)
-    return out.reshape(left.shape[1], k, right.shape[1], k)
+        xl = _onehot(left[start : start + _ROWS_PER_CHUNK], k, np.float32)
+        if right is None:
+            out += blas.ssyrk(1.0, xl, trans=1)
+        else:
+            out += xl.T @ _onehot(right[start : start + _ROWS_PER_CHUNK], k, np.float32)
+    return out.reshape(left.shape[1], k, n_right, k)
 
 
 def kappa_from_tables(tables: np.ndarray, weights: str | None) -> dict[str, np.ndarray]:
@@ -281,12 +291,14 @@ def _jackknife_average(
     m_lost[rows_idx, cols_idx] = lost
     items = np.flatnonzero(population)
     change = np.empty(items.size)
-    dropped = np.empty(items.size)
+    dropped = np.zeros(items.size)
+    any_lost = bool(m_lost.any())  # usually no pair hangs on a single item
     for start in range(0, items.size, _ROWS_PER_CHUNK):
         sel = items[start : start + _ROWS_PER_CHUNK]
         xl, xr = _onehot(left[sel], k), _onehot(right[sel], k)
         change[start : start + sel.size] = ((xl @ m_delta) * xr).sum(axis=1)
-        dropped[start : start + sel.size] = ((xl @ m_lost) * xr).sum(axis=1)
+        if any_lost:
+            dropped[start : start + sel.size] = ((xl @ m_lost) * xr).sum(axis=1)
     m = items.size
     denominators = n_ok - np.rint(dropped)
     if m < 2 or np.any(denominators <= 0):
@@ -366,8 +378,7 @@ def pairwise_cohen_kappa(
     ia, ib = np.triu_indices(n_raters, k=1)
     observed = ~np.isnan(ratings)
     per_rater = observed.sum(axis=0)
-    all_tables = _cross_tables(ratings, ratings, k)
-    tables = all_tables[ia, :, ib, :]
+    tables = _cross_tables(ratings, None, k)[ia, :, ib, :]
     totals = [(ratings.shape[0], int(per_rater[a] + per_rater[b])) for a, b in zip(ia, ib, strict=True)]
     coefs = _pair_coefficients(tables, weights, totals=totals, ci=pair_ci, n_boot=n_boot, seed=seed,
                                confidence=confidence)
