@@ -18,7 +18,8 @@ from .jobs import ACTIVE, items_fail, job_chunks_enqueue
 
 
 def judge_job_start(*, study: Study, user=None, enqueue: bool = True, chunk_size: int | None = None) -> GenerationJob:
-    """Plan a judge score for every response of the study that the judge has not scored yet."""
+    """Plan a judge score for every response of the study without a valid score from its judge (an
+    unparseable one is asked again while inference.judge allows more attempts)."""
     chunk_size = chunk_size or settings.GENERATION_CHUNK_SIZE
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
@@ -26,11 +27,12 @@ def judge_job_start(*, study: Study, user=None, enqueue: bool = True, chunk_size
             raise ApplicationError("The study has no judge model; choose one first.")
         if GenerationJob.objects.filter(study=study, kind=JobKind.JUDGE, status__in=ACTIVE).exists():
             raise ApplicationError("A judge job is already running for this study; cancel it or wait.")
-        scored = JudgeScore.objects.filter(judge_id=study.judge_id, response__study=study).values("response_id")
+        scored = JudgeScore.objects.filter(judge_id=study.judge_id, response__study=study, parse_ok=True).values(
+            "response_id")
         response_ids = list(study.responses.exclude(pk__in=scored).order_by("persona_id", "case_id", "id")
                             .values_list("pk", flat=True))
         if not response_ids:
-            raise ApplicationError("Nothing to judge: every response of the study already has a judge score.")
+            raise ApplicationError("Nothing to judge: every response of the study already has a valid judge score.")
         job = GenerationJob.objects.create(study=study, kind=JobKind.JUDGE, created_by=user, chunk_size=chunk_size)
         JobItem.objects.bulk_create(
             [JobItem(job=job, chunk=chunk_of(i, chunk_size), response_id=pk) for i, pk in enumerate(response_ids)],
