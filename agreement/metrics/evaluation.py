@@ -1,12 +1,70 @@
-"""Metric-based evaluation of discrete answers against a reference (stub)."""
+"""Metric-based evaluation of discrete answers against a reference (e.g. parsed triage levels).
+
+Answers and references are category indices of one ordered scale (NaN = no parsable answer; such
+rows are left out and the count shows in ``n_items`` vs ``n_items_total``).
+
+* ``accuracy``: share of answers within ``tolerance`` levels of the reference (0 = exact, 1 = within
+  one level). CI: Wilson score interval (Wilson 1927), which stays inside [0, 1] for small n.
+* ``calibration``: stated confidence in [0, 1] against correctness (0/1). Ten equal-width bins
+  [0, .1), [.1, .2), ..., [.9, 1.0] (the last bin closed); expected calibration error
+  ECE = sum_b (n_b / n) |accuracy_b - mean confidence_b| (Naeini et al. 2015; Guo et al. 2017), the
+  bins are the reliability diagram. Brier score = mean (confidence - correct)^2 with its standard
+  error sd / sqrt(n).
+* ``consistency_rate``: for each prompt with two or more sampled answers, the share of samples
+  that give the prompt's modal answer; averaged over prompts (each prompt weighs the same).
+* ``triage_rates``: under-triage = answer less urgent than the reference, over-triage = more
+  urgent; the caller states whether a higher index is more urgent. Wilson CIs.
+
+Edge cases: no usable row gives ``insufficient_data``/``empty`` (consistency: no prompt with two
+answers gives ``no_pairable_item``); empty calibration bins have n = 0 and None for their means.
+"""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
-from .results import Calibration, Coefficient, TriageRates
+from ._core import check_confidence, insufficient
+from .results import (
+    REASON_EMPTY,
+    REASON_NO_PAIRABLE,
+    STATUS_OK,
+    Calibration,
+    CalibrationBin,
+    Coefficient,
+    TriageRates,
+)
+
+
+def wilson_interval(successes: int, n: int, confidence: float) -> tuple[float, float]:
+    z = stats.norm.ppf((1 + confidence) / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def _proportion(name: str, hits: np.ndarray, *, n_total: int, confidence: float, extra: dict) -> Coefficient:
+    n = int(hits.size)
+    if n == 0:
+        return insufficient(name, REASON_EMPTY, n_items_total=n_total, n_ratings_total=n_total)
+    k = int(hits.sum())
+    low, high = wilson_interval(k, n, confidence)
+    return Coefficient(name=name, value=k / n, status=STATUS_OK, n_items=n, n_ratings=n, n_items_total=n_total,
+                       n_ratings_total=n_total, se=float(np.sqrt(k / n * (1 - k / n) / n)), ci_low=low,
+                       ci_high=high, ci_method="wilson", ci_level=confidence, extra={**extra, "successes": k})
+
+
+def _paired(predicted, reference) -> tuple[np.ndarray, np.ndarray, int]:
+    p = np.asarray(predicted, dtype=float).reshape(-1)
+    r = np.asarray(reference, dtype=float).reshape(-1)
+    if p.shape != r.shape:
+        raise ValueError("predicted and reference must have the same length")
+    both = ~np.isnan(p) & ~np.isnan(r)
+    return p[both], r[both], p.size
 
 
 def accuracy(
@@ -17,7 +75,13 @@ def accuracy(
     confidence: float = 0.95,
 ) -> Coefficient:
     """Share of answers within ``tolerance`` levels of the reference (0 = exact, 1 = within one level)."""
-    raise NotImplementedError
+    check_confidence(confidence)
+    if tolerance < 0:
+        raise ValueError("tolerance must be >= 0")
+    p, r, n_total = _paired(predicted, reference)
+    name = "accuracy" if tolerance == 0 else f"accuracy_within_{tolerance}"
+    return _proportion(name, np.abs(p - r) <= tolerance, n_total=n_total, confidence=confidence,
+                       extra={"tolerance": tolerance})
 
 
 def calibration(
@@ -27,12 +91,72 @@ def calibration(
     n_bins: int = 10,
 ) -> Calibration:
     """Expected calibration error (equal-width bins on [0, 1]), Brier score, reliability-diagram bins."""
-    raise NotImplementedError
+    if n_bins < 1:
+        raise ValueError("n_bins must be >= 1")
+    conf, hit, n_total = _paired(confidence_scores, correct)
+    if np.any((conf < 0) | (conf > 1)):
+        raise ValueError("stated confidence must lie in [0, 1]")
+    if np.any((hit != 0) & (hit != 1)):
+        raise ValueError("correct must be 0, 1 or NaN")
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    bins = []
+    ece = 0.0
+    for b in range(n_bins):
+        sel = which == b
+        n_b = int(sel.sum())
+        mean_conf = float(conf[sel].mean()) if n_b else None
+        acc = float(hit[sel].mean()) if n_b else None
+        if n_b:
+            ece += n_b / conf.size * abs(acc - mean_conf)
+        bins.append(CalibrationBin(lower=float(edges[b]), upper=float(edges[b + 1]), n=n_b,
+                                   mean_confidence=mean_conf, accuracy=acc))
+    n = int(conf.size)
+    sizes = {"n_items": n, "n_ratings": n, "n_items_total": n_total, "n_ratings_total": n_total}
+    if n == 0:
+        empty = {"n_items_total": n_total, "n_ratings_total": n_total}
+        return Calibration(ece=insufficient("expected_calibration_error", REASON_EMPTY, **empty),
+                           brier=insufficient("brier_score", REASON_EMPTY, **empty), bins=tuple(bins))
+    sq = (conf - hit) ** 2
+    brier_se = float(np.std(sq, ddof=1) / np.sqrt(n)) if n > 1 else None
+    return Calibration(
+        ece=Coefficient(name="expected_calibration_error", value=float(ece), status=STATUS_OK, **sizes,
+                        extra={"n_bins": n_bins, "binning": "equal width, [lower, upper), last bin closed"}),
+        brier=Coefficient(name="brier_score", value=float(sq.mean()), status=STATUS_OK, **sizes, se=brier_se,
+                          extra={"se_method": "sd/sqrt(n)"} if brier_se is not None else {}),
+        bins=tuple(bins),
+    )
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def consistency_rate(prompt_ids: Sequence, answers: Sequence) -> Coefficient:
-    """Mean over prompts of the share of samples that give the prompt's modal answer."""
-    raise NotImplementedError
+    """Mean over prompts of the share of samples that give the prompt's modal answer.
+
+    Prompts with fewer than two (non-missing) answers are left out; ``extra["n_prompts"]`` counts the
+    prompts used. ``answers`` may be any hashable values; None/NaN = missing.
+    """
+    ids, answers = list(prompt_ids), list(answers)
+    if len(ids) != len(answers):
+        raise ValueError("prompt_ids and answers must have the same length")
+    groups: dict = defaultdict(list)
+    for pid, ans in zip(ids, answers, strict=True):
+        if not _missing(ans):
+            groups[pid].append(ans)
+    n_answers = sum(len(v) for v in groups.values())
+    totals = {"n_items_total": len(ids), "n_ratings_total": n_answers}
+    if n_answers == 0:
+        return insufficient("consistency_rate", REASON_EMPTY, **totals)
+    shares = [Counter(v).most_common(1)[0][1] / len(v) for v in groups.values() if len(v) >= 2]
+    if not shares:
+        return insufficient("consistency_rate", REASON_NO_PAIRABLE, **totals)
+    used = sum(len(v) for v in groups.values() if len(v) >= 2)
+    se = float(np.std(shares, ddof=1) / np.sqrt(len(shares))) if len(shares) > 1 else None
+    return Coefficient(name="consistency_rate", value=float(np.mean(shares)), status=STATUS_OK, n_items=used,
+                       n_ratings=used, **totals, se=se,
+                       extra={"n_prompts": len(shares), "se_method": "sd/sqrt(prompts)" if se is not None else None})
 
 
 def triage_rates(
@@ -43,4 +167,15 @@ def triage_rates(
     confidence: float = 0.95,
 ) -> TriageRates:
     """Under-triage (less urgent than the reference), over-triage and exact shares."""
-    raise NotImplementedError
+    check_confidence(confidence)
+    p, r, n_total = _paired(predicted, reference)
+    more_urgent = p > r if higher_is_more_urgent else p < r
+    less_urgent = p < r if higher_is_more_urgent else p > r
+    extra = {"higher_is_more_urgent": higher_is_more_urgent}
+    return TriageRates(
+        under_triage=_proportion("under_triage_rate", less_urgent, n_total=n_total, confidence=confidence,
+                                 extra=extra),
+        over_triage=_proportion("over_triage_rate", more_urgent, n_total=n_total, confidence=confidence,
+                                extra=extra),
+        exact=_proportion("exact_triage_rate", p == r, n_total=n_total, confidence=confidence, extra=extra),
+    )

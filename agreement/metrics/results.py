@@ -35,7 +35,8 @@ REASON_EMPTY = "empty"  # no ratings at all
 REASON_SINGLE_RATER = "single_rater"  # fewer than two raters gave any rating
 REASON_NO_PAIRABLE = "no_pairable_item"  # no item carries two or more ratings
 REASON_NO_OVERLAP = "no_overlap"  # two raters share no item
-REASONS = (REASON_EMPTY, REASON_SINGLE_RATER, REASON_NO_PAIRABLE, REASON_NO_OVERLAP)
+REASON_TOO_FEW_CONDITIONS = "too_few_conditions"  # a rank correlation needs two conditions scored by both sides
+REASONS = (REASON_EMPTY, REASON_SINGLE_RATER, REASON_NO_PAIRABLE, REASON_NO_OVERLAP, REASON_TOO_FEW_CONDITIONS)
 
 WARN_SMALL_N = "small_n"  # fewer than SMALL_N items behind the value
 WARN_HIGH_PREVALENCE = "high_prevalence"  # the largest category holds more than 90 % of ratings
