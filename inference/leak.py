@@ -60,8 +60,8 @@ _TAIL = r"(?:\s+(?:with|in|at|on|of|for|from|working|here|myself|by)\b[^,.;:!?\n
 _END_TAIL = r"(?:\s+(?:with|in|at|on|of|for|from|here)\s+(?:[\w'’-]+\s+){0,3}?[\w'’-]+(?=\s*(?:[,.;:!?]|$)))?"
 _FIRST = r"(?:I|I['’](?:m|d|ll|ve)|me|my|myself|we|we['’](?:re|d|ve)|our|us)"
 _NOT_FIRST = r"(?:you|your|he|she|they|his|her|their|it|its|the\s+patient)"
-_CLAUSE_START = r"(?:^|(?<=[.!?:;\n\"“(*>•,-]))[ \t]*"
-_SENTENCE_START = r"(?:^|(?<=[.!?:;\n\"“(*>•-]))[ \t]*"
+_CLAUSE_START = r"(?:^|(?<=[.!?:;\n\"“()\[\]*>•,-]))[ \t]*"
+_SENTENCE_START = r"(?:^|(?<=[.!?:;\n\"“()\[\]*>•-]))[ \t]*"
 _AS = r"(?:(?:speaking|writing|answering|working)\s+as|being|as)"
 
 

@@ -1,0 +1,91 @@
+"""Pre-generated responses served through the backend interface, for generation jobs of an imported model.
+
+The usual path for pre-generated responses is `manage.py import_responses` (inference.importers),
+which validates every row against the study. This backend serves the same JSONL file
+(docs/responses-jsonl.md) to a generation job instead: each request is answered with the file's row
+for exactly the same prompt messages and sample index, so a response can never be filed under a
+prompt it was not generated from. The file is `ModelSpec.engine_options["responses_file"]`; only its
+rows naming this model are used.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from annotation.prompts import messages_hash
+
+from .base import ChatRequest, ChatResult, SamplingSettings
+
+
+class ImportedBackend:
+    name = "imported"
+
+    def __init__(self, *, model_name: str, path: str | Path | None):
+        self.model_name = model_name
+        self.path = Path(path) if path else None
+        self._rows: dict[tuple[str, int], dict] | None = None
+        self._sha256 = ""
+
+    @classmethod
+    def from_spec(cls, spec) -> ImportedBackend:
+        return cls(model_name=spec.name, path=(spec.engine_options or {}).get("responses_file"))
+
+    def info(self) -> dict:
+        self._load()
+        return {"engine": "imported", "model": self.model_name, "file": str(self.path or ""),
+                "file_sha256": self._sha256, "rows": len(self._rows or {})}
+
+    def chat(self, requests: list[ChatRequest], sampling: SamplingSettings) -> list[ChatResult]:
+        if self.path is None:
+            return self._fail(requests, sampling, "this imported model has no responses file "
+                                                  "(engine_options.responses_file); use `manage.py import_responses`")
+        self._load()
+        results = []
+        for request in requests:
+            digest = messages_hash(request.messages)
+            for index in range(sampling.n):
+                row = self._rows.get((digest, index))
+                if row is None:
+                    results.append(ChatResult(key=request.key, sample_index=index,
+                                              error=f"{self.path.name} has no response of {self.model_name} to "
+                                                    f"these prompt messages (sample {index})"))
+                    continue
+                results.append(ChatResult(
+                    key=request.key, sample_index=index, text=row["text"],
+                    prompt_tokens=row.get("prompt_tokens"), completion_tokens=row.get("completion_tokens"),
+                    finish_reason=row.get("finish_reason") or "", rendered_prompt=row.get("rendered_prompt") or "",
+                    extra={key: row[key] for key in ("seed", "sampling", "provenance") if row.get(key) is not None},
+                ))
+        return results
+
+    def _load(self) -> None:
+        """Index the file's rows for this model by (prompt messages hash, sample index)."""
+        if self._rows is not None or self.path is None:
+            return
+        from django.conf import settings
+
+        from annotation.importers import FileRejected
+        from annotation.importers.readers import parse_file
+        from config.exceptions import ApplicationError
+
+        data = self.path.read_bytes()
+        try:
+            parsed = parse_file(data, filename=self.path.name, format="jsonl",
+                                max_bytes=settings.CASE_UPLOAD_MAX_BYTES, max_rows=settings.CASE_UPLOAD_MAX_ROWS)
+        except FileRejected as exc:
+            raise ApplicationError(f"{self.path.name}: {exc.message}") from None
+        rows = {}
+        for record in parsed.records:
+            row = record.values
+            if row.get("model_name") != self.model_name:
+                continue
+            if not (isinstance(row.get("prompt_messages"), list) and isinstance(row.get("text"), str)
+                    and isinstance(row.get("sample_index"), int)):
+                raise ApplicationError(f"{self.path.name}, row {record.row}: needs prompt_messages, text and "
+                                       "sample_index; check the file with `manage.py import_responses --dry-run`")
+            rows[(messages_hash(row["prompt_messages"]), row["sample_index"])] = row
+        self._rows, self._sha256 = rows, hashlib.sha256(data).hexdigest()
+
+    @staticmethod
+    def _fail(requests, sampling, error: str) -> list[ChatResult]:
+        return [ChatResult(key=r.key, sample_index=i, error=error) for r in requests for i in range(sampling.n)]
