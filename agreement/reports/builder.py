@@ -315,28 +315,27 @@ class ReportBuilder:
         tri = self.data.triage
         m = mask & tri.is_discrete & ~np.isnan(tri.reference)
         pred, ref = tri.predicted[m], tri.reference[m]
-        # An unparsed answer is a wrong answer for accuracy (counted), but has no direction.
-        scored = np.where(np.isnan(pred), -1.0, pred)
         parsed = ~np.isnan(pred)
+        # An unparsed answer counts as wrong for accuracy: an index off the scale by more than the
+        # tolerance. Calibration, consistency and triage direction use parsed answers only.
+        scored = np.where(parsed, pred, float(len(tri.labels) + 2))
         conf_ok = parsed & ~np.isnan(tri.confidence[m])
         urgent = ref == 0
+        level = self.p["ci_level"]
         return {
             "n_answers": int(np.count_nonzero(m)),
             "n_parsed": int(np.count_nonzero(parsed)),
-            "accuracy": metrics.accuracy(scored, ref, tolerance=0, confidence=self.p["ci_level"]).to_dict(),
-            "accuracy_within_one": metrics.accuracy(
-                scored, np.where(np.isnan(pred), -10.0, ref), tolerance=1, confidence=self.p["ci_level"]
-            ).to_dict(),
+            "accuracy": metrics.accuracy(scored, ref, tolerance=0, confidence=level).to_dict(),
+            "accuracy_within_one": metrics.accuracy(scored, ref, tolerance=1, confidence=level).to_dict(),
+            "accuracy_parsed_only": metrics.accuracy(pred, ref, tolerance=0, confidence=level).to_dict(),
             "calibration": metrics.calibration(
                 tri.confidence[m][conf_ok], (pred[conf_ok] == ref[conf_ok]).astype(float), n_bins=self.p["ece_bins"]
             ).to_dict(),
             "consistency": metrics.consistency_rate(tri.prompt_group[m][parsed], pred[parsed]).to_dict(),
             "triage_rates": metrics.triage_rates(
-                pred[parsed], ref[parsed], higher_is_more_urgent=False, confidence=self.p["ci_level"]
+                pred[parsed], ref[parsed], higher_is_more_urgent=False, confidence=level
             ).to_dict(),
-            "risk_sensitivity": metrics.accuracy(
-                scored[urgent], ref[urgent], tolerance=0, confidence=self.p["ci_level"]
-            ).to_dict(),
+            "risk_sensitivity": metrics.accuracy(scored[urgent], ref[urgent], tolerance=0, confidence=level).to_dict(),
         }
 
     def evaluation(self) -> dict:

@@ -106,6 +106,7 @@ def rank_plot(dim: dict) -> str | None:
         ax.scatter([p[1] for p in points], [p[2] for p in points], color="#1f5fbf")
         for name, a, b in points:
             ax.annotate(_label(name), (a, b), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.margins(0.2)
         ax.set_xlabel(_label(f"clinicians: {ranking['score']}"))
         ax.set_ylabel(_label(f"judge: {ranking['score']}"))
         ax.set_title(_label(f"{dim['label']}: personas, clinicians vs judge "
@@ -115,28 +116,35 @@ def rank_plot(dim: dict) -> str | None:
 
 
 def forest_plot(report: dict) -> str | None:
+    """One panel per measure (the measures have different units), one row per persona and subset."""
     effects = report.get("persona_effects") or {}
     # Overall and per care setting (where the published effect reverses); the table has every stratum.
     rows = [r for r in effects.get("rows", []) if r["stratum"] in ("all", "care_setting")]
     if not rows:
         return None
-    rows = sorted(rows, key=lambda r: (r["measure"], r["persona"], r["stratum"] != "all", r["value"]))
-    labels = [f"{r['measure']} | {r['persona']} | {r['value'] if r['stratum'] != 'all' else 'all cases'}"
-              f" (n={r['n_cases']})" for r in rows]
+    panels: dict[str, list] = {}
+    for r in sorted(rows, key=lambda r: (r["persona"], r["stratum"] != "all", r["value"])):
+        panels.setdefault(r["measure"], []).append(r)
+    heights = [len(v) + 1.5 for v in panels.values()]
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(9, 0.28 * len(rows) + 1.4))
-        y = list(range(len(rows)))
-        for i, r in enumerate(rows):
-            if r["ci_low"] is not None:
-                ax.plot([r["ci_low"], r["ci_high"]], [i, i], color="#5b6475", linewidth=1.2)
-            colour = "#067647" if r["difference"] > 0 else "#b42318" if r["difference"] < 0 else "#5b6475"
-            ax.plot([r["difference"]], [i], "o", color=colour, markersize=4)
-        ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_yticks(y, [_label(t) for t in labels], fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xlabel(_label(f"persona minus {effects['baseline']} (per-case mean difference, CI)"))
-        ax.set_title("Persona effects vs the no-persona baseline")
-        ax.grid(axis="x", alpha=0.3)
+        fig, axes = plt.subplots(len(panels), 1, figsize=(9, 0.26 * sum(heights) + 0.8), squeeze=False,
+                                 gridspec_kw={"height_ratios": heights})
+        for ax, (measure, panel) in zip(axes[:, 0], panels.items(), strict=True):
+            for i, r in enumerate(panel):
+                if r["ci_low"] is not None:
+                    ax.plot([r["ci_low"], r["ci_high"]], [i, i], color="#5b6475", linewidth=1.2)
+                colour = "#067647" if r["difference"] > 0 else "#b42318" if r["difference"] < 0 else "#5b6475"
+                ax.plot([r["difference"]], [i], "o", color=colour, markersize=4)
+            ax.axvline(0, color="black", linewidth=0.8)
+            ax.set_yticks(range(len(panel)), [
+                _label(f"{r['persona']} | {r['value'] if r['stratum'] != 'all' else 'all cases'} (n={r['n_cases']})")
+                for r in panel
+            ], fontsize=7)
+            ax.set_ylim(len(panel) - 0.5, -0.5)
+            ax.set_title(_label(f"{measure}: {panel[0]['score']}"), fontsize=8, loc="left")
+            ax.grid(axis="x", alpha=0.3)
+        axes[-1, 0].set_xlabel(_label(f"persona minus {effects['baseline']} (per-case mean difference, CI)"))
+        fig.tight_layout()
         return _svg(fig)
 
 

@@ -6,7 +6,7 @@ from django.utils.safestring import mark_safe
 register = template.Library()
 
 STATUS_TEXT = {
-    "undefined_no_variation": "undefined: all ratings in one category",
+    "undefined_no_variation": "undefined: no variation (one category or all tied)",
     "insufficient_data": "not computable",
     "not_identifiable": "not identifiable",
 }
@@ -57,6 +57,11 @@ def coef_n(c):
     if warnings:
         return format_html("{} <span class=\"warn\">{}</span>", text, warnings)
     return text
+
+
+@register.filter
+def words(value):
+    return str(value).replace("_", " ")
 
 
 @register.filter
