@@ -156,7 +156,11 @@ class OpenAIServerBackend:
         attempts = 0
         try:
             payload, attempts = self._post_with_retries(client, self.body(request, sampling))
-            return self._results(request, sampling, payload, seconds=time.monotonic() - started, attempts=attempts)
+            try:
+                return self._results(request, sampling, payload, seconds=time.monotonic() - started,
+                                     attempts=attempts)
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise _Failure(f"malformed response: {type(exc).__name__}: {exc}", transient=False) from exc
         except _Failure as failure:
             seconds = time.monotonic() - started
             extra = {"transient": failure.transient}

@@ -151,10 +151,12 @@ def test_an_unreachable_server_is_a_transient_failure():
         assert "models_error" in backend.info()
 
 
-def test_a_malformed_200_is_a_row_error_not_a_crash():
-    with StubOpenAIServer({"junk": [Reply(raw=b"<html>proxy</html>")]}) as server:
+@pytest.mark.parametrize("raw", [b"<html>proxy</html>", b'{"choices": "none"}', b'{"choices": ["text"]}',
+                                 b'{"choices": [{"message": "text"}]}'])
+def test_a_malformed_200_is_a_row_error_not_a_crash(raw):
+    with StubOpenAIServer({"junk": [Reply(raw=raw)]}) as server:
         junk, fine = backend_for(server).chat([request("a", "junk"), request("b", "ok")], SamplingSettings())
-    assert "malformed response" in junk.error and fine.ok
+    assert "malformed response" in junk.error and not junk.extra["transient"] and fine.ok
 
 
 def test_concurrency_is_bounded_by_the_pool():
