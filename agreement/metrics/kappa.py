@@ -151,6 +151,13 @@ def _bootstrap_pairs(tables: np.ndarray, weights: str | None, n_boot: int, seed:
     return out
 
 
+def _times(x: np.ndarray, m: np.ndarray, triangular: bool) -> np.ndarray:
+    """x @ m, with a triangular BLAS product when m is upper triangular."""
+    if triangular:
+        return blas.dtrmm(1.0, m, x, side=1, lower=0)
+    return x @ m
+
+
 def _pair_coefficients(
     tables: np.ndarray,
     weights: str | None,
@@ -251,11 +258,14 @@ def _jackknife_average(
     pair_index: tuple[np.ndarray, np.ndarray],
     weights: str | None,
     population: np.ndarray,
+    triangular: bool = False,
 ) -> tuple[float | None, float | None, int]:
     """Mean kappa over defined pairs, its delete-one-item jackknife SE, and pairs defined.
 
     ``tables`` (P, K, K) are the co-rating tables of left rater ``pair_index[0][p]`` with right rater
-    ``pair_index[1][p]``; ``population`` marks the items entering at least one pair.
+    ``pair_index[1][p]``; ``population`` marks the items entering at least one pair. ``triangular``:
+    left and right are the same raters and every pair has left < right, so the matrices of the
+    quadratic forms are upper triangular and a triangular product does half the work.
     """
     res = kappa_from_tables(tables, weights)
     ok = res["defined"]
@@ -296,9 +306,9 @@ def _jackknife_average(
     for start in range(0, items.size, _ROWS_PER_CHUNK):
         sel = items[start : start + _ROWS_PER_CHUNK]
         xl, xr = _onehot(left[sel], k), _onehot(right[sel], k)
-        change[start : start + sel.size] = ((xl @ m_delta) * xr).sum(axis=1)
+        change[start : start + sel.size] = (_times(xl, m_delta, triangular) * xr).sum(axis=1)
         if any_lost:
-            dropped[start : start + sel.size] = ((xl @ m_lost) * xr).sum(axis=1)
+            dropped[start : start + sel.size] = (_times(xl, m_lost, triangular) * xr).sum(axis=1)
     m = items.size
     denominators = n_ok - np.rint(dropped)
     if m < 2 or np.any(denominators <= 0):
@@ -392,7 +402,7 @@ def pairwise_cohen_kappa(
     population = observed.sum(axis=1) >= 2
     mean = se = None
     if not reason:
-        mean, se, _ = _jackknife_average(ratings, ratings, k, tables, (ia, ib), weights, population)
+        mean, se, _ = _jackknife_average(ratings, ratings, k, tables, (ia, ib), weights, population, triangular=True)
     name = "average_cohen_kappa" + (f"_{weights}" if weights else "")
     average = _average_coefficient(
         name, coefs, mean, se, reason=reason, population=population,
