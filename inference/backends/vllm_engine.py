@@ -60,10 +60,7 @@ def get_engine(**kwargs) -> _Engine:
     if _ENGINE is not None:
         logger.warning("replacing the vLLM engine (%s); run one GPU worker per model to avoid reloads",
                        _ENGINE.info.get("model"))
-        _ENGINE = None
-        import gc
-
-        gc.collect()
+        engine_shutdown()
     import torch
     import vllm
 
@@ -89,6 +86,21 @@ def get_engine(**kwargs) -> _Engine:
     logger.info("vLLM engine ready in %.1f s: %s", time.monotonic() - started, info)
     _ENGINE = _Engine(key=key, llm=llm, info=info)
     return _ENGINE
+
+
+def engine_shutdown() -> None:
+    """Stop the process's engine and its engine-core process (tests, scripts, switching models)."""
+    global _ENGINE
+    if _ENGINE is None:
+        return
+    engine, _ENGINE = _ENGINE, None
+    core = getattr(getattr(engine.llm, "llm_engine", None), "engine_core", None)
+    if core is not None and hasattr(core, "shutdown"):
+        core.shutdown()
+    del engine
+    import gc
+
+    gc.collect()
 
 
 def prefix_order(requests: list[ChatRequest]) -> list[int]:
