@@ -28,3 +28,14 @@ class FileRejected(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+def kind_of(value) -> str:
+    """How a JSON value's type reads in a message: "got a list"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    return {int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}.get(
+        type(value), "a value"
+    )

@@ -7,11 +7,12 @@ from collections.abc import Iterable
 
 from ..models import Case, CaseSet
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
 
 def case_hash(case: dict) -> str:
     """sha256 of the normalised case, external id included: the same id with other content differs."""
-    canonical = json.dumps(case, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(case).encode()).hexdigest()
 
 
 def case_set_hash(case_hashes: Iterable[str]) -> str:

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from .errors import FileRejected, RowError
+from .errors import FileRejected, RowError, kind_of
 
 FORMATS = ("csv", "json", "jsonl")
 EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -163,9 +163,12 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Refuses NaN/Infinity (PostgreSQL's jsonb cannot store them) and notes duplicate keys.
+_DECODER = json.JSONDecoder(object_pairs_hook=_object_hook, parse_constant=_reject_constant)
+
+
 def loads_json(text: str):
-    """json.loads that refuses NaN/Infinity (PostgreSQL's jsonb cannot store them) and notes duplicate keys."""
-    return json.loads(text, object_pairs_hook=_object_hook, parse_constant=_reject_constant)
+    return _DECODER.decode(text)
 
 
 def _json_problem(exc: Exception) -> str:
@@ -187,8 +190,7 @@ def _record(row: int, obj, parsed: ParsedFile) -> None:
     if isinstance(obj, dict):
         parsed.records.append(Record(row, dict(obj), getattr(obj, "duplicate_keys", ())))
     else:
-        got = "null" if obj is None else type(obj).__name__.replace("str", "text").replace("dict", "object")
-        parsed.errors.append(RowError(row, None, f"expected an object {{\"external_id\": ...}}, got {got}"))
+        parsed.errors.append(RowError(row, None, f"expected an object {{\"external_id\": ...}}, got {kind_of(obj)}"))
 
 
 def _parse_json(text: str, parsed: ParsedFile, max_rows: int) -> None:

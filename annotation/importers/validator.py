@@ -12,7 +12,7 @@ import re
 import unicodedata
 
 from ..models import CareSetting, TaskType
-from .errors import RowError
+from .errors import RowError, kind_of
 from .readers import Record, loads_json
 
 REQUIRED = ("external_id", "vignette", "question", "task_type", "care_setting")
@@ -28,6 +28,7 @@ FORMULA_PREFIXES = {"external_id": ("=", "+", "-", "@")}
 TEXT_FORMULA_PREFIXES = ("=", "@")
 ESI_LEVEL = re.compile(r"^(?:esi[\s:-]*)?([1-5])$", re.IGNORECASE)
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 ONE_LINE = ("external_id", "task_type", "care_setting")
 NUMBERS_AS_TEXT = ("external_id", "reference_answer")
 
@@ -37,12 +38,6 @@ def _shown(value, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def _kind(value) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    return {int: "a number", float: "a number", list: "a list", dict: "an object"}.get(type(value), "a value")
-
-
 def _text(value, field: str) -> tuple[str, str | None]:
     """(normalised text, error) for one text cell; '' for empty/missing."""
     if value is None:
@@ -50,21 +45,23 @@ def _text(value, field: str) -> tuple[str, str | None]:
     if not isinstance(value, str):
         # JSON: whole numbers are fine as ids and answers (17, 2); anything else is a mistake.
         if not (isinstance(value, int) and not isinstance(value, bool) and field in NUMBERS_AS_TEXT):
-            return "", f"must be text, got {_kind(value)}"
+            return "", f"must be text, got {kind_of(value)}"
         value = str(value)
-    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not unicodedata.is_normalized("NFC", text):
+    text = value.strip()
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    bad = CONTROL_CHARS.search(text)
-    if bad:
-        return "", f"contains a control character (U+{ord(bad.group()):04X}) at position {bad.start() + 1}"
-    if field in ONE_LINE and ("\n" in text or "\t" in text):
-        return "", "must be on one line"
+    if not text.isprintable():  # the common case skips both checks: printable text has no \n, \t or controls
+        bad = CONTROL_CHARS.search(text)
+        if bad:
+            return "", f"contains a control character (U+{ord(bad.group()):04X}) at position {bad.start() + 1}"
+        if field in ONE_LINE and ("\n" in text or "\t" in text):
+            return "", "must be on one line"
     limit = MAX_LENGTHS.get(field)
     if limit and len(text) > limit:
         return "", f"is {len(text):,} characters long; the limit is {limit:,}"
-    prefixes = FORMULA_PREFIXES.get(field, TEXT_FORMULA_PREFIXES)
-    if text.startswith(prefixes):
+    if text[:1] in FORMULA_PREFIXES.get(field, TEXT_FORMULA_PREFIXES):
         return "", (
             f"starts with {text[0]!r}, which spreadsheet programs run as a formula; remove the leading {text[0]!r} "
             "(see 'Formula-looking cells' in docs/case-set-format.md)"
@@ -91,17 +88,16 @@ def _metadata(value, *, csv_mode: bool) -> tuple[dict, str | None]:
                 exc, RecursionError) else str(exc)
             return {}, f"is not valid JSON ({problem}); write an object such as {{\"source\": \"ward audit\"}}"
     if not isinstance(value, dict):
-        got = "text" if isinstance(value, str) else _kind(value)
-        return {}, f"must be a JSON object such as {{\"source\": \"ward audit\"}}, got {got}"
+        return {}, f"must be a JSON object such as {{\"source\": \"ward audit\"}}, got {kind_of(value)}"
     dups = getattr(value, "duplicate_keys", ())
     if dups:
         return {}, f"has the key {dups[0]!r} more than once"
-    if _depth(value) > METADATA_MAX_DEPTH:
+    if any(isinstance(v, dict | list) for v in value.values()) and _depth(value) > METADATA_MAX_DEPTH:
         return {}, f"is nested more than {METADATA_MAX_DEPTH} levels deep"
-    size = len(json.dumps(value, ensure_ascii=False))
+    size = len(_COMPACT.encode(value))
     if size > METADATA_MAX_CHARS:
         return {}, f"is {size:,} characters long as JSON; the limit is {METADATA_MAX_CHARS:,}"
-    return json.loads(json.dumps(value)), None  # plain dicts, no subclasses
+    return value, None
 
 
 def missing_and_unknown(keys, row: int | None) -> list[RowError]:
@@ -132,7 +128,7 @@ def validate_record(record: Record, *, csv_mode: bool) -> tuple[dict | None, lis
         text, problem = _text(values.get(field), field)
         if not problem and not text and field in REQUIRED and field in values:
             problem = "is required"
-        if not problem and text and field in ENUMS:
+        if not problem and text and field in ENUMS and text not in ENUMS[field]:
             code = re.sub(r"[\s-]+", "_", text.lower())
             if code not in ENUMS[field]:
                 problem = f"{_shown(text)} is not one of {', '.join(ENUMS[field])}"
