@@ -144,6 +144,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "StudyStatusEnum": "annotation.models.StudyStatus",
+        "CaseFileFormatEnum": ["csv", "json", "jsonl"],
+        "ReportFormatEnum": "agreement.models.ReportFormat",
+    },
 }
 
 # --- Mail (dangerous-output notifications to a study's safety lead) ---
