@@ -1,0 +1,158 @@
+"""Rank agreement of conditions (scipy kendalltau/spearmanr) and Bradley-Terry (statsmodels Logit)."""
+
+import math
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+
+from agreement.metrics import (
+    STATUS_INSUFFICIENT,
+    STATUS_NO_VARIATION,
+    STATUS_NOT_IDENTIFIABLE,
+    STATUS_OK,
+    bradley_terry,
+    rank_agreement,
+)
+from agreement.metrics.ranking import _spearman, _tau_b
+
+from ._metrics_strategies import FAST
+
+TOL = 1e-9
+
+
+def test_scipy_documentation_example_tau_b():
+    # scipy.stats.kendalltau docs: x = [12, 2, 1, 12, 2], y = [1, 4, 7, 1, 0] -> -0.4714045 = -sqrt(2)/3
+    res = rank_agreement(["a", "b", "c", "d", "e"], [12, 2, 1, 12, 2], [1, 4, 7, 1, 0], n_boot=0)
+    assert res.kendall_tau_b.value == pytest.approx(-math.sqrt(2) / 3, abs=TOL)
+    assert res.spearman.value == pytest.approx(stats.spearmanr([12, 2, 1, 12, 2], [1, 4, 7, 1, 0]).statistic, abs=TOL)
+    assert res.conditions == ("a", "b", "c", "d", "e")
+
+
+@FAST
+@given(st.integers(2, 8), st.integers(0, 2**32 - 1), st.booleans())
+def test_condition_means_and_correlations_match_scipy(n_conditions, seed, ties):
+    rng = np.random.default_rng(seed)
+    conditions = rng.integers(0, n_conditions, 80)
+    a = rng.integers(0, 3, 80).astype(float) if ties else rng.normal(size=80)
+    b = a + rng.normal(size=80)
+    b[rng.random(80) < 0.2] = np.nan
+    res = rank_agreement([f"p{c}" for c in conditions], a, b, n_boot=0)
+    levels = sorted({f"p{c}" for c in conditions})
+    assert list(res.conditions) == levels
+    mean_a = np.array([np.nanmean(np.where([f"p{c}" == lv for c in conditions], a, np.nan)) for lv in levels])
+    np.testing.assert_allclose(np.array(res.mean_a, float), mean_a, atol=TOL)
+    x, y = np.array(res.mean_a, float), np.array(res.mean_b, float)
+    keep = ~np.isnan(x) & ~np.isnan(y)
+    if keep.sum() < 2:
+        assert res.kendall_tau_b.status == STATUS_INSUFFICIENT
+        return
+    if np.ptp(x[keep]) == 0 or np.ptp(y[keep]) == 0:
+        assert res.kendall_tau_b.status == STATUS_NO_VARIATION
+        return
+    assert res.kendall_tau_b.value == pytest.approx(stats.kendalltau(x[keep], y[keep]).statistic, abs=TOL)
+    assert res.spearman.value == pytest.approx(stats.spearmanr(x[keep], y[keep]).statistic, abs=TOL)
+
+
+@FAST
+@given(st.integers(0, 2**32 - 1))
+def test_vectorised_tau_b_and_spearman_match_scipy_row_by_row(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 4, (20, 6)).astype(float)
+    b = rng.integers(0, 4, (20, 6)).astype(float)
+    a[rng.random((20, 6)) < 0.1] = np.nan
+    tau, rho = _tau_b(a, b), _spearman(a, b)
+    for i in range(20):
+        keep = ~np.isnan(a[i]) & ~np.isnan(b[i])
+        x, y = a[i, keep], b[i, keep]
+        if keep.sum() < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            assert np.isnan(tau[i]) and np.isnan(rho[i])
+            continue
+        assert tau[i] == pytest.approx(stats.kendalltau(x, y).statistic, abs=TOL)
+        assert rho[i] == pytest.approx(stats.spearmanr(x, y).statistic, abs=TOL)
+
+
+def test_bootstrap_interval_is_seeded_and_stratified_by_condition():
+    rng = np.random.default_rng(1)
+    conditions = np.repeat(np.arange(6), 40)
+    a = conditions * 0.3 + rng.normal(size=240)
+    b = conditions * 0.3 + rng.normal(size=240)
+    run = lambda seed: rank_agreement(conditions, a, b, n_boot=500, seed=seed)  # noqa: E731
+    first, again = run(7), run(7)
+    assert first.kendall_tau_b.ci_low == again.kendall_tau_b.ci_low
+    assert first.kendall_tau_b.ci_low <= first.kendall_tau_b.value <= first.kendall_tau_b.ci_high
+    assert first.spearman.ci_method == "bootstrap_percentile" and first.n_a == (40,) * 6
+    assert first.kendall_tau_b.extra["p_value"] is not None
+
+
+def test_rank_edge_cases():
+    assert rank_agreement([], [], [], n_boot=0).kendall_tau_b.extra["reason"] == "empty"
+    one = rank_agreement(["a", "a"], [1, 2], [2, 3], n_boot=0)
+    assert one.kendall_tau_b.status == STATUS_INSUFFICIENT
+    assert one.kendall_tau_b.extra["reason"] == "too_few_conditions"
+    flat = rank_agreement(["a", "b", "c"], [1, 1, 1], [1, 2, 3], n_boot=10)
+    assert flat.spearman.status == STATUS_NO_VARIATION and flat.spearman.extra["constant_side"] == "a"
+    missing_side = rank_agreement(["a", "b", "c"], [1, 2, 3], [np.nan, 2, np.nan], n_boot=0)
+    assert missing_side.kendall_tau_b.status == STATUS_INSUFFICIENT and missing_side.mean_b[0] is None
+
+
+def simulate_battles(seed, n=500, strengths=(0.0, 0.5, 1.0, -0.3), tie_share=0.1):
+    rng = np.random.default_rng(seed)
+    strengths = np.asarray(strengths)
+    a = rng.integers(0, len(strengths), n)
+    b = (a + rng.integers(1, len(strengths), n)) % len(strengths)
+    p = 1 / (1 + np.exp(-(strengths[a] - strengths[b])))
+    u = rng.random(n)
+    score = np.where(u < tie_share, 0.5, np.where(rng.random(n) < p, 1.0, 0.0))
+    return [f"m{i}" for i in a], [f"m{i}" for i in b], score
+
+
+def logit_reference(pa, pb, score):
+    players = sorted(set(pa) | set(pb))
+    x = np.zeros((len(score), len(players)))
+    x[np.arange(len(score)), [players.index(p) for p in pa]] = 1
+    x[np.arange(len(score)), [players.index(p) for p in pb]] = -1
+    fit = sm.Logit(score, x[:, 1:]).fit(disp=0, method="newton", tol=1e-14, maxiter=100)
+    theta = np.r_[0.0, fit.params]
+    return theta - theta.mean()
+
+
+@FAST
+@given(st.integers(0, 2**32 - 1))
+def test_bradley_terry_matches_statsmodels_logit_with_half_wins(seed):
+    pa, pb, score = simulate_battles(seed)
+    res = bradley_terry(pa, pb, score, n_boot=0)
+    assert res.status == STATUS_OK and res.n_ties == int((score == 0.5).sum())
+    expected = logit_reference(pa, pb, score)
+    np.testing.assert_allclose([r.theta for r in res.ratings], expected, atol=1e-8)
+    for r in res.ratings:
+        assert r.elo == pytest.approx(400 / math.log(10) * r.theta + 1000, abs=TOL)
+    assert sum(r.theta for r in res.ratings) == pytest.approx(0, abs=TOL)
+
+
+def test_bradley_terry_drops_ties_on_request_and_bootstraps():
+    pa, pb, score = simulate_battles(3)
+    dropped = bradley_terry(pa, pb, score, ties="drop", n_boot=200, seed=1)
+    keep = score != 0.5
+    expected = logit_reference(list(np.array(pa)[keep]), list(np.array(pb)[keep]), score[keep])
+    np.testing.assert_allclose([r.theta for r in dropped.ratings], expected, atol=1e-8)
+    assert dropped.n_comparisons == keep.sum() and dropped.ties == "drop"
+    for r in dropped.ratings:
+        assert r.elo_ci_low < r.elo < r.elo_ci_high
+    again = bradley_terry(pa, pb, score, ties="drop", n_boot=200, seed=1)
+    assert [r.elo_ci_low for r in again.ratings] == [r.elo_ci_low for r in dropped.ratings]
+    best = max(dropped.ratings, key=lambda r: r.elo)
+    assert best.name == "m2"
+
+
+def test_bradley_terry_without_a_finite_mle_is_not_identifiable():
+    res = bradley_terry(["a", "a", "b"], ["b", "c", "c"], [1, 1, 1], n_boot=0)  # a never loses
+    assert res.status == STATUS_NOT_IDENTIFIABLE and res.ratings == ()
+    assert bradley_terry([], [], [], n_boot=0).status == STATUS_INSUFFICIENT
+    with pytest.raises(ValueError, match="score_a"):
+        bradley_terry(["a"], ["b"], [0.3])
+    with pytest.raises(ValueError, match="two different players"):
+        bradley_terry(["a"], ["a"], [1])
