@@ -178,7 +178,7 @@ def pooled_coefficient(
         return no_variation(name, **sizes, **totals, percent_agreement=float(items.p_a(s, None)))
     value = float(value)
     se = items.gwet_se(method, weights, value)
-    extra = {"se_method": "gwet_linearisation" if method != "percent" else "binomial_items",
+    extra = {"se_method": "gwet_linearisation" if method != "percent" else "sd_over_items",
              "p_a": float(items.p_a(s, weights)), "weights": weights}
     if method != "percent":
         extra["p_e"] = float(items.p_e(s, method, weights))
