@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
 
@@ -90,13 +91,6 @@ def _cannot_assess_rule(dim: DimensionData) -> str:
     return f"excluded ({dim.n_cannot_assess} answers left out as missing)"
 
 
-def _strip_pairs(summary: dict) -> dict:
-    """Breakdowns keep the average kappa but not the list of every rater pair (size)."""
-    if summary.get("pairwise"):
-        summary["pairwise"] = {k: v for k, v in summary["pairwise"].items() if k != "pairs"}
-    return summary
-
-
 def _stored_confidence(dim: DimensionData, mask: np.ndarray | None = None) -> np.ndarray:
     """Confidence of every stored first-presentation rating (cannot-assess ones included)."""
     stored = ~np.isnan(dim.position)
@@ -117,11 +111,15 @@ class ReportBuilder:
 
     # agreement among clinicians -------------------------------------------------------------
 
-    def summary(self, dim: DimensionData, ratings: np.ndarray, *, pairwise: bool = True) -> dict:
+    def summary(self, dim: DimensionData, ratings: np.ndarray, *, pairs: bool = True) -> dict:
+        """The metrics panel; `pairs=False` keeps the average kappa but not every rater pair (size)."""
         d = dim.dimension
-        return metrics.agreement_summary(
-            ratings, labels=d.labels, ordinal=d.is_ordinal, pairwise=pairwise, rater_ids=self.raters, **self.boot
-        ).to_dict()
+        result = metrics.agreement_summary(
+            ratings, labels=d.labels, ordinal=d.is_ordinal, rater_ids=self.raters, **self.boot
+        )
+        if not pairs and result.pairwise is not None:
+            result = replace(result, pairwise=replace(result.pairwise, pairs=()))
+        return result.to_dict()
 
     def pairwise_variants(self, dim: DimensionData) -> dict:
         """Every weighting next to the summary's own (unweighted for nominal, quadratic for ordinal)."""
@@ -151,7 +149,7 @@ class ReportBuilder:
             return out
         for i, level in enumerate(levels):
             masked = metrics.mask_below_confidence(dim.ratings, dim.confidence, i)
-            row = _strip_pairs(self.summary(dim, masked))
+            row = self.summary(dim, masked, pairs=False)
             row.update(min_level=level, n_ratings=int(np.count_nonzero(~np.isnan(masked))))
             out["by_threshold"].append(row)
             if i == self.min_level:
@@ -163,15 +161,16 @@ class ReportBuilder:
     def judge_weights(self, dim: DimensionData) -> str | None:
         return "quadratic" if dim.dimension.is_ordinal else None
 
-    def judges(self, dim: DimensionData, mask: np.ndarray | None = None) -> dict:
+    def judges(self, dim: DimensionData, mask: np.ndarray | None = None, *, per_rater: bool = True) -> dict:
         out = {}
         ratings = dim.ratings if mask is None else dim.ratings[mask]
         for j, name in enumerate(self.data.judges):
             column = dim.judge[:, j] if mask is None else dim.judge[mask, j]
-            result = metrics.judge_agreement(
+            agreement = metrics.judge_agreement(
                 ratings, column, labels=dim.dimension.labels, weights=self.judge_weights(dim),
                 consensus=self.p["consensus"], rater_ids=self.raters, **self.boot,
-            ).to_dict()
+            )
+            result = (agreement if per_rater else replace(agreement, per_rater=())).to_dict()
             result.update(
                 judge=name, is_primary=j == self.data.primary_judge,
                 n_items_judged=int(np.count_nonzero(~np.isnan(column))),
@@ -227,15 +226,12 @@ class ReportBuilder:
                 scores = clin[mask]
                 row = {
                     "counts": _counts(dim, mask),
-                    "agreement": _strip_pairs(self.summary(dim, dim.ratings[mask])),
+                    "agreement": self.summary(dim, dim.ratings[mask], pairs=False),
                     "confidence": metrics.confidence_distribution(
                         _stored_confidence(dim, mask), levels=self.data.confidence_levels
                     ).to_dict(),
                     "mean_score": float(np.nanmean(scores)) if np.any(~np.isnan(scores)) else None,
-                    "judge": {
-                        name: {k: v for k, v in res.items() if k != "per_rater"}
-                        for name, res in self.judges(dim, mask).items()
-                    },
+                    "judge": self.judges(dim, mask, per_rater=False),
                 }
                 out[key][value] = row
         return out

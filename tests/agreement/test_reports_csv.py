@@ -40,6 +40,7 @@ def test_csv_has_one_row_per_rating_value_with_blinding_keys_resolved():
     n, rows = _csv(study)
     assert n == len(rows) == 4
     assert tuple(rows[0]) == CSV_COLUMNS
+    assert all(None not in row and None not in row.values() for row in rows)  # every row has every column
     clinician = [r for r in rows if r["rater_kind"] == "clinician"]
     assert [(r["persona"], r["role"], r["style"], r["dimension"], r["value"]) for r in clinician] == [
         ("No persona", "(none)", "plain", "reasoning", ""),
