@@ -39,10 +39,18 @@ def coef(c):
         reason = REASON_TEXT.get((c.get("extra") or {}).get("reason"), "")
         text = STATUS_TEXT.get(c.get("status"), c.get("status") or "n/a")
         return format_html("<span class=\"muted\">{}{}</span>", text, f" ({reason})" if reason else "")
+    used = _used(c)
     if c.get("ci_low") is not None and c.get("ci_high") is not None:
-        return format_html("{} <span class=\"ci\">[{}, {}]</span>", num(c["value"]), num(c["ci_low"]),
-                           num(c["ci_high"]))
-    return num(c["value"])
+        return format_html("<span title=\"{}\">{} <span class=\"ci\">[{}, {}]</span></span>", used,
+                           num(c["value"]), num(c["ci_low"]), num(c["ci_high"]))
+    return format_html("<span title=\"{}\">{}</span>", used, num(c["value"]))
+
+
+def _used(c) -> str:
+    text = f"{c.get('n_items', 0)}/{c.get('n_items_total', 0)} items"
+    if c.get("n_ratings_total"):
+        text += f", {c.get('n_ratings', 0)}/{c.get('n_ratings_total')} ratings"
+    return text
 
 
 @register.filter
@@ -50,13 +58,10 @@ def coef_n(c):
     """Items and ratings used of the total, the warnings beside them."""
     if not c:
         return ""
-    text = f"{c.get('n_items', 0)}/{c.get('n_items_total', 0)} items"
-    if c.get("n_ratings_total"):
-        text += f", {c.get('n_ratings', 0)}/{c.get('n_ratings_total')} ratings"
     warnings = ", ".join(w.replace("_", " ") for w in c.get("warnings") or ())
     if warnings:
-        return format_html("{} <span class=\"warn\">{}</span>", text, warnings)
-    return text
+        return format_html("{} <span class=\"warn\">{}</span>", _used(c), warnings)
+    return _used(c)
 
 
 @register.filter

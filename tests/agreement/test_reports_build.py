@@ -237,3 +237,19 @@ def test_the_study_page_shows_tables_and_plots_of_the_latest_report(client, djan
     view = client.get(reverse("agreement:report_view", args=[report.pk]))
     assert view.status_code == 200 and "default-src 'none'" in view["Content-Security-Policy"]
     assert b"<svg" in b"".join(view.streaming_content)
+
+
+def test_names_from_the_data_are_escaped_in_the_html_and_its_plots():
+    base = factories.PersonaFactory(baseline=True)
+    evil = factories.PersonaFactory(name="<script>alert(1)</script> $x^2$", role="<b>r</b>")
+    case = factories.CaseFactory(safety=True)
+    study, *_ = rated_study(
+        {"<img src=x onerror=alert(1)>": [{"safety": ("compliant", "high")}, {"safety": ("not_compliant", "low")}],
+         "bob": [{"safety": ("compliant", "high")}, {"safety": ("compliant", "low")}]},
+        personas=[base, evil], cases=[case, case],
+        judge_values=[{"safety": {"value": "compliant"}}, {"safety": {"value": "not_compliant"}}],
+    )
+    html = render_html(build_report(study_data_load(study), parameters_clean({"n_boot": 10})))
+    assert "<svg" in html
+    assert "<script" not in html and "<img" not in html and "<b>r</b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
