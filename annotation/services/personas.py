@@ -27,7 +27,7 @@ CONTENT_FIELDS = ("name", "role", "style", "is_medical", "is_baseline", "system_
 EDITABLE_FIELDS = ("name", "role", "style", "is_medical", "system_prompt_template", "description")
 
 
-def _clean(data: dict) -> dict:
+def persona_clean(data: dict) -> dict:
     """Validated, stripped persona fields; raises ApplicationError listing every problem."""
     data = {**data}
     for key in ("name", "role", "system_prompt_template", "description"):
@@ -83,7 +83,7 @@ def persona_create(*, slug: str, name: str, role: str = "", style: str = Interac
         raise ApplicationError(f"Invalid persona: slug {slug!r} may only hold letters, digits, - and _.") from None
     if len(slug) > 100:
         raise ApplicationError("Invalid persona: slug can be at most 100 characters.")
-    data = _clean(dict(name=name, role=role, style=style, is_medical=is_medical, is_baseline=is_baseline,
+    data = persona_clean(dict(name=name, role=role, style=style, is_medical=is_medical, is_baseline=is_baseline,
                        system_prompt_template=system_prompt_template, description=description))
     if Persona.objects.filter(slug=slug).exists():
         raise ApplicationError(f"A persona with slug '{slug}' exists already; edit it to make a new version.")
@@ -105,7 +105,7 @@ def persona_update(*, persona: Persona, **changes) -> Persona:
             f"{persona} is an old version; edit the current one"
             + (f" (v{current.version})." if current else ".")
         )
-    data = _clean({**{f: getattr(persona, f) for f in CONTENT_FIELDS}, **changes})
+    data = persona_clean({**{f: getattr(persona, f) for f in CONTENT_FIELDS}, **changes})
     if all(getattr(persona, f) == data[f] for f in CONTENT_FIELDS):
         return persona
     if not persona_is_frozen(persona):
@@ -150,7 +150,7 @@ def persona_library_load(*, include_extras: bool = False, update: bool = False) 
             persona_create(**entry)
             result.created.append(entry["slug"])
             continue
-        wanted = _clean({f: entry.get(f, getattr(current, f)) for f in CONTENT_FIELDS})
+        wanted = persona_clean({f: entry.get(f, getattr(current, f)) for f in CONTENT_FIELDS})
         if all(getattr(current, f) == wanted[f] for f in CONTENT_FIELDS):
             result.unchanged.append(entry["slug"])
         elif update:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import math
+from urllib.parse import urlsplit
 
 import yaml
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -35,8 +36,7 @@ from ..models import (
 )
 from ..schema import CONFIDENCE_LEVELS, study_schema
 from .personas import CONTENT_FIELDS as PERSONA_FIELDS
-from .personas import _clean as _clean_persona
-from .personas import persona_baseline
+from .personas import persona_baseline, persona_clean
 
 # --------------------------------------------------------------------------------------------- model specs
 
@@ -81,10 +81,10 @@ def model_spec_clean(data: dict) -> dict:
     if data["backend"] == Backend.OPENAI and not data["api_base"]:
         problems["api_base"] = "is required for an OpenAI-compatible server (e.g. http://gpu:8000/v1)"
     if data["api_base"]:
-        try:
-            URLValidator(schemes=["http", "https"])(data["api_base"])
-        except ValidationError:
-            problems["api_base"] = "must be an http(s) URL"
+        # Not Django's URLValidator: it refuses the bare host names of docker services (http://vllm:8000/v1).
+        url = urlsplit(data["api_base"])
+        if url.scheme not in ("http", "https") or not url.hostname or " " in data["api_base"]:
+            problems["api_base"] = "must be an http(s) URL such as http://gpu:8000/v1"
     for key, integer in (("temperature", False), ("top_p", False), ("max_tokens", True), ("seed", True),
                          ("samples_per_prompt", True)):
         data[key] = _number(data[key], key, integer=integer, problems=problems)
@@ -114,12 +114,8 @@ def model_spec_is_frozen(spec: ModelSpec) -> bool:
             or spec.judged_studies.exclude(status=StudyStatus.DRAFT).exists())
 
 
-@transaction.atomic
-def model_spec_update(*, model_spec: ModelSpec, **changes) -> ModelSpec:
-    unknown = sorted(set(changes) - set(MODEL_SPEC_FIELDS))
-    if unknown:
-        raise ApplicationError(f"Unknown model spec field(s): {', '.join(unknown)}.")
-    spec = ModelSpec.objects.select_for_update().get(pk=model_spec.pk)
+def model_spec_check_update(spec: ModelSpec, changes: dict) -> tuple[dict, list[str]]:
+    """(validated fields, names that change); refuses changes to what stored outputs depend on."""
     data = model_spec_clean({**{f: getattr(spec, f) for f in MODEL_SPEC_FIELDS}, **changes})
     changed = [f for f in MODEL_SPEC_FIELDS if getattr(spec, f) != data[f]]
     frozen = [f for f in changed if f in MODEL_SPEC_OUTPUT_FIELDS]
@@ -127,10 +123,21 @@ def model_spec_update(*, model_spec: ModelSpec, **changes) -> ModelSpec:
         raise ApplicationError(
             f"'{spec.name}' has produced responses or belongs to a running study, so {', '.join(frozen)} cannot "
             "change (the stored outputs depend on them). Create a new model spec instead.",
-            extra={"fields": {f: "frozen" for f in frozen}},
+            extra={"fields": {f: "frozen: create a new model spec" for f in frozen}},
         )
     if "name" in changed and ModelSpec.objects.filter(name=data["name"]).exclude(pk=spec.pk).exists():
-        raise ApplicationError(f"A model spec named '{data['name']}' exists already.")
+        raise ApplicationError(f"A model spec named '{data['name']}' exists already.",
+                               extra={"fields": {"name": "is taken"}})
+    return data, changed
+
+
+@transaction.atomic
+def model_spec_update(*, model_spec: ModelSpec, **changes) -> ModelSpec:
+    unknown = sorted(set(changes) - set(MODEL_SPEC_FIELDS))
+    if unknown:
+        raise ApplicationError(f"Unknown model spec field(s): {', '.join(unknown)}.")
+    spec = ModelSpec.objects.select_for_update().get(pk=model_spec.pk)
+    data, changed = model_spec_check_update(spec, changes)
     for key in changed:
         setattr(spec, key, data[key])
     if changed:
@@ -198,7 +205,7 @@ def rating_schema_problems(schema: dict) -> list[str]:
     return problems
 
 
-def _clean_study(data: dict) -> dict:
+def study_clean(data: dict) -> dict:
     problems = {}
     if "name" in data:
         data["name"] = (data["name"] or "").strip()
@@ -286,7 +293,7 @@ def study_create(*, name: str, owner=None, **fields) -> Study:
     unknown = sorted(set(fields) - set(STUDY_FIELDS))
     if unknown:
         raise ApplicationError(f"Unknown study field(s): {', '.join(unknown)}.")
-    data = _clean_study({"name": name, **fields})
+    data = study_clean({"name": name, **fields})
     study = Study(owner=owner)
     _apply(study, data)
     return study
@@ -304,7 +311,7 @@ def study_update(*, study: Study, **fields) -> Study:
             f"'{study.name}' is {study.get_status_display().lower()}: {', '.join(locked)} can no longer change.",
             extra={"fields": {f: "locked" for f in locked}},
         )
-    _apply(study, _clean_study(dict(fields)))
+    _apply(study, study_clean(dict(fields)))
     return study
 
 
@@ -368,6 +375,7 @@ def _spec_dict(spec: ModelSpec) -> dict:
 
 def study_export(*, study: Study) -> dict:
     """The study as plain data: everything needed to set it up again on another server."""
+    study = Study.objects.select_related("judge").get(pk=study.pk)  # plain values, not in-memory enum members
     return {
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_VERSION,
@@ -427,7 +435,7 @@ def _import_case_set(entry: dict, problems: list) -> CaseSet | None:
 def _import_persona(entry: dict, problems: list) -> Persona | None:
     try:
         slug = entry["slug"]
-        data = _clean_persona({f: entry.get(f) for f in PERSONA_FIELDS})
+        data = persona_clean({f: entry.get(f) for f in PERSONA_FIELDS})
     except (KeyError, TypeError):
         problems.append("each persona needs a slug and its fields")
         return None
