@@ -97,13 +97,14 @@ def rater_count(ratings: np.ndarray) -> int:
     return int(np.count_nonzero((~np.isnan(ratings)).any(axis=0)))
 
 
-def insufficiency(ratings: np.ndarray, counts: np.ndarray) -> str | None:
-    """Why a multi-rater coefficient cannot be computed, checked in this order, or None."""
-    if counts.sum() == 0:
+def insufficiency(ratings: np.ndarray) -> str | None:
+    """Why no agreement can be computed on an items x raters matrix, checked in this order, or None."""
+    observed = ~np.isnan(ratings)
+    if not observed.any():
         return REASON_EMPTY
     if rater_count(ratings) < 2:
         return REASON_SINGLE_RATER
-    if not np.any(counts.sum(axis=1) >= 2):
+    if not np.any(observed.sum(axis=1) >= 2):
         return REASON_NO_PAIRABLE
     return None
 

@@ -39,7 +39,7 @@ class PooledItems:
         self.k = k
         self.n_items_total = int(ratings.shape[0])
         self.n_ratings_total = int(r_all.sum())
-        self.reason = insufficiency(ratings, counts_all)
+        self.reason = insufficiency(ratings)
         keep = r_all >= 1
         self.counts = counts_all[keep].astype(float)
         self.r = r_all[keep].astype(float)

@@ -52,16 +52,15 @@ from ._core import (
     as_vector,
     check_confidence,
     check_weights,
+    insufficiency,
     insufficient,
     n_categories,
     no_variation,
-    rater_count,
     size_warnings,
 )
 from .results import (
     REASON_EMPTY,
     REASON_NO_OVERLAP,
-    REASON_NO_PAIRABLE,
     REASON_SINGLE_RATER,
     STATUS_OK,
     Coefficient,
@@ -230,24 +229,13 @@ def cohen_kappa(
         raise ValueError("a and b must have the same length")
     ratings = np.column_stack([a, b])
     totals = [(a.size, int(np.count_nonzero(~np.isnan(ratings))))]
-    reason = _matrix_reason(ratings)
+    reason = insufficiency(ratings)
     if reason in (REASON_EMPTY, REASON_SINGLE_RATER):
         name = "cohen_kappa" + (f"_{weights}" if weights else "")
         return insufficient(name, reason, n_items_total=totals[0][0], n_ratings_total=totals[0][1])
     tables = _cross_tables(ratings[:, :1], ratings[:, 1:], k).reshape(1, k, k)
     return _pair_coefficients(tables, weights, totals=totals, ci="bootstrap", n_boot=n_boot, seed=seed,
                               confidence=confidence)[0]
-
-
-def _matrix_reason(ratings: np.ndarray) -> str | None:
-    observed = ~np.isnan(ratings)
-    if not observed.any():
-        return REASON_EMPTY
-    if rater_count(ratings) < 2:
-        return REASON_SINGLE_RATER
-    if not np.any(observed.sum(axis=1) >= 2):
-        return REASON_NO_PAIRABLE
-    return None
 
 
 def _jackknife_average(
@@ -398,7 +386,7 @@ def pairwise_cohen_kappa(
                   percent_agreement=float(res["agreement"][i]) if res["n"][i] > 0 else None)
         for i, (a, b, c) in enumerate(zip(ia, ib, coefs, strict=True))
     )
-    reason = _matrix_reason(ratings) if ratings.size else REASON_EMPTY
+    reason = insufficiency(ratings)
     population = observed.sum(axis=1) >= 2
     mean = se = None
     if not reason:
