@@ -193,7 +193,8 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSe
     @extend_schema(summary="Create a draft study from an exported file", request={
         "multipart/form-data": s.StudyImportSerializer, "application/json": s.StudyImportSerializer,
     }, responses={201: s.StudySerializer})
-    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, JSONParser])
+    @action(detail=False, methods=["post"], url_path="import", url_name="import",
+            parser_classes=[MultiPartParser, JSONParser])
     def import_(self, request):
         form = s.StudyImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)

@@ -10,7 +10,8 @@ from ..services.studies import STUDY_TRANSITIONS
 
 
 def case_set_list() -> QuerySet[CaseSet]:
-    return CaseSet.objects.select_related("owner").annotate(case_count=Count("cases", distinct=True))
+    return (CaseSet.objects.select_related("owner").annotate(case_count=Count("cases", distinct=True))
+            .order_by("name", "-version"))
 
 
 def case_set_cases(*, case_set: CaseSet) -> QuerySet[Case]:
@@ -37,7 +38,7 @@ def study_list() -> QuerySet[Study]:
         case_set_count=Count("case_sets", distinct=True),
         persona_count=Count("personas", distinct=True),
         model_count=Count("model_specs", distinct=True),
-    )
+    ).order_by("-created_at", "-id")
 
 
 @dataclass(frozen=True)
