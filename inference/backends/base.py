@@ -7,7 +7,9 @@ files are interchangeable.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Protocol
 
 
@@ -62,3 +64,15 @@ class ChatBackend(Protocol):
 
     def info(self) -> dict:
         """Provenance stored with every response: engine, versions, model revision, hardware."""
+
+
+def iter_results(backend: ChatBackend, requests: list[ChatRequest],
+                 sampling: SamplingSettings) -> Iterator[list[ChatResult]]:
+    """A batch's results grouped per request: as each finishes where the backend streams them
+    (`chat_iter`, e.g. vLLM), otherwise all once `chat` returns."""
+    stream = getattr(backend, "chat_iter", None)
+    if stream is not None:
+        yield from stream(requests, sampling)
+        return
+    for _, results in groupby(backend.chat(requests, sampling), key=lambda result: result.key):
+        yield list(results)

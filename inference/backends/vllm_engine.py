@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .base import ChatRequest, ChatResult, SamplingSettings
+from .base import ChatRequest, ChatResult, SamplingSettings, TransientBackendError
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +64,15 @@ def get_engine(**kwargs) -> _Engine:
         engine_shutdown()
     import torch
     import vllm
+    from vllm.platforms import current_platform
 
+    if current_platform.is_cpu():
+        # vLLM's CPU build crashes the engine ("CPU Generator does not use offset") when a seeded request's
+        # prompt is split over two steps by chunked prefill; whole-prompt scheduling avoids it.
+        kwargs = {"enable_chunked_prefill": False, **kwargs}
     started = time.monotonic()
     llm = vllm.LLM(**kwargs)
     model_config = llm.llm_engine.model_config
-    from vllm.platforms import current_platform
-
     device = current_platform.device_type
     if device == "cuda":
         device = f"cuda: {torch.cuda.get_device_name(0)}"
@@ -82,6 +86,7 @@ def get_engine(**kwargs) -> _Engine:
         "device": device,
         "max_model_len": model_config.max_model_len,
         "prefix_caching": bool(kwargs.get("enable_prefix_caching")),
+        "engine_args": {k: v for k, v in kwargs.items() if k != "model"},
     }
     logger.info("vLLM engine ready in %.1f s: %s", time.monotonic() - started, info)
     _ENGINE = _Engine(key=key, llm=llm, info=info)
@@ -134,28 +139,58 @@ class VllmBackend:
                               max_tokens=sampling.max_tokens, seed=request.seed, structured_outputs=structured)
 
     def chat(self, requests: list[ChatRequest], sampling: SamplingSettings) -> list[ChatResult]:
-        if not requests:
-            return []
-        llm = self.engine.llm
-        order = prefix_order(requests)
-        batch = [requests[i] for i in order]
-        started = time.monotonic()
-        outputs = llm.chat([r.messages for r in batch], [self.sampling_params(r, sampling) for r in batch],
-                           use_tqdm=False)
-        seconds = time.monotonic() - started
         by_key: dict[str, list[ChatResult]] = {}
-        for request, output in zip(batch, outputs, strict=True):
-            rendered = output.prompt or self.render(request.messages)
-            by_key[request.key] = [
-                ChatResult(
-                    key=request.key, sample_index=completion.index, text=completion.text,
-                    prompt_tokens=len(output.prompt_token_ids or []), completion_tokens=len(completion.token_ids),
-                    finish_reason=completion.finish_reason or "", seconds=seconds, rendered_prompt=rendered,
-                    extra={"batch_size": len(batch)},
-                )
-                for completion in sorted(output.outputs, key=lambda c: c.index)
-            ]
+        for results in self.chat_iter(requests, sampling):
+            by_key[results[0].key] = results
         return [result for request in requests for result in by_key[request.key]]
+
+    def chat_iter(self, requests: list[ChatRequest], sampling: SamplingSettings) -> Iterator[list[ChatResult]]:
+        """The batch's results request by request, as each finishes (all its samples together).
+
+        All requests go to the engine at once, as `LLM.chat` does (`enqueue_chat` is its first half),
+        and the engine is stepped here as in `LLM.chat`'s second half; yielding each finished request
+        lets the caller store results while the engine-core process keeps generating the rest.
+        """
+        if not requests:
+            return
+        llm = self.engine.llm
+        batch = [requests[i] for i in prefix_order(requests)]
+        started = time.monotonic()
+        unfinished: set[str] = set()
+        try:
+            # enqueue_chat answers internal ids ("7-1a2b3c4d"); outputs carry the caller-facing part ("7").
+            request_ids = [rid.split("-", 1)[0] for rid in llm.enqueue_chat(
+                [r.messages for r in batch], [self.sampling_params(r, sampling) for r in batch], use_tqdm=False)]
+            by_id = dict(zip(request_ids, batch, strict=True))
+            unfinished = set(request_ids)
+            while unfinished and llm.llm_engine.has_unfinished_requests():
+                for output in llm.llm_engine.step():
+                    if not output.finished or output.request_id not in unfinished:
+                        continue
+                    unfinished.discard(output.request_id)
+                    yield self._results(by_id[output.request_id], output, time.monotonic() - started, len(batch))
+            if unfinished:
+                raise RuntimeError(f"the vLLM engine dropped {len(unfinished)} request(s) without an output")
+        except Exception as exc:
+            if type(exc).__name__ != "EngineDeadError":
+                raise
+            engine_shutdown()  # a dead engine never recovers; the retried task starts a fresh one
+            raise TransientBackendError(f"the vLLM engine died: {exc}") from exc
+        finally:
+            if unfinished and _ENGINE is not None:
+                llm.llm_engine.abort_request(sorted(unfinished))  # the caller stopped early: leave the engine clean
+
+    def _results(self, request: ChatRequest, output, seconds: float, batch_size: int) -> list[ChatResult]:
+        rendered = output.prompt or self.render(request.messages)
+        return [
+            ChatResult(
+                key=request.key, sample_index=completion.index, text=completion.text,
+                prompt_tokens=len(output.prompt_token_ids or []), completion_tokens=len(completion.token_ids),
+                finish_reason=completion.finish_reason or "", seconds=seconds, rendered_prompt=rendered,
+                extra={"batch_size": batch_size},
+            )
+            for completion in sorted(output.outputs, key=lambda c: c.index)
+        ]
 
     def render(self, messages: list[dict]) -> str:
         tokenizer = self.engine.llm.get_tokenizer()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from itertools import groupby
 
 from django.conf import settings
@@ -15,11 +16,15 @@ from annotation.prompts import PromptTemplateError, build_messages, messages_has
 from config.exceptions import ApplicationError
 
 from ..backends import ChatRequest, SamplingSettings, TransientBackendError, backend_for
+from ..backends.base import iter_results
 from ..models import GenerationJob, ItemStatus, JobItem, JobKind
 from ..planning import chunk_of, row_seed
 from .jobs import ACTIVE, MAX_ERROR_CHARS, items_fail, job_chunks_enqueue, study_transition_if_available
 
 logger = logging.getLogger(__name__)
+
+FLUSH_ROWS = 64  # store finished results in batches of this many rows ...
+FLUSH_SECONDS = 2.0  # ... or at least this often
 
 
 def case_key(case) -> str:
@@ -140,17 +145,34 @@ def _generate(job, chunk, items) -> int:
     if not requests:
         return 0
     backend = backend_for(spec)
+    by_pk = {item.pk: item for item in items}
+    buffer, stored, last_flush = [], 0, time.monotonic()
+    info = {}
+
+    def flush():
+        nonlocal stored, last_flush
+        if buffer:
+            stored += _store(job, chunk, by_pk, messages, buffer, sampling, info, backend.name)
+            buffer.clear()
+        last_flush = time.monotonic()
+
     try:
-        results = backend.chat(requests, sampling)
         info = backend.info()
+        # Results are stored in small batches as they finish: the progress bar moves during a long chunk,
+        # and a worker that dies mid-chunk leaves only the unfinished rows to redo.
+        for results in iter_results(backend, requests, sampling):
+            buffer.extend(results)
+            if len(buffer) >= FLUSH_ROWS or time.monotonic() - last_flush >= FLUSH_SECONDS:
+                flush()
+        flush()
     except TransientBackendError:
-        raise  # the task retries the chunk with backoff
-    except Exception as exc:  # recorded on every row of the batch, retried alone later; never lost
+        flush()
+        raise  # the task retries the chunk's remaining rows with backoff
+    except Exception as exc:  # recorded on every unfinished row of the batch, retried alone later; never lost
+        flush()
         logger.exception("generation batch failed (job %s, chunk %s)", job.pk, chunk)
         items_fail(item_ids=[int(r.key) for r in requests], error=f"{type(exc).__name__}: {exc}")
-        return 0
-    by_pk = {item.pk: item for item in items}
-    return _store(job, chunk, by_pk, messages, results, sampling, info, backend.name)
+    return stored
 
 
 def _store(job, chunk, by_pk, messages, results, sampling, info, backend_name) -> int:

@@ -245,6 +245,48 @@ def test_a_backend_crash_fails_its_batch_and_stores_nothing_half_done(use_backen
     assert set(job.items.values_list("status", "error")) == {(ItemStatus.FAILED, "RuntimeError: CUDA out of memory")}
 
 
+class StreamingBackend(RecordingBackend):
+    """Yields results request by request, like vLLM's `chat_iter`, and can die after some of them."""
+
+    def __init__(self, *, die_after=None, on_yield=None):
+        super().__init__()
+        self.die_after, self.on_yield = die_after, on_yield
+
+    def chat_iter(self, requests, sampling):
+        for i, result in enumerate(super().chat(requests, sampling)):
+            if i == self.die_after:
+                raise RuntimeError("engine core died")
+            if self.on_yield:
+                self.on_yield(i)
+            yield [result]
+
+
+def test_streamed_results_are_stored_while_the_rest_of_the_chunk_generates(use_backend, monkeypatch):
+    monkeypatch.setattr(generation, "FLUSH_ROWS", 2)
+    study = grid_study(samples=2)
+    job = services.generation_job_start(study=study, enqueue=False)
+    stored_when = {}
+    use_backend(StreamingBackend(on_yield=lambda i: stored_when.setdefault(
+        i, Response.objects.filter(study=study).count())))
+    run_all(job)
+    assert stored_when == {0: 0, 1: 0, 2: 2, 3: 2, 4: 4, 5: 4, 6: 6, 7: 6}
+    assert Response.objects.filter(study=study).count() == 8
+
+
+def test_a_crash_mid_stream_keeps_the_finished_rows_and_fails_only_the_rest(use_backend, monkeypatch):
+    monkeypatch.setattr(generation, "FLUSH_ROWS", 100)
+    study = grid_study(samples=2)
+    job = services.generation_job_start(study=study, enqueue=False)
+    use_backend(StreamingBackend(die_after=3))
+    job = run_all(job)
+    assert job.status == JobStatus.FAILED
+    assert Response.objects.filter(study=study).count() == 3
+    assert job.items.filter(status=ItemStatus.DONE).count() == 3
+    assert set(job.items.filter(status=ItemStatus.FAILED).values_list("error", flat=True)) == {
+        "RuntimeError: engine core died"}
+    assert job.items.filter(status=ItemStatus.FAILED).count() == 5
+
+
 def test_retry_failed_without_failed_rows_is_an_error_and_changes_nothing():
     study = grid_study(samples=1)
     job = run_all(services.generation_job_start(study=study, enqueue=False))

@@ -89,6 +89,15 @@ def test_n_samples_come_back_grouped_per_request(backend):
     assert [(r.key, r.sample_index) for r in results] == [("b", 0), ("b", 1), ("b", 2), ("a", 0), ("a", 1), ("a", 2)]
 
 
+def test_results_stream_request_by_request_and_a_caller_may_stop_early(backend):
+    stream = backend.chat_iter(REQUESTS, SamplingSettings(temperature=0.7, max_tokens=200))
+    first = next(stream)
+    assert len(first) == 1 and first[0].key in {"a", "b", "c", "d"}
+    stream.close()  # the rest is aborted, not left running in the engine
+    assert not backend.engine.llm.llm_engine.has_unfinished_requests()
+    assert [r.key for r in backend.chat(REQUESTS[:2], SAMPLING)] == ["b", "a"]
+
+
 def test_structured_output_follows_the_json_schema(backend):
     schema = {"type": "object", "properties": {"esi": {"type": "integer", "enum": [1, 2, 3, 4, 5]}},
               "required": ["esi"], "additionalProperties": False}
