@@ -63,8 +63,9 @@ class CaseSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupView
                                  description=data["description"], new_version=data["new_version"],
                                  dry_run=data["dry_run"], format=data.get("format"))
         payload = result.as_dict()
-        if not result.ok:  # dry runs only: real imports raise
-            return Response(payload, status=status.HTTP_400_BAD_REQUEST)
+        if not result.ok:  # dry runs only (real imports raise): the same error shape and status as a real import
+            code = status.HTTP_409_CONFLICT if result.outcome == "conflict" else status.HTTP_400_BAD_REQUEST
+            return Response({"message": result.message, "extra": payload}, status=code)
         return Response(payload, status=status.HTTP_201_CREATED if result.changed and not result.dry_run
                         else status.HTTP_200_OK)
 

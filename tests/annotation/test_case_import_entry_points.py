@@ -94,6 +94,10 @@ def test_api_upload_of_a_malformed_file_answers_400_with_every_error(api_as, adm
     assert {"row": 2, "field": "care_setting", "message": "'ICU ward' is not one of critical_care, primary_care, "
             "other", "text": "row 2, care_setting: 'ICU ward' is not one of critical_care, primary_care, other"} in \
         body["extra"]["errors"]
+    dry = api_as(admin_user).post(reverse("annotation-api:case-set-upload"), {
+        "file": sample("many_errors.csv"), "name": "Ward", "dry_run": "true"}, format="multipart")
+    assert dry.status_code == 400 and dry.json()["message"] == body["message"]
+    assert dry.json()["extra"]["errors"] == body["extra"]["errors"] and dry.json()["extra"]["dry_run"] is True
     assert not CaseSet.objects.exists()
 
 
