@@ -22,4 +22,9 @@ urlpatterns = [
     path("personas/<int:pk>/", setup.persona_detail, name="persona_detail"),
     path("personas/<int:pk>/edit/", setup.persona_edit, name="persona_edit"),
     path("rate/", rater.rater_home, name="rater_home"),
+    path("rate/s/<str:code>/", rater.study_continue, name="rate_continue"),
+    path("rate/s/<str:code>/history/", rater.study_history, name="rate_history"),
+    path("rate/i/<str:code>/", rater.task_page, name="rate_task"),
+    path("rate/i/<str:code>/draft/", rater.task_draft, name="rate_draft"),
+    path("rate/i/<str:code>/flag/", rater.task_flag, name="rate_flag"),
 ]

@@ -7,10 +7,10 @@ from .eligibility import eligibility_validate, eligible_mask
 from .planner import plan_assignments
 from .rebalance import Existing, Rebalance, TaskState, rebalance_assignments
 from .strategies import STRATEGIES, AssignmentStrategy, strategy_create
-from .types import Items, Plan, PlanConfig, PlanError, Rater, StrategyName
+from .types import Items, Plan, PlanConfig, PlanError, Rater, StrategyName, pair_overlap
 
 __all__ = [
     "STRATEGIES", "AssignmentStrategy", "Existing", "Items", "Plan", "PlanConfig", "PlanError", "Rater",
     "Rebalance", "StrategyName", "TaskState", "eligibility_validate", "eligible_mask", "plan_assignments",
-    "rebalance_assignments", "strategy_create",
+    "pair_overlap", "rebalance_assignments", "strategy_create",
 ]

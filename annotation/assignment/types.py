@@ -98,8 +98,13 @@ class Plan:
     def pair_overlap(self) -> tuple[np.ndarray, np.ndarray]:
         """(rater ids, matrix): how many items each pair of raters both rate (repeats left out)."""
         primary = ~self.is_repeat
-        rater_ids, rater_idx = np.unique(self.rater_ids[primary], return_inverse=True)
-        _, item_idx = np.unique(self.item_ids[primary], return_inverse=True)
-        incidence = np.zeros((item_idx.max() + 1 if len(item_idx) else 0, len(rater_ids)), np.int32)
-        incidence[item_idx, rater_idx] = 1
-        return rater_ids, incidence.T @ incidence
+        return pair_overlap(self.item_ids[primary], self.rater_ids[primary])
+
+
+def pair_overlap(item_ids: np.ndarray, rater_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rater ids, raters x raters matrix of shared items) from one row per (item, rater)."""
+    raters, rater_idx = np.unique(rater_ids, return_inverse=True)
+    _, item_idx = np.unique(item_ids, return_inverse=True)
+    incidence = np.zeros((item_idx.max() + 1 if len(item_idx) else 0, len(raters)), np.int32)
+    incidence[item_idx, rater_idx] = 1
+    return raters, incidence.T @ incidence

@@ -1,10 +1,184 @@
-"""Clinician pages. Only opaque codes and the case/response text ever reach these templates."""
-from django.shortcuts import render
+"""Clinician pages. Only opaque codes and blinded case/response text ever reach these templates
+(annotation.blinding); every view is for clinicians only and finds items among the user's own."""
+import uuid
+
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import CLINICIAN
+from config.exceptions import ApplicationError
+
+from ..blinding import blinded_item, blinded_pair
+from ..models import AssignmentStatus, FlagKind, PreferenceAssignment, StudyStatus
+from ..rating_form import (
+    GLOBAL_SHORTCUTS,
+    preference_payload,
+    preference_steps,
+    rating_payload,
+    rating_steps,
+)
+from ..schema import study_schema
+from ..selectors.rating import (
+    assignment_next_for_rater,
+    enrolment_for_rater,
+    enrolment_of,
+    rater_enrolments,
+    rater_progress,
+    rater_submitted_tasks,
+    task_for_rater,
+)
+from ..services.ratings import item_flag_create, preference_submit, rating_submit, task_draft_save, task_mark_shown
 
 
+@require_GET
 @role_required(CLINICIAN)
 def rater_home(request):
-    return render(request, "annotation/rater_home.html", {})
+    return render(request, "annotation/rater_home.html", {"enrolments": rater_enrolments(rater=request.user)})
+
+
+def _enrolment_or_404(request, code):
+    enrolment = enrolment_for_rater(rater=request.user, code=code)
+    if enrolment is None:
+        raise Http404
+    return enrolment
+
+
+@require_GET
+@role_required(CLINICIAN)
+def study_continue(request, code):
+    """Where the clinician left off, on whatever device: their first unsubmitted item."""
+    enrolment = _enrolment_or_404(request, code)
+    task = assignment_next_for_rater(rater=request.user, study=enrolment.study)
+    if task is not None and enrolment.study.status == StudyStatus.RATING:
+        return redirect("annotation:rate_task", code=task.code)
+    progress = rater_progress(rater=request.user, study=enrolment.study)
+    return render(request, "annotation/rate/done.html", {"enrolment": enrolment, "progress": progress})
+
+
+@require_GET
+@role_required(CLINICIAN)
+def study_history(request, code):
+    enrolment = _enrolment_or_404(request, code)
+    return render(request, "annotation/rate/history.html", {
+        "enrolment": enrolment, "tasks": rater_submitted_tasks(rater=request.user, study=enrolment.study),
+        "progress": rater_progress(rater=request.user, study=enrolment.study),
+    })
+
+
+def _task_or_404(request, code):
+    task = task_for_rater(rater=request.user, code=code)
+    if task is None:
+        raise Http404
+    return task
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(CLINICIAN)
+def task_page(request, code):
+    task = _task_or_404(request, code)
+    is_preference = isinstance(task, PreferenceAssignment)
+    schema = study_schema(task.study)
+    if request.method == "POST":
+        payload = preference_payload(request.POST) if is_preference else rating_payload(schema, request.POST)
+        common = {"rater": request.user, "reason": payload["reason"], "comment": payload["comment"],
+                  "idempotency_key": request.POST.get("idempotency_key", ""),
+                  "active_seconds": request.POST.get("active_seconds")}
+        try:
+            if is_preference:
+                preference_submit(assignment=task, side=payload["side"], confidence=payload["confidence"], **common)
+            else:
+                rating_submit(assignment=task, values=payload["values"], is_dangerous=payload["is_dangerous"],
+                              dangerous_rationale=payload["dangerous_rationale"], **common)
+        except ApplicationError as exc:
+            if exc.status_code == 404:
+                raise Http404 from exc
+            return _render_task(request, task, schema, payload, exc, status=exc.status_code)
+        messages.success(request, "Saved. Here is your next item." if not payload["reason"] else "Revision saved.")
+        enrolment = enrolment_of(task)
+        return redirect("annotation:rate_continue", code=enrolment.code)
+    if task.study.status == StudyStatus.RATING:
+        task_mark_shown(task=task)
+    return _render_task(request, task, schema, _current_values(task))
+
+
+def _current_values(task) -> dict:
+    """What the form shows: the autosaved draft if any, else the submitted rating, else nothing."""
+    if task.draft:
+        return task.draft
+    if task.status != AssignmentStatus.SUBMITTED:
+        return {}
+    if isinstance(task, PreferenceAssignment):
+        preference = task.preference
+        side = {"a": "left" if task.left_is_a else "right", "b": "right" if task.left_is_a else "left"}
+        return {"side": side.get(preference.choice, preference.choice), "confidence": preference.confidence,
+                "comment": preference.comment}
+    rating = task.rating
+    return {
+        "values": {v.dimension: {"value": v.value, "confidence": v.confidence, "cannot_assess": v.cannot_assess}
+                   for v in rating.values.all()},
+        "comment": rating.comment, "is_dangerous": rating.is_dangerous,
+        "dangerous_rationale": rating.dangerous_rationale,
+    }
+
+
+def _render_task(request, task, schema, current, error=None, status=200):
+    is_preference = isinstance(task, PreferenceAssignment)
+    errors = error.extra.get("fields", {}) if error else {}
+    enrolment = enrolment_of(task)
+    policy = task.study.leak_policy
+    context = {
+        "task": task, "enrolment": enrolment, "current": current, "errors": errors,
+        "error_message": error.message if error else "",
+        "is_submitted": task.status == AssignmentStatus.SUBMITTED,
+        "is_closed": task.study.status != StudyStatus.RATING,
+        "progress": rater_progress(rater=request.user, study=task.study),
+        "shortcuts": GLOBAL_SHORTCUTS, "flag_kinds": FlagKind.choices,
+        "idempotency_key": request.POST.get("idempotency_key") or uuid.uuid4().hex,
+        "draft_url": reverse("annotation:rate_draft", kwargs={"code": task.code}),
+        "flag_url": reverse("annotation:rate_flag", kwargs={"code": task.code}),
+        "comment_allowed": schema.get("comment", True),
+    }
+    if is_preference:
+        context["pair"] = blinded_pair(task.comparison, left_is_a=task.left_is_a, leak_policy=policy)
+        context["steps"] = preference_steps(schema, current, errors)
+        template = "annotation/rate/preference.html"
+    else:
+        context["item"] = blinded_item(task.response, leak_policy=policy)
+        context["steps"] = rating_steps(schema, current, errors)
+        template = "annotation/rate/task.html"
+    return render(request, template, context, status=status)
+
+
+@require_POST
+@role_required(CLINICIAN)
+def task_draft(request, code):
+    """Autosave (called by rate.js): the form as it is now."""
+    task = _task_or_404(request, code)
+    if isinstance(task, PreferenceAssignment):
+        payload = preference_payload(request.POST)
+    else:
+        payload = rating_payload(study_schema(task.study), request.POST)
+    try:
+        task = task_draft_save(task=task, rater=request.user, draft=payload,
+                               active_seconds=request.POST.get("active_seconds"))
+    except ApplicationError as exc:
+        return JsonResponse({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+    return JsonResponse({"saved_at": task.draft_saved_at.isoformat(), "active_seconds": task.active_seconds})
+
+
+@require_POST
+@role_required(CLINICIAN)
+def task_flag(request, code):
+    task = _task_or_404(request, code)
+    try:
+        item_flag_create(task=task, rater=request.user, kind=request.POST.get("kind", ""),
+                         note=request.POST.get("note", ""))
+    except ApplicationError as exc:
+        messages.error(request, f"{exc.message} {' '.join(exc.extra.get('fields', {}).values())}".strip())
+    else:
+        messages.success(request, "Thank you: the problem was reported to the study team. You can still rate the item.")
+    return redirect("annotation:rate_task", code=task.code)

@@ -1,0 +1,81 @@
+"""The one place that turns a response into what a clinician may see.
+
+A clinician gets the case (vignette and question) and the response text, rendered from Markdown to
+sanitised HTML, under the assignment's opaque code, and nothing else: no persona, role, style, model,
+sample index or generation setting, and no database id. Every clinician-facing page and API response
+builds its item from `blinded_item` / `blinded_pair`, and the blinding audit test checks the result.
+
+Responses whose text reveals their persona follow the study's leak policy: "hide" keeps them out of
+every queue (`is_assignable`), "redact" removes the revealing phrases, "show" leaves them as written.
+"""
+from dataclasses import dataclass
+
+import markdown
+import nh3
+
+from inference.leak import redact
+
+from .models import LeakPolicy, Response
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "strong", "em", "b", "i", "u", "s", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "sup", "sub", "a",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}, "ol": {"start"}}
+# A redacted phrase is removed, not marked: a visible "[redacted]" would itself tell a rater that the
+# response was written under a persona (see inference.leak.redact).
+REDACTION_PLACEHOLDER = ""
+
+
+@dataclass(frozen=True)
+class BlindedItem:
+    vignette_html: str
+    question_html: str
+    response_html: str
+
+
+@dataclass(frozen=True)
+class BlindedPair:
+    vignette_html: str
+    question_html: str
+    left_html: str
+    right_html: str
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML that can carry no script, style, image, form or event handler."""
+    html = markdown.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
+    return nh3.clean(
+        html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow", strip_comments=True,
+    )
+
+
+def is_assignable(response: Response, leak_policy: str) -> bool:
+    return not (response.leaks_persona and leak_policy == LeakPolicy.HIDE)
+
+
+def response_text_for_raters(response: Response, leak_policy: str) -> str:
+    if not is_assignable(response, leak_policy):
+        raise ValueError("a response hidden by the study's leak policy must never be shown")
+    if response.leaks_persona and leak_policy == LeakPolicy.REDACT and response.leak_spans:
+        return redact(response.text, response.leak_spans, placeholder=REDACTION_PLACEHOLDER)
+    return response.text
+
+
+def blinded_item(response: Response, *, leak_policy: str) -> BlindedItem:
+    case = response.case
+    return BlindedItem(
+        vignette_html=render_markdown(case.vignette),
+        question_html=render_markdown(case.question),
+        response_html=render_markdown(response_text_for_raters(response, leak_policy)),
+    )
+
+
+def blinded_pair(comparison, *, left_is_a: bool, leak_policy: str) -> BlindedPair:
+    """Both sides of a preference task, in the order this rater was drawn to see them."""
+    case = comparison.case
+    a = render_markdown(response_text_for_raters(comparison.response_a, leak_policy))
+    b = render_markdown(response_text_for_raters(comparison.response_b, leak_policy))
+    left, right = (a, b) if left_is_a else (b, a)
+    return BlindedPair(render_markdown(case.vignette), render_markdown(case.question), left, right)

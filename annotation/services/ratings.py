@@ -1,0 +1,368 @@
+"""Rating writes: drafts, submission (idempotent), revisions (append-only), flags and time on task.
+
+A rating is never lost and never doubled: the assignment row is locked while a submission is written,
+`Rating.assignment` is one-to-one, a retried submission (same idempotency key, or the same values)
+returns the rating already stored, and any change after submission needs a reason and becomes a new
+revision. All of this is open only while the study is rating; a closed study's ratings are final.
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from accounts.roles import CLINICIAN, user_has_role
+from config.exceptions import ApplicationError
+
+from ..models import (
+    Assignment,
+    AssignmentStatus,
+    FlagKind,
+    ItemFlag,
+    Preference,
+    PreferenceAssignment,
+    PreferenceChoice,
+    PreferenceRevision,
+    RaterTask,
+    Rating,
+    RatingRevision,
+    RatingValue,
+    StudyStatus,
+)
+from ..schema import study_schema
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 10_000
+# A client may report at most this much more active time than wall-clock time since the task's last save.
+ACTIVE_TIME_SLACK_SECONDS = 5.0
+PREFERENCE_SIDES = ("left", "right", "tie", "both_unsafe")
+
+
+# --------------------------------------------------------------------------------------------- shared
+
+
+def _lock_task(task: RaterTask, rater) -> RaterTask:
+    """Re-read the task under a row lock and check that this clinician may change it now."""
+    if not user_has_role(rater, CLINICIAN):
+        raise ApplicationError("Only clinicians can rate.", status_code=403)
+    model = type(task)
+    locked = model.objects.select_for_update().select_related("study").filter(pk=task.pk, rater=rater).first()
+    if locked is None or locked.status == AssignmentStatus.WITHDRAWN:
+        raise ApplicationError("This item is not in your queue.", status_code=404)
+    if locked.study.status == StudyStatus.CLOSED:
+        raise ApplicationError("The study is closed; its ratings can no longer change.", status_code=409)
+    if locked.study.status != StudyStatus.RATING:
+        raise ApplicationError("The study is not open for rating.", status_code=409)
+    return locked
+
+
+def _active_time_apply(task: RaterTask, reported) -> None:
+    """The client reports its running total of active seconds. Keep the largest total seen (retries
+    and a second tab never add twice), but never more than the wall-clock time since the last save."""
+    if reported in (None, ""):
+        return
+    try:
+        reported = float(reported)
+    except (TypeError, ValueError):
+        raise ApplicationError("active_seconds must be a number.") from None
+    if not math.isfinite(reported) or reported < 0:
+        raise ApplicationError("active_seconds must be a number of seconds >= 0.")
+    elapsed = (timezone.now() - task.updated_at).total_seconds() if task.updated_at else 0.0
+    task.active_seconds = max(task.active_seconds, min(reported, task.active_seconds + elapsed
+                                                       + ACTIVE_TIME_SLACK_SECONDS))
+
+
+def _text(value, field: str, errors: dict) -> str:
+    value = "" if value is None else str(value).strip()
+    if len(value) > MAX_TEXT:
+        errors[field] = f"At most {MAX_TEXT:,} characters."
+    return value
+
+
+def task_mark_shown(*, task: RaterTask) -> RaterTask:
+    """Record when and at which place in the clinician's own viewing order an item was first shown."""
+    if task.first_shown_at is not None:
+        return task
+    model = type(task)
+    shown_before = model.objects.filter(study_id=task.study_id, rater_id=task.rater_id,
+                                        first_shown_at__isnull=False).count()
+    now = timezone.now()
+    model.objects.filter(pk=task.pk, first_shown_at__isnull=True).update(
+        first_shown_at=now, display_position=shown_before + 1, updated_at=now
+    )
+    task.refresh_from_db(fields=["first_shown_at", "display_position", "updated_at"])
+    return task
+
+
+@transaction.atomic
+def item_flag_create(*, task: RaterTask, rater, kind: str, note: str = "") -> ItemFlag:
+    task = _lock_task(task, rater)
+    if kind not in FlagKind.values:
+        raise ApplicationError("Choose what is wrong with this item.", extra={"fields": {"kind": "required"}})
+    errors: dict = {}
+    note = _text(note, "note", errors)
+    if kind == FlagKind.OTHER and not note:
+        errors["note"] = "Say what is wrong."
+    if errors:
+        raise ApplicationError("The flag could not be saved.", extra={"fields": errors})
+    field = "preference_assignment" if isinstance(task, PreferenceAssignment) else "assignment"
+    return ItemFlag.objects.create(study=task.study, rater=rater, kind=kind, note=note, **{field: task})
+
+
+@transaction.atomic
+def task_draft_save(*, task: RaterTask, rater, draft: dict, active_seconds=None) -> RaterTask:
+    """Autosave: what the form holds now, so the clinician can resume anywhere. Lenient by design
+    (half-filled is normal); only the shape is checked. A submitted task keeps its status."""
+    task = _lock_task(task, rater)
+    if not isinstance(draft, dict):
+        raise ApplicationError("A draft must be an object.")
+    task.draft = _draft_clean(task, draft)
+    task.draft_saved_at = timezone.now()
+    _active_time_apply(task, active_seconds)
+    if task.status == AssignmentStatus.PENDING:
+        task.status = AssignmentStatus.IN_PROGRESS
+    task.save(update_fields=["draft", "draft_saved_at", "active_seconds", "status", "updated_at"])
+    return task
+
+
+def _draft_clean(task: RaterTask, draft: dict) -> dict:
+    def short(value, limit=MAX_TEXT):
+        return str(value)[:limit] if value not in (None, False) else ""
+
+    clean = {key: short(draft.get(key)) for key in ("comment", "dangerous_rationale", "reason") if draft.get(key)}
+    if draft.get("is_dangerous"):
+        clean["is_dangerous"] = True
+    if isinstance(task, PreferenceAssignment):
+        for key in ("side", "confidence"):
+            if draft.get(key):
+                clean[key] = short(draft[key], 32)
+        return clean
+    dimensions = {d["key"] for d in study_schema(task.study)["dimensions"]}
+    values = draft.get("values") if isinstance(draft.get("values"), dict) else {}
+    clean["values"] = {
+        key: {"value": short(v.get("value"), 64), "confidence": short(v.get("confidence"), 16),
+              "cannot_assess": bool(v.get("cannot_assess"))}
+        for key, v in values.items() if key in dimensions and isinstance(v, dict)
+    }
+    return clean
+
+
+def _replayed(revisions, idempotency_key: str) -> bool:
+    return bool(idempotency_key) and revisions.filter(idempotency_key=idempotency_key[:64]).exists()
+
+
+def _finish_submit(task: RaterTask, active_seconds) -> None:
+    _active_time_apply(task, active_seconds)
+    if task.status != AssignmentStatus.SUBMITTED:
+        task.status = AssignmentStatus.SUBMITTED
+        task.submitted_at = timezone.now()
+    task.draft = {}
+    task.draft_saved_at = None
+    task.save(update_fields=["status", "submitted_at", "draft", "draft_saved_at", "active_seconds", "updated_at"])
+
+
+def _require_reason(reason: str) -> None:
+    if not reason:
+        raise ApplicationError(
+            "This item was already submitted. To change the rating, give a reason for the change.",
+            extra={"fields": {"reason": "Give a reason for the change."}}, status_code=409,
+        )
+
+
+def _create_once(create, fetch) -> tuple[Model, bool]:
+    """Create the first version, or find that a concurrent request already did (where the database
+    cannot lock the row, the one-to-one constraint is what stops the second)."""
+    try:
+        with transaction.atomic():
+            return create(), True
+    except IntegrityError:
+        existing = fetch()
+        if existing is None:
+            raise
+        return existing, False
+
+
+# --------------------------------------------------------------------------------------------- ratings
+
+
+def rating_values_clean(schema: dict, values) -> dict:
+    """{dimension: {value, confidence, cannot_assess}} checked against the schema; every dimension
+    needs a value or "cannot assess" (never both), and a confidence where the schema asks for one."""
+    if not isinstance(values, dict):
+        raise ApplicationError("Ratings must be given per dimension.", extra={"fields": {"values": "required"}})
+    levels = schema.get("confidence_levels", [])
+    errors, clean = {}, {}
+    known = {d["key"] for d in schema["dimensions"]}
+    for key in set(values) - known:
+        errors[str(key)] = "Not part of this study's rating form."
+    for dim in schema["dimensions"]:
+        key, given = dim["key"], values.get(dim["key"]) or {}
+        if not isinstance(given, dict):
+            errors[key] = "Give a value or choose cannot assess."
+            continue
+        value = str(given.get("value") or "").strip()
+        confidence = str(given.get("confidence") or "").strip()
+        cannot = bool(given.get("cannot_assess"))
+        choices = {c["value"] for c in dim["choices"]}
+        if cannot and not dim.get("cannot_assess"):
+            errors[key] = "\"Cannot assess\" is not offered for this question."
+        elif cannot and value:
+            errors[key] = "Choose a value or \"cannot assess\", not both."
+        elif not cannot and value not in choices:
+            errors[key] = f"Choose one of: {', '.join(c['label'] for c in dim['choices'])}." if value else \
+                "Choose a value, or \"cannot assess\"."
+        elif dim.get("confidence") and not cannot and confidence not in levels:
+            errors[f"{key}__confidence"] = "Say how confident you are."
+        elif confidence and (cannot or not dim.get("confidence")):
+            confidence = ""  # no confidence in a judgement that was not made
+        clean[key] = {"value": "" if cannot else value, "confidence": confidence, "cannot_assess": cannot}
+    if errors:
+        raise ApplicationError("Please complete the rating.", extra={"fields": errors})
+    return clean
+
+
+def _rating_snapshot(rating: Rating) -> dict:
+    return {
+        "values": {v.dimension: {"value": v.value, "confidence": v.confidence, "cannot_assess": v.cannot_assess}
+                   for v in rating.values.all()},
+        "comment": rating.comment, "is_dangerous": rating.is_dangerous,
+        "dangerous_rationale": rating.dangerous_rationale,
+    }
+
+
+@transaction.atomic
+def rating_submit(*, assignment: Assignment, rater, values, comment: str = "", is_dangerous: bool = False,
+                  dangerous_rationale: str = "", reason: str = "", idempotency_key: str = "",
+                  active_seconds=None) -> Rating:
+    task = _lock_task(assignment, rater)
+    schema = study_schema(task.study)
+    errors: dict = {}
+    comment = _text(comment, "comment", errors)
+    rationale = _text(dangerous_rationale, "dangerous_rationale", errors)
+    reason = _text(reason, "reason", errors)
+    if is_dangerous and not rationale:
+        errors["dangerous_rationale"] = "Say why this output is dangerous."
+    if comment and not schema.get("comment", True):
+        errors["comment"] = "This study's form has no comment."
+    try:
+        clean = rating_values_clean(schema, values)
+    except ApplicationError as exc:
+        errors = {**exc.extra.get("fields", {}), **errors}
+    if errors:
+        raise ApplicationError("Please complete the rating.", extra={"fields": errors})
+    snapshot = {"values": clean, "comment": comment, "is_dangerous": bool(is_dangerous),
+                "dangerous_rationale": rationale if is_dangerous else ""}
+
+    rating = Rating.objects.filter(assignment=task).first()
+    if rating is None:
+        rating, created = _create_once(lambda: _rating_create(task, snapshot), lambda: Rating.objects.filter(
+            assignment=task).first())
+        if created:
+            RatingRevision.objects.create(rating=rating, revision=1, values=snapshot, changed_by=rater,
+                                          idempotency_key=idempotency_key[:64])
+            _finish_submit(task, active_seconds)
+            _dangerous_notify(rating)
+            return rating
+    if _replayed(rating.revisions, idempotency_key) or _rating_snapshot(rating) == snapshot:
+        return rating  # a retry, a double click or a second tab with the same answer
+    _require_reason(reason)
+    rating.revision += 1
+    rating.comment, rating.is_dangerous = snapshot["comment"], snapshot["is_dangerous"]
+    rating.dangerous_rationale = snapshot["dangerous_rationale"]
+    rating.save()
+    rating.values.all().delete()
+    RatingValue.objects.bulk_create(_value_rows(rating, clean))
+    RatingRevision.objects.create(rating=rating, revision=rating.revision, values=snapshot, changed_by=rater,
+                                  reason=reason, idempotency_key=idempotency_key[:64])
+    _finish_submit(task, active_seconds)
+    _dangerous_notify(rating)
+    return rating
+
+
+def _value_rows(rating: Rating, clean: dict) -> list[RatingValue]:
+    return [RatingValue(rating=rating, dimension=k, value=v["value"], confidence=v["confidence"],
+                        cannot_assess=v["cannot_assess"]) for k, v in clean.items()]
+
+
+def _rating_create(task: Assignment, snapshot: dict) -> Rating:
+    rating = Rating.objects.create(assignment=task, comment=snapshot["comment"], is_dangerous=snapshot["is_dangerous"],
+                                   dangerous_rationale=snapshot["dangerous_rationale"])
+    RatingValue.objects.bulk_create(_value_rows(rating, snapshot["values"]))
+    return rating
+
+
+def _dangerous_notify(rating: Rating) -> None:
+    """Email the study's safety lead (or its owner) once, when a response is first flagged dangerous.
+    The mail names the response by its opaque code only, like everything else about a rated item."""
+    if not rating.is_dangerous or rating.dangerous_notified_at is not None:
+        return
+    assignment = rating.assignment
+    study = assignment.study
+    recipient = study.safety_lead_email or (study.owner.email if study.owner_id else "")
+    rating.dangerous_notified_at = timezone.now()
+    rating.save(update_fields=["dangerous_notified_at", "updated_at"])
+    if not recipient:
+        logger.warning("dangerous output flagged in study %s but it has no safety lead or owner email", study.pk)
+        return
+    subject = f"[{study.name}] Dangerous output flagged by a clinician"
+    body = (
+        f"A clinician flagged a response in the study \"{study.name}\" as dangerous.\n\n"
+        f"Response: {assignment.response.code}\nRated by: {assignment.rater.get_username()}\n"
+        f"Flagged at: {rating.dangerous_notified_at:%Y-%m-%d %H:%M UTC}\n\nRationale:\n{rating.dangerous_rationale}\n"
+    )
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient]))
+
+
+# --------------------------------------------------------------------------------------------- preferences
+
+
+def _preference_snapshot(preference: Preference) -> dict:
+    return {"choice": preference.choice, "confidence": preference.confidence, "comment": preference.comment}
+
+
+@transaction.atomic
+def preference_submit(*, assignment: PreferenceAssignment, rater, side: str, confidence: str, comment: str = "",
+                      reason: str = "", idempotency_key: str = "", active_seconds=None) -> Preference:
+    """`side` is what the clinician saw (left, right, tie, both_unsafe); it is stored as a/b."""
+    task = _lock_task(assignment, rater)
+    errors: dict = {}
+    levels = study_schema(task.study).get("confidence_levels", [])
+    if side not in PREFERENCE_SIDES:
+        errors["side"] = "Choose A, B, tie or both unsafe."
+    if confidence not in levels:
+        errors["confidence"] = "Say how confident you are."
+    comment = _text(comment, "comment", errors)
+    reason = _text(reason, "reason", errors)
+    if errors:
+        raise ApplicationError("Please complete the comparison.", extra={"fields": errors})
+    choice = {"left": PreferenceChoice.A if task.left_is_a else PreferenceChoice.B,
+              "right": PreferenceChoice.B if task.left_is_a else PreferenceChoice.A}.get(side, side)
+    snapshot = {"choice": str(choice), "confidence": confidence, "comment": comment}
+
+    preference = Preference.objects.filter(assignment=task).first()
+    if preference is None:
+        preference, created = _create_once(
+            lambda: Preference.objects.create(assignment=task, **snapshot),
+            lambda: Preference.objects.filter(assignment=task).first(),
+        )
+        if created:
+            PreferenceRevision.objects.create(preference=preference, revision=1, values=snapshot, changed_by=rater,
+                                              idempotency_key=idempotency_key[:64])
+            _finish_submit(task, active_seconds)
+            return preference
+    if _replayed(preference.revisions, idempotency_key) or _preference_snapshot(preference) == snapshot:
+        return preference
+    _require_reason(reason)
+    preference.revision += 1
+    preference.choice, preference.confidence, preference.comment = snapshot["choice"], confidence, comment
+    preference.save()
+    PreferenceRevision.objects.create(preference=preference, revision=preference.revision, values=snapshot,
+                                      changed_by=rater, reason=reason, idempotency_key=idempotency_key[:64])
+    _finish_submit(task, active_seconds)
+    return preference
