@@ -5,7 +5,7 @@ from django.db.models import F, Q
 
 from .base import TimeStampedModel, opaque_code
 from .items import Response
-from .rating import RaterTask
+from .rating import AppendOnly, RaterTask
 from .setup import Case, Study
 
 
@@ -59,7 +59,7 @@ class Preference(TimeStampedModel):
     revision = models.PositiveIntegerField(default=1)
 
 
-class PreferenceRevision(models.Model):
+class PreferenceRevision(AppendOnly):
     """Append-only history of a preference, as RatingRevision is for ratings."""
 
     preference = models.ForeignKey(Preference, on_delete=models.PROTECT, related_name="revisions")

@@ -110,7 +110,22 @@ class RatingValue(models.Model):
         ]
 
 
-class RatingRevision(models.Model):
+class AppendOnly(models.Model):
+    """Rows that are written once and never changed or deleted through the ORM's instance methods."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} is append-only: add a new revision instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} is append-only")
+
+
+class RatingRevision(AppendOnly):
     """Append-only history: every submitted version of a rating, who made it, when and why."""
 
     rating = models.ForeignKey(Rating, on_delete=models.PROTECT, related_name="revisions")

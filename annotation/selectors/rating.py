@@ -113,3 +113,26 @@ def rater_all_tasks(*, rater):
         tasks += list(model.objects.select_related("study").filter(**visible)
                       .exclude(status=AssignmentStatus.WITHDRAWN).order_by("study_id", "position", "id"))
     return tasks
+
+
+def task_current_values(task) -> dict:
+    """What the form shows: the autosaved draft if any, else the submitted rating, else nothing."""
+    return task.draft or task_submitted_values(task) or {}
+
+
+def task_submitted_values(task) -> dict | None:
+    """The current submitted version, in the shape the form and the submit API use (sides as shown)."""
+    if task.status != AssignmentStatus.SUBMITTED:
+        return None
+    if isinstance(task, PreferenceAssignment):
+        preference = task.preference
+        side = {"a": "left" if task.left_is_a else "right", "b": "right" if task.left_is_a else "left"}
+        return {"side": side.get(preference.choice, preference.choice), "confidence": preference.confidence,
+                "comment": preference.comment}
+    rating = task.rating
+    return {
+        "values": {v.dimension: {"value": v.value, "confidence": v.confidence, "cannot_assess": v.cannot_assess}
+                   for v in rating.values.all()},
+        "comment": rating.comment, "is_dangerous": rating.is_dangerous,
+        "dangerous_rationale": rating.dangerous_rationale,
+    }

@@ -29,6 +29,7 @@ from ..selectors.rating import (
     rater_enrolments,
     rater_progress,
     rater_submitted_tasks,
+    task_current_values,
     task_for_rater,
 )
 from ..services.ratings import item_flag_create, preference_submit, rating_submit, task_draft_save, task_mark_shown
@@ -102,27 +103,7 @@ def task_page(request, code):
         return redirect("annotation:rate_continue", code=enrolment.code)
     if task.study.status == StudyStatus.RATING:
         task_mark_shown(task=task)
-    return _render_task(request, task, schema, _current_values(task))
-
-
-def _current_values(task) -> dict:
-    """What the form shows: the autosaved draft if any, else the submitted rating, else nothing."""
-    if task.draft:
-        return task.draft
-    if task.status != AssignmentStatus.SUBMITTED:
-        return {}
-    if isinstance(task, PreferenceAssignment):
-        preference = task.preference
-        side = {"a": "left" if task.left_is_a else "right", "b": "right" if task.left_is_a else "left"}
-        return {"side": side.get(preference.choice, preference.choice), "confidence": preference.confidence,
-                "comment": preference.comment}
-    rating = task.rating
-    return {
-        "values": {v.dimension: {"value": v.value, "confidence": v.confidence, "cannot_assess": v.cannot_assess}
-                   for v in rating.values.all()},
-        "comment": rating.comment, "is_dangerous": rating.is_dangerous,
-        "dangerous_rationale": rating.dangerous_rationale,
-    }
+    return _render_task(request, task, schema, task_current_values(task))
 
 
 def _render_task(request, task, schema, current, error=None, status=200):

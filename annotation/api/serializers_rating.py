@@ -1,0 +1,141 @@
+"""Serializers of the clinicians' rating API. Output carries opaque codes and blinded text only:
+what a clinician may see is decided in annotation.blinding, never here."""
+from rest_framework import serializers
+
+from ..blinding import blinded_item, blinded_pair
+from ..models import AssignmentStatus, FlagKind, PreferenceAssignment, StudyStatus
+from ..schema import study_schema
+
+
+def task_kind(task) -> str:
+    return "preference" if isinstance(task, PreferenceAssignment) else "rating"
+
+
+class ProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    seconds_left = serializers.FloatField(allow_null=True)
+    label = serializers.CharField()
+
+
+class TaskListSerializer(serializers.Serializer):
+    """One item of the clinician's queue; `study` is the clinician's enrolment code, not the study id."""
+
+    code = serializers.CharField()
+    kind = serializers.SerializerMethodField()
+    status = serializers.CharField()
+    position = serializers.IntegerField()
+    study = serializers.SerializerMethodField()
+    study_name = serializers.CharField(source="study.name")
+    submitted_at = serializers.DateTimeField(allow_null=True)
+
+    def get_kind(self, task) -> str:
+        return task_kind(task)
+
+    def get_study(self, task) -> str:
+        return self.context["enrolment_codes"][task.study_id]
+
+
+class EnrolmentSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    study_name = serializers.CharField(source="study.name")
+    is_open = serializers.SerializerMethodField()
+    progress = ProgressSerializer(source="_progress")
+    next = serializers.SerializerMethodField(help_text="Code of the next item to rate, or null")
+
+    def get_is_open(self, enrolment) -> bool:
+        return enrolment.study.status == StudyStatus.RATING
+
+    def get_next(self, enrolment) -> str | None:
+        return enrolment._next.code if enrolment._next is not None else None
+
+
+def task_detail(task, *, enrolment, progress, current: dict) -> dict:
+    """The full blinded item: case, response(s), the form's schema, the draft and what was submitted."""
+    schema = study_schema(task.study)
+    data = {
+        "code": task.code, "kind": task_kind(task), "status": task.status, "position": task.position,
+        "study": enrolment.code, "study_name": task.study.name,
+        "is_open": task.study.status == StudyStatus.RATING,
+        "progress": ProgressSerializer(progress).data,
+        "schema": {"dimensions": schema["dimensions"], "confidence_levels": schema.get("confidence_levels", []),
+                   "comment": schema.get("comment", True)},
+        "draft": task.draft or None,
+        "submitted": current if task.status == AssignmentStatus.SUBMITTED else None,
+        "submitted_at": task.submitted_at,
+        "revision": None,
+    }
+    if isinstance(task, PreferenceAssignment):
+        pair = blinded_pair(task.comparison, left_is_a=task.left_is_a, leak_policy=task.study.leak_policy)
+        data.update(case={"vignette_html": pair.vignette_html, "question_html": pair.question_html},
+                    left_html=pair.left_html, right_html=pair.right_html,
+                    sides=["left", "right", "tie", "both_unsafe"])
+        if task.status == AssignmentStatus.SUBMITTED:
+            data["revision"] = task.preference.revision
+    else:
+        item = blinded_item(task.response, leak_policy=task.study.leak_policy)
+        data.update(case={"vignette_html": item.vignette_html, "question_html": item.question_html},
+                    response_html=item.response_html)
+        if task.status == AssignmentStatus.SUBMITTED:
+            data["revision"] = task.rating.revision
+    return data
+
+
+class DimensionValueSerializer(serializers.Serializer):
+    value = serializers.CharField(required=False, allow_blank=True, default="")
+    confidence = serializers.CharField(required=False, allow_blank=True, default="")
+    cannot_assess = serializers.BooleanField(required=False, default=False)
+
+
+class _SubmissionCommon(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="Required when changing an already submitted answer")
+    active_seconds = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+    idempotency_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=64,
+                                            help_text="Or the Idempotency-Key header: a retry returns the same rating")
+
+
+class RatingSubmitSerializer(_SubmissionCommon):
+    values = serializers.DictField(child=DimensionValueSerializer(), help_text="Per dimension key")
+    is_dangerous = serializers.BooleanField(required=False, default=False)
+    dangerous_rationale = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PreferenceSubmitSerializer(_SubmissionCommon):
+    side = serializers.ChoiceField(choices=["left", "right", "tie", "both_unsafe"], help_text="As shown: A=left")
+    confidence = serializers.CharField()
+
+
+class DraftSerializer(serializers.Serializer):
+    draft = serializers.DictField(help_text="The form as it is now, in the submit payload's shape")
+    active_seconds = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+
+
+class FlagSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=FlagKind.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SubmitResultSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    status = serializers.CharField()
+    revision = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+
+
+class StudyRaterSerializer(serializers.Serializer):
+    username = serializers.CharField(source="rater.username")
+    is_active = serializers.BooleanField(read_only=True)
+
+
+class PlanSummarySerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    items = serializers.IntegerField()
+    raters = serializers.IntegerField()
+    strategy = serializers.CharField()
+    min_load = serializers.IntegerField()
+    max_load = serializers.IntegerField()
+    anchors = serializers.IntegerField()
+    repeats = serializers.IntegerField()
+    min_pair_overlap = serializers.IntegerField(allow_null=True)
