@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.models import Backend, Case, Response, Study, StudyStatus
+from annotation.models import Backend, Case, ModelSpec, Persona, Response, Study, StudyStatus
 from annotation.prompts import PromptTemplateError, build_messages, messages_hash, render_system_prompt
 from config.exceptions import ApplicationError
 
@@ -109,8 +109,16 @@ def generation_job_start(*, study: Study, user=None, enqueue: bool = True,
 
 def generation_chunk_run(*, job: GenerationJob, chunk: int) -> int:
     """Generate the chunk's pending rows, one backend batch per model, and store them once each."""
-    items = list(job.items.filter(chunk=chunk, status=ItemStatus.PENDING)
-                 .select_related("case__case_set", "persona", "model").order_by("model_id", "id"))
+    items = list(job.items.filter(chunk=chunk, status=ItemStatus.PENDING).order_by("model_id", "id"))
+    # A chunk has hundreds of rows but few distinct cases, personas and models: load each once.
+    related = {
+        "case": Case.objects.select_related("case_set").in_bulk({i.case_id for i in items}),
+        "persona": Persona.objects.in_bulk({i.persona_id for i in items}),
+        "model": ModelSpec.objects.in_bulk({i.model_id for i in items}),
+    }
+    for item in items:
+        for field, objects in related.items():
+            setattr(item, field, objects[getattr(item, f"{field}_id")])
     items = _settle_existing(job, items)
     finished = 0
     for _, group in groupby(items, key=lambda item: item.model_id):
