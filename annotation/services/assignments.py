@@ -256,7 +256,7 @@ def _summary(study: Study, *, created: int, strategy: StrategyName) -> PlanSumma
     loads = np.unique(primary[:, 1], return_counts=True)[1]
     return PlanSummary(
         created=created, items=len(np.unique(primary[:, 0])), raters=len(raters), strategy=str(strategy),
-        min_load=int(loads.min(initial=0)), max_load=int(loads.max(initial=0)),
+        min_load=int(loads.min()) if len(loads) else 0, max_load=int(loads.max()) if len(loads) else 0,
         anchors=len(np.unique(primary[primary[:, 2] == 1, 0])),
         repeats=rows.filter(repeat_of__isnull=False).count(),
         min_pair_overlap=int(overlap[~np.eye(len(raters), dtype=bool)].min()) if len(raters) > 1 else None,

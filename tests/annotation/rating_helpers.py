@@ -12,8 +12,8 @@ PERSONAS = [
      "style": "cautious", "system_prompt_template": "You are a {role}. Be careful."},
     {"slug": "yodel-nurse", "name": "Yodelling Triage Nurse", "role": "xylophone triage nurse", "style": "bold",
      "system_prompt_template": "You are a {role}. Be decisive."},
-    {"slug": "no-persona", "name": "Vanilla Baseline Persona", "role": "", "style": "plain", "is_baseline": True,
-     "is_medical": False, "system_prompt_template": ""},
+    {"slug": "vanilla-baseline-zq", "name": "Vanilla Baseline Persona", "role": "", "style": "plain",
+     "is_baseline": True, "is_medical": False, "system_prompt_template": ""},
 ]
 MODELS = [
     {"name": "wombat-medllm-7b", "model_path": "acmeorg/wombat-medllm-7b-instruct", "temperature": 0.437,
@@ -34,8 +34,10 @@ class RatingStudy:
 
 
 def build_rating_study(*, n_cases=3, n_raters=2, samples=1, plan=True, **study_fields) -> RatingStudy:
-    personas = [factories.PersonaFactory(**p) for p in PERSONAS]
-    models = [factories.ModelSpecFactory(**m) for m in MODELS]
+    """A study in "rating" with n_cases x 3 personas x 2 models x samples responses (personas and models
+    are shared between studies built in one test)."""
+    personas = [Persona.objects.filter(slug=p["slug"]).first() or factories.PersonaFactory(**p) for p in PERSONAS]
+    models = [ModelSpec.objects.filter(name=m["name"]).first() or factories.ModelSpecFactory(**m) for m in MODELS]
     case_set = factories.CaseSetFactory()
     cases = [factories.CaseFactory(case_set=case_set, vignette=f"A {40 + n}-year-old presents with chest pain.",
                                    question="What should happen next?") for n in range(n_cases)]
@@ -46,7 +48,7 @@ def build_rating_study(*, n_cases=3, n_raters=2, samples=1, plan=True, **study_f
         factories.ResponseFactory(
             study=study, case=case, persona=persona, model=model, sample_index=sample,
             text=f"**Assessment.** Urgent review advised ({secrets.token_hex(4)}).\n\n- Obtain an ECG\n- Call for help",
-            sampling={"temperature": model.temperature, "top_p": 0.93, "max_tokens": 321}, seed=model.seed + sample,
+            sampling={"temperature": model.temperature, "top_p": 0.9317, "max_tokens": 32123}, seed=model.seed + sample,
             prompt_messages=[{"role": "system", "content": persona.system_prompt_template.format(role=persona.role)},
                              {"role": "user", "content": case.question}],
         )
