@@ -1,5 +1,7 @@
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
 
 from .roles import ADMIN, CLINICIAN, RESEARCHER, primary_role
 
@@ -17,3 +19,9 @@ def home(request):
     if role is None:
         return render(request, "accounts/no_role.html", status=403)
     return redirect(ROLE_HOME[role])
+
+
+@require_GET
+def healthz(request):
+    """Liveness probe, and the trivial view load benchmarks compare against: no database, no session."""
+    return HttpResponse("ok", content_type="text/plain")
