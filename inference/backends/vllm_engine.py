@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from .base import ChatRequest, ChatResult, SamplingSettings, TransientBackendError
 
@@ -46,8 +47,8 @@ def engine_kwargs(*, model_path: str, revision: str = "", options: dict | None =
         "generation_config": "vllm",
         "seed": 0,
     }
-    if revision:
-        kwargs["revision"] = revision
+    if revision and not Path(model_path).is_dir():
+        kwargs["revision"] = revision  # a hub revision; for a local folder it is only a label (see info())
     kwargs.update({k: v for k, v in (options or {}).items() if k not in OWN_OPTIONS})
     return kwargs
 
@@ -121,6 +122,7 @@ class VllmBackend:
     name = "vllm"
 
     def __init__(self, *, model_path: str, revision: str = "", options: dict | None = None):
+        self.revision = revision
         self.kwargs = engine_kwargs(model_path=model_path, revision=revision, options=options)
 
     @property
@@ -128,7 +130,7 @@ class VllmBackend:
         return get_engine(**self.kwargs)
 
     def info(self) -> dict:
-        return dict(self.engine.info)
+        return {**self.engine.info, "revision": self.revision}
 
     def sampling_params(self, request: ChatRequest, sampling: SamplingSettings):
         from vllm import SamplingParams
