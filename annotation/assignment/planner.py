@@ -69,7 +69,7 @@ def _groups(items: Items, raters: Sequence[Rater], config: PlanConfig) -> list[t
     """(task type, item indices, eligible rater indices) per task type, most constrained first."""
     types, inverse = np.unique(items.task_types.astype(str), return_inverse=True)
     groups = []
-    for t, task_type in enumerate(types):
+    for t, task_type in enumerate(types.tolist()):
         eligible = np.flatnonzero(eligible_mask(raters, task_type, config.eligibility))
         if config.strategy != StrategyName.EVERYONE and len(eligible) < config.raters_per_item:
             raise PlanError(

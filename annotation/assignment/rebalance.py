@@ -68,6 +68,7 @@ def rebalance_assignments(items: Items, raters: Sequence[Rater], existing: Exist
     # (a dropped or withdrawn row's pending repeats belong to the same leaving rater or gone item: dropped too)
 
     types, item_type = np.unique(items.task_types.astype(str), return_inverse=True)
+    types = types.tolist()
     eligible = np.stack([eligible_mask(raters, t, config.eligibility) for t in types]) if len(types) else None
     everyone = config.strategy == StrategyName.EVERYONE
 

@@ -59,6 +59,7 @@ def test_a_clinician_rates_three_responses_with_the_keyboard_only(live_server, b
 
     # Log in through the login page: the username field has focus.
     page.goto(f"{live_server.url}/login/")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_username'")
     page.keyboard.type(me.username)
     press(page, "Tab")
     page.keyboard.type(PASSWORD)
