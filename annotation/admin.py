@@ -317,3 +317,5 @@ class StudyAdmin(SetupAdmin):
 
 
 admin.site.register([Response, Assignment, Rating])
+
+from . import admin_rating  # noqa: E402,F401  (rating models: enrolments, flags, revisions)

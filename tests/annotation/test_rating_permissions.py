@@ -137,3 +137,22 @@ def test_django_admin_is_for_admins_only(role, allowed):
         assert response.status_code == 200
     else:
         assert response.status_code == 302 and "login" in response.url
+
+
+def test_in_django_admin_revisions_are_read_only_and_enrolling_rebalances(rs, target):
+    from annotation.services.ratings import rating_submit
+
+    rating = rating_submit(assignment=target, rater=rs.raters[0], values=full_rating())
+    revision = rating.revisions.get()
+    client = Client()
+    client.force_login(factories.admin())
+    assert client.get(reverse("admin:annotation_ratingrevision_changelist")).status_code == 200
+    assert client.get(reverse("admin:annotation_ratingrevision_change", args=[revision.pk])).status_code == 200
+    assert client.post(reverse("admin:annotation_ratingrevision_delete", args=[revision.pk]),
+                       {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:annotation_itemflag_changelist")).status_code == 200
+    newcomer = factories.clinician()
+    response = client.post(reverse("admin:annotation_studyrater_add"), {"study": rs.study.pk, "rater": newcomer.pk})
+    assert response.status_code == 302
+    assert Assignment.objects.filter(rater=newcomer).exists()
+    assert RatingRevision.objects.count() == 1
