@@ -8,6 +8,7 @@ is delivered again once Redis's visibility timeout passes; chunks are idempotent
 The solo pool cannot enforce time limits; keep chunks (GENERATION_CHUNK_SIZE) to minutes.
 """
 from celery import Task, shared_task
+from celery.signals import worker_shutdown
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -32,3 +33,12 @@ class ChunkTask(Task):
 )
 def job_chunk_run(job_id: int, chunk: int) -> int:
     return services.job_chunk_run(job_id=job_id, chunk=chunk)
+
+
+@worker_shutdown.connect
+def stop_engine(**kwargs):
+    """Stop the vLLM engine (if this worker started one) so a warm shutdown (SIGTERM) ends the process:
+    otherwise the engine's background threads and processes keep it alive until it is killed."""
+    from .backends.vllm_engine import engine_shutdown
+
+    engine_shutdown()
