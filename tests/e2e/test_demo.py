@@ -1,0 +1,31 @@
+"""The demo that `scripts/run.sh` loads: a person can log in as the demo clinician and rate."""
+import pytest
+from django.urls import reverse
+
+from annotation.models import Assignment, Rating, Response
+from annotation.services.demo import DEMO_STUDY, SIMULATED, demo_load
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_loads_real_responses_and_a_clinician_can_open_the_rating_page(client):
+    result = demo_load()
+    assert result.created and result.study.name == DEMO_STUDY
+    responses = Response.objects.filter(study=result.study)
+    assert responses.count() == 80  # 8 example cases x 10 default personas
+    assert all(r.provenance.get("engine") == "vllm" for r in responses)  # generated, not written by hand
+
+    assert client.login(username="clinician", password=result.passwords["clinician"])
+    page = client.get(reverse("annotation:rater_home"), follow=True)
+    assert page.status_code == 200
+    assert Assignment.objects.filter(rater__username="clinician", study=result.study).exists()
+    assert not Rating.objects.filter(assignment__rater__username="clinician").exists()
+
+
+def test_demo_is_idempotent_and_simulated_ratings_are_labelled():
+    first = demo_load()
+    second = demo_load()
+    assert not second.created and second.study == first.study
+    assert first.passwords["admin"] != second.passwords["admin"]
+    simulated = Rating.objects.filter(assignment__rater__username__startswith="sim-rater-")
+    assert simulated.exists() and not simulated.exclude(comment=SIMULATED).exists()
