@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -141,6 +142,7 @@ def free_port() -> int:
 def start_server(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
     cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
            "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--timeout", "120",
+           "--keep-alive", "75",
            "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.time() + 60
@@ -172,11 +174,21 @@ class Stats:
         self.double_submits = 0
         self.errors: list[str] = []
         self.rating_started: float | None = None
+        self.retries = 0
 
 
-async def timed(stats: Stats, name: str, request):
+async def timed(stats: Stats, name: str, send, attempts: int = 3):
+    """Time one request, retried like a browser would on a dropped connection (a submit retried this way
+    carries the same idempotency key, which is the point of it)."""
     start = time.perf_counter()
-    response = await request
+    for attempt in range(attempts):
+        try:
+            response = await send()
+            break
+        except httpx.TransportError:
+            stats.retries += 1
+            if attempt == attempts - 1:
+                raise
     stats.timings[name].append(time.perf_counter() - start)
     return response
 
@@ -186,7 +198,7 @@ async def clinician(base: str, username: str, enrolment: str, n_items: int, doub
     async with httpx.AsyncClient(base_url=base, timeout=120, follow_redirects=False) as client:
         page = await client.get("/login/")
         token = HIDDEN.search(page.text).group(2)
-        login = await timed(stats, "login", client.post(
+        login = await timed(stats, "login", lambda: client.post(
             "/login/", data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}))
         await logged_in.wait()  # logins hash passwords (CPU-heavy by design): keep them out of the rating phase
         if login.status_code != 302:
@@ -195,12 +207,12 @@ async def clinician(base: str, username: str, enrolment: str, n_items: int, doub
         if stats.rating_started is None:
             stats.rating_started = time.perf_counter()
         for _ in range(n_items):
-            hop = await timed(stats, "continue", client.get(f"/rate/s/{enrolment}/"))
+            hop = await timed(stats, "continue", lambda: client.get(f"/rate/s/{enrolment}/"))
             if hop.status_code != 302:
                 stats.errors.append(f"{username}: continue {hop.status_code}")
                 return
             url = hop.headers["location"]
-            form = await timed(stats, "form", client.get(url))
+            form = await timed(stats, "form", partial(client.get, url))
             if form.status_code != 200:
                 stats.errors.append(f"{username}: form {form.status_code}")
                 return
@@ -210,7 +222,7 @@ async def clinician(base: str, username: str, enrolment: str, n_items: int, doub
                     "c__reasoning": rng.choice(["low", "medium", "high"]), "active_seconds": "0"}
             copies = 2 if rng.random() < double_rate else 1
             stats.double_submits += copies == 2
-            answers = await asyncio.gather(*[timed(stats, "submit", client.post(url, data=data))
+            answers = await asyncio.gather(*[timed(stats, "submit", partial(client.post, url, data=data))
                                              for _ in range(copies)], return_exceptions=True)
             ok = [a for a in answers if isinstance(a, httpx.Response) and a.status_code == 302
                   and a.headers.get("location", "").startswith("/rate/s/")]
@@ -218,7 +230,7 @@ async def clinician(base: str, username: str, enrolment: str, n_items: int, doub
                 stats.acknowledged.add(url.rstrip("/").rsplit("/", 1)[-1])
             else:
                 stats.errors.append(f"{username}: submit {[getattr(a, 'status_code', repr(a)) for a in answers]}")
-            await timed(stats, "healthz", client.get("/healthz"))
+            await timed(stats, "healthz", lambda: client.get("/healthz"))
 
 
 async def run_load(base: str, enrolments, n_items: int, double_rate: float) -> tuple[Stats, float]:
@@ -298,8 +310,9 @@ def main() -> None:
         "benchmark": "rating load: concurrent clinicians through gunicorn on loopback, PostgreSQL",
         "clinicians_concurrent": args.clinicians, "items_per_clinician": args.items,
         "double_submit_share": args.double_rate, "double_submits_sent": stats.double_submits,
+        "client_retries_after_transport_errors": stats.retries,
         "server": {"gunicorn_workers": args.workers, "threads": args.threads, "worker_class": "gthread",
-                   "debug": False, "conn_max_age": 60},
+                   "debug": False, "conn_max_age": 60, "keep_alive_seconds": 75},
         "setup": setup,
         "wall_seconds": round(seconds, 2),
         "ratings_per_second": round(len(stats.acknowledged) / seconds, 1),
