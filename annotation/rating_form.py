@@ -19,6 +19,8 @@ GLOBAL_SHORTCUTS = [
     ("C", "Write a comment"),
     ("D", "Flag as dangerous (asks for a rationale)"),
     ("F", "Flag a problem with this item"),
+    ("R", "Reason for a change (when revising a submitted rating)"),
+    ("Esc", "Leave a text box (then number keys work again)"),
     ("Enter", "Submit and go to the next item"),
     ("?", "Show or hide these shortcuts"),
 ]

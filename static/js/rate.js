@@ -180,6 +180,9 @@
       dangerous.checked = !dangerous.checked;
       dangerous.dispatchEvent(new Event("change", { bubbles: true }));
       if (dangerous.checked) document.getElementById("dangerous_rationale").focus();
+    } else if (key === "r" && document.getElementById("reason")) {
+      ev.preventDefault();
+      document.getElementById("reason").focus();
     } else if (key === "f" && flagPanel) {
       ev.preventDefault();
       flagPanel.open = true;
