@@ -26,6 +26,10 @@ GLOBAL_SHORTCUTS = [
 ]
 
 
+# Preference forms have no per-dimension "cannot assess" and no dangerous flag ("both unsafe" is a choice).
+PREFERENCE_SHORTCUTS = [(key, meaning) for key, meaning in GLOBAL_SHORTCUTS if key not in ("X", "D")]
+
+
 def rating_payload(schema: dict, data) -> dict:
     """What the form posted, in the shape rating_submit and drafts take."""
     values = {}

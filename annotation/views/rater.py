@@ -16,6 +16,7 @@ from ..blinding import blinded_item, blinded_pair
 from ..models import AssignmentStatus, FlagKind, PreferenceAssignment, StudyStatus
 from ..rating_form import (
     GLOBAL_SHORTCUTS,
+    PREFERENCE_SHORTCUTS,
     preference_payload,
     preference_steps,
     rating_payload,
@@ -117,7 +118,7 @@ def _render_task(request, task, schema, current, error=None, status=200):
         "is_submitted": task.status == AssignmentStatus.SUBMITTED,
         "is_closed": task.study.status != StudyStatus.RATING,
         "progress": rater_progress(rater=request.user, study=task.study),
-        "shortcuts": GLOBAL_SHORTCUTS, "flag_kinds": FlagKind.choices,
+        "shortcuts": PREFERENCE_SHORTCUTS if is_preference else GLOBAL_SHORTCUTS, "flag_kinds": FlagKind.choices,
         "idempotency_key": request.POST.get("idempotency_key") or uuid.uuid4().hex,
         "draft_url": reverse("annotation:rate_draft", kwargs={"code": task.code}),
         "flag_url": reverse("annotation:rate_flag", kwargs={"code": task.code}),
