@@ -55,15 +55,23 @@ def broker():
     client.flushdb()
 
 
+def drop_producer_pools():
+    """Eager calls in earlier tests opened producer pools on the default (empty) broker URL."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def send_to_broker(broker):
     """This process sends tasks to Redis instead of running them eagerly."""
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
     app.conf.update(broker_url=BROKER_URL, task_always_eager=False)
+    drop_producer_pools()
     yield
-    app.pool.force_close_all()
+    drop_producer_pools()
     app.conf.update(saved)
-    app._pool = None
 
 
 def database_url() -> str:

@@ -165,6 +165,17 @@ def test_panel_template_tag_renders_the_study_jobs_with_live_polling(admin_user)
     assert 'value="/studies/1/"' in html  # the buttons come back to the page that shows the panel
 
 
+def test_the_study_page_shows_the_jobs_panel_whose_buttons_come_back_to_it(client, admin_user):
+    study = grid_study(samples=1)
+    services.job_run_in_process(job=services.generation_job_start(study=study, enqueue=False))
+    client.force_login(admin_user)
+    page_url = reverse("annotation:study_detail", args=[study.pk])
+    html = client.get(page_url).content.decode()
+    assert "Generation and judging" in html and "4 / 4 done" in html
+    assert f'data-poll-url="{reverse("inference:study_jobs", args=[study.pk])}"' in html
+    assert f'name="next" value="{page_url}"' in html
+
+
 # --- commands ------------------------------------------------------------------------------------
 
 def test_generate_command_runs_in_process_with_a_progress_bar(capsys):
