@@ -57,3 +57,12 @@ def test_user_create_gives_exactly_one_role_and_staff_only_to_admins():
 def test_researcher_cannot_open_the_rating_page(client):
     client.force_login(factories.researcher())
     assert client.get(reverse("annotation:rater_home")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_clinicians_and_the_login_page_never_see_that_personas_are_studied(client):
+    assert b"ersona" not in client.get(reverse("login")).content
+    client.force_login(factories.clinician())
+    assert b"ersona" not in client.get(reverse("annotation:rater_home"), follow=True).content
+    client.force_login(factories.researcher())
+    assert b"Persona Paradox Lab" in client.get(reverse("agreement:report_list")).content
