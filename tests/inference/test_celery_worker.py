@@ -146,7 +146,11 @@ def test_a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(settings, 
     total = job.items.count()
     assert total == 18 and len(set(job.items.values_list("chunk", flat=True))) == 6
 
-    wait_for(lambda: responses.count() >= 4, worker, "the first chunks to be stored")
+    def mid_chunk():  # some chunks stored and one received but not finished: kill it there, not between chunks
+        in_flight = len(worker.task_ids(1, "received")) > len(worker.task_ids(1, "succeeded"))
+        return in_flight and responses.count() >= 4
+
+    wait_for(mid_chunk, worker, "the worker to be in the middle of a chunk after storing some")
     worker.kill()  # SIGKILL: no shutdown, no acknowledgement of the chunk it was generating
     job.refresh_from_db()
     stored_before = set(responses.values_list("pk", "text"))
