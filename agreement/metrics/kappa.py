@@ -339,7 +339,8 @@ def _average_coefficient(
     low = high = ci_method = None
     if se is not None:
         z = stats.norm.ppf((1 + confidence) / 2)
-        low, high, ci_method = mean - z * se, mean + z * se, "jackknife_normal"
+        # Kappa lies in [-1, 1]; a normal interval on few items can overshoot, so it is clipped there.
+        low, high, ci_method = max(-1.0, mean - z * se), min(1.0, mean + z * se), "jackknife_normal"
     return Coefficient(name=name, value=mean, status=STATUS_OK, **sizes, **totals, se=se, ci_low=low, ci_high=high,
                        ci_method=ci_method, ci_level=confidence if ci_method else None,
                        warnings=size_warnings(sizes["n_items"]), extra=extra)

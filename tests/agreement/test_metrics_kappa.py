@@ -272,3 +272,12 @@ def test_bad_input_raises_clear_errors():
         cohen_kappa([0, 1], [0], labels=[0, 1])
     with pytest.raises(ValueError, match="rater_ids"):
         pairwise_cohen_kappa(np.zeros((2, 2)), labels=[0, 1], rater_ids=["a"])
+
+
+@FAST
+@given(rating_matrices())
+def test_average_kappa_interval_stays_within_minus_one_and_one(case):
+    ratings, k = case
+    average = pairwise_cohen_kappa(ratings, labels=list(range(k)), n_boot=0).average
+    if average.ci_low is not None:
+        assert -1.0 <= average.ci_low <= average.value <= average.ci_high <= 1.0
