@@ -29,3 +29,22 @@ def test_demo_is_idempotent_and_simulated_ratings_are_labelled():
     assert first.passwords["admin"] != second.passwords["admin"]
     simulated = Rating.objects.filter(assignment__rater__username__startswith="sim-rater-")
     assert simulated.exists() and not simulated.exclude(comment=SIMULATED).exists()
+
+
+def test_demo_report_opens_in_the_browser_with_plots_and_its_csv_loads_in_pandas(client, settings, tmp_path):
+    pandas = pytest.importorskip("pandas")
+    from agreement.services import report_generate
+
+    settings.MEDIA_ROOT = tmp_path
+    result = demo_load()
+    html = report_generate(study=result.study, format="html", parameters={"n_boot": 50})
+    assert client.login(username="researcher", password=result.passwords["researcher"])
+    page = client.get(f"/reports/{html.pk}/view/")
+    assert page.status_code == 200
+    body = b"".join(page.streaming_content) if page.streaming else page.content
+    assert body.count(b"<svg") >= 3  # heatmap, confidence distributions, forest plot, ...
+
+    csv_report = report_generate(study=result.study, format="csv", parameters={"n_boot": 50})
+    frame = pandas.read_csv(csv_report.file.path)
+    assert {"persona", "model", "rater", "dimension", "value"} <= set(frame.columns)
+    assert len(frame) > 0
