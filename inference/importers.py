@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from annotation.importers import FileRejected, RowError, read_bytes
+from annotation.importers import FileRejected, RowError, read_upload
 from annotation.importers.readers import parse_file
 from annotation.models import Case, ModelSpec, Response, Study
 from annotation.prompts import build_messages, messages_hash
@@ -71,7 +71,7 @@ def responses_import(*, study: Study, file, model_name: str | None = None, dry_r
                 else f"There is no model named '{model_name}'; create its model spec first."
             )
     try:
-        data, filename = _read(file, filename)
+        data, filename = read_upload(file, filename=filename, max_bytes=settings.CASE_UPLOAD_MAX_BYTES)
         parsed = parse_file(data, filename=filename, format="jsonl", max_bytes=settings.CASE_UPLOAD_MAX_BYTES,
                             max_rows=settings.CASE_UPLOAD_MAX_ROWS)
     except FileRejected as exc:
@@ -110,14 +110,6 @@ def responses_import(*, study: Study, file, model_name: str | None = None, dry_r
                 status_code=409,
             ) from None
     return result
-
-
-def _read(file, filename: str | None) -> tuple[bytes, str]:
-    max_bytes = settings.CASE_UPLOAD_MAX_BYTES
-    if isinstance(file, str | Path):
-        with open(file, "rb") as fh:
-            return read_bytes(fh, max_bytes=max_bytes), filename or Path(file).name
-    return read_bytes(file, max_bytes=max_bytes), filename or Path(getattr(file, "name", "") or "").name
 
 
 def _refuse(result: ResponseImportResult) -> ResponseImportResult:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .errors import FileRejected, RowError
 from .maker import case_hash, case_set_hash, make_cases
-from .readers import FORMATS, parse_file, read_bytes
+from .readers import FORMATS, parse_file, read_bytes, read_upload
 from .validator import COLUMNS, REQUIRED, validate_records
 
 
@@ -38,5 +38,5 @@ def check_file(data: bytes, *, filename: str = "", format: str | None = None,
 
 __all__ = [
     "COLUMNS", "FORMATS", "REQUIRED", "CheckedFile", "FileRejected", "RowError", "case_hash", "case_set_hash",
-    "check_file", "make_cases", "read_bytes",
+    "check_file", "make_cases", "read_bytes", "read_upload",
 ]

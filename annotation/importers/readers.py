@@ -13,7 +13,7 @@ import io
 import json
 import zlib
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from .errors import FileRejected, RowError, kind_of
 
@@ -75,6 +75,14 @@ def read_bytes(file, *, max_bytes: int) -> bytes:
         f"{shown}; the limit is {human_bytes(max_bytes)} (CASE_UPLOAD_MAX_BYTES). "
         "Split it into several files and upload them to the same case set one after another."
     )
+
+
+def read_upload(file, *, filename: str | None, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes and name of an upload given as a path or a binary file object (a Django upload)."""
+    if isinstance(file, str | Path):
+        with open(file, "rb") as fh:
+            return read_bytes(fh, max_bytes=max_bytes), filename or Path(file).name
+    return read_bytes(file, max_bytes=max_bytes), filename or Path(getattr(file, "name", "") or "").name
 
 
 def gunzip_bounded(data: bytes, *, max_bytes: int) -> bytes:

@@ -8,14 +8,13 @@ for; new ids in a file are added to the latest version unless a study past "draf
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from config.exceptions import ApplicationError
 
-from ..importers import FileRejected, RowError, case_set_hash, check_file, make_cases, read_bytes
+from ..importers import FileRejected, RowError, case_set_hash, check_file, make_cases, read_upload
 from ..models import Case, CaseSet, StudyStatus
 
 PREVIEW_ROWS = 10
@@ -73,14 +72,6 @@ class CaseSetImportResult:
 def _listed(ids: list[str]) -> str:
     shown = ", ".join(ids[:MAX_LISTED_IDS])
     return shown + (f" and {len(ids) - MAX_LISTED_IDS:,} more" if len(ids) > MAX_LISTED_IDS else "")
-
-
-def _read(file, filename: str | None) -> tuple[bytes, str]:
-    max_bytes = settings.CASE_UPLOAD_MAX_BYTES
-    if isinstance(file, str | Path):
-        with open(file, "rb") as fh:
-            return read_bytes(fh, max_bytes=max_bytes), filename or Path(file).name
-    return read_bytes(file, max_bytes=max_bytes), filename or Path(getattr(file, "name", "") or "").name
 
 
 def _plan(result: CaseSetImportResult, cases: list[dict], *, new_version: bool, lock: bool) -> list[dict]:
@@ -166,7 +157,7 @@ def case_set_import(*, file, name: str, owner=None, new_version: bool = False, d
         raise ApplicationError("A case set name can be at most 200 characters.")
     result = CaseSetImportResult(outcome=Outcome.INVALID, message="", name=name, dry_run=dry_run)
     try:
-        data, filename = _read(file, filename)
+        data, filename = read_upload(file, filename=filename, max_bytes=settings.CASE_UPLOAD_MAX_BYTES)
         checked = check_file(data, filename=filename, format=format, max_bytes=settings.CASE_UPLOAD_MAX_BYTES,
                              max_rows=settings.CASE_UPLOAD_MAX_ROWS)
     except FileRejected as exc:
