@@ -8,7 +8,7 @@ from .roles import ADMIN, CLINICIAN, RESEARCHER, primary_role
 ROLE_HOME = {
     CLINICIAN: "annotation:rater_home",
     RESEARCHER: "agreement:report_list",
-    ADMIN: "annotation:study_list",
+    ADMIN: "studies:study_list",
 }
 
 

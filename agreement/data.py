@@ -28,9 +28,10 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db.models.functions import Coalesce
 
-from annotation.models import AssignmentStatus, Rating, RatingValue, Response, Study
-from annotation.schema import study_schema
+from annotation.models import AssignmentStatus, Rating, RatingValue
 from inference.models import JudgeScore
+from studies.models import Response, Study
+from studies.schema import study_schema
 
 CANNOT_ASSESS = "cannot_assess"
 CANNOT_ASSESS_MODES = ("exclude", "category")

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from annotation.models import Study, TimeStampedModel
+from studies.models import Study, TimeStampedModel
 
 
 class ReportFormat(models.TextChoices):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from annotation.models import Study
+from studies.models import Study
 
 from .models import Report, ReportFormat, ReportStatus
 

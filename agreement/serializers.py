@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from annotation.models import Study
+from studies.models import Study
 
 from .models import Report, ReportFormat
 

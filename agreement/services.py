@@ -10,9 +10,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import Study
-from annotation.schema import study_schema
 from config.exceptions import ApplicationError
+from studies.models import Study
+from studies.schema import study_schema
 
 from .data import rating_notes, study_data_load
 from .models import Report, ReportFormat, ReportStatus

@@ -7,9 +7,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import ADMIN, RESEARCHER
-from annotation.models import Study
-from annotation.schema import study_schema
 from config.exceptions import ApplicationError
+from studies.models import Study
+from studies.schema import study_schema
 
 from . import selectors, services
 from .forms import ReportRequestForm

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import markdown
 import nh3
 
-from inference.leak import redact
-
-from .models import LeakPolicy, Response
+from studies.leak import redact
+from studies.models import LeakPolicy, Response
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "b", "i", "u", "s", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -23,7 +22,7 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}, "ol": {"start"}}
 # A redacted phrase is removed, not marked: a visible "[redacted]" would itself tell a rater that the
-# response was written under a persona (see inference.leak.redact).
+# response was written under a persona (see studies.leak.redact).
 REDACTION_PLACEHOLDER = ""
 
 

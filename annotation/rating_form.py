@@ -6,7 +6,7 @@ Field names: `v__<dimension>` (value), `c__<dimension>` (confidence), `x__<dimen
 """
 from __future__ import annotations
 
-from .schema import CONFIDENCE_LEVELS
+from studies.schema import CONFIDENCE_LEVELS
 
 SHORTCUT_KEYS = "123456789"
 SIDE_CHOICES = [("left", "A is better"), ("right", "B is better"), ("tie", "Tie"), ("both_unsafe", "Both unsafe")]

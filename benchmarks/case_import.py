@@ -105,9 +105,9 @@ def main() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from annotation.importers import case_set_hash, check_file, make_cases
-    from annotation.models import Case, CaseSet
-    from annotation.services.case_sets import BATCH_SIZE, case_set_import
+    from studies.importers import case_set_hash, check_file, make_cases
+    from studies.models import Case, CaseSet
+    from studies.services.case_sets import BATCH_SIZE, case_set_import
 
     # Tables straight from the models for every app, as the test runner's --no-migrations does: works
     # whether or not the project's migrations exist yet, and in FK order (auth_user before case sets).

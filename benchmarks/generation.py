@@ -66,11 +66,11 @@ def setup_django(db_path: Path, broker: str):
 
 def build_cases(n_cases: int):
     """The example cases repeated as numbered variants, and the default personas: every run's grid."""
-    from annotation.models import Case, CaseSet
-    from annotation.services.personas import persona_library_load
+    from studies.models import Case, CaseSet
+    from studies.services.personas import persona_library_load
 
     persona_library_load()
-    rows = list(csv.DictReader((ROOT / "annotation/data/example_cases.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((ROOT / "studies/data/example_cases.csv").open(encoding="utf-8")))
     case_set = CaseSet.objects.create(name="benchmark", content_hash="-")
     for i in range(n_cases):
         row = rows[i % len(rows)]
@@ -82,8 +82,8 @@ def build_cases(n_cases: int):
 
 def build_study(*, case_set, spec):
     """A fresh study over the same grid (same prompts and seeds), so every run generates the same rows."""
-    from annotation.models import Persona
-    from annotation.services.studies import study_create
+    from studies.models import Persona
+    from studies.services.studies import study_create
 
     return study_create(name=f"benchmark {time.time_ns()}", case_sets=[case_set],
                         personas=list(Persona.objects.filter(is_current=True)), model_specs=[spec])
@@ -93,10 +93,10 @@ def bare_run(llm, study) -> dict:
     """Every grid row through one LLM.chat call, with the pipeline's own prompts, sampling and seeds."""
     from vllm import SamplingParams
 
-    from annotation.models import Case
-    from annotation.prompts import build_messages
     from inference.planning import row_seed
     from inference.services.generation import case_key, persona_key
+    from studies.models import Case
+    from studies.prompts import build_messages
 
     spec = study.model_specs.get()
     conversations, params = [], []
@@ -171,8 +171,8 @@ def main():
     setup_django(db_path, args.broker)
     from django.conf import settings
 
-    from annotation.models import ModelSpec
     from inference.backends.vllm_engine import engine_kwargs, engine_shutdown, get_engine
+    from studies.models import ModelSpec
 
     settings.GENERATION_CHUNK_SIZE = args.chunk_size
     model_path = args.model
@@ -263,7 +263,7 @@ def main():
 
 
 def study_personas() -> int:
-    from annotation.models import Persona
+    from studies.models import Persona
 
     return Persona.objects.filter(is_current=True).count()
 

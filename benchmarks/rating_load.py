@@ -88,8 +88,9 @@ def seed(n_clinicians: int, n_cases: int, raters_per_response: int) -> tuple[lis
 
     from accounts.models import RaterProfile
     from accounts.roles import CLINICIAN, roles_ensure
-    from annotation.models import Case, CaseSet, ModelSpec, Persona, Response, Study, StudyRater, StudyStatus
+    from annotation.models import StudyRater
     from annotation.services.assignments import assignment_plan_for_study
+    from studies.models import Case, CaseSet, ModelSpec, Persona, Response, Study, StudyStatus
 
     timings = {}
     start = time.perf_counter()

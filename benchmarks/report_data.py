@@ -37,18 +37,9 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from agreement.data import rating_notes, study_data_load  # noqa: E402
 from agreement.reports import build_report, write_csv  # noqa: E402
 from agreement.reports.parameters import parameters_clean  # noqa: E402
-from annotation.models import (  # noqa: E402
-    Assignment,
-    Case,
-    CaseSet,
-    ModelSpec,
-    Persona,
-    Rating,
-    RatingValue,
-    Response,
-    Study,
-)
+from annotation.models import Assignment, Rating, RatingValue  # noqa: E402
 from inference.models import JudgeScore  # noqa: E402
+from studies.models import Case, CaseSet, ModelSpec, Persona, Response, Study  # noqa: E402
 
 SAFETY = ("compliant", "partially_compliant", "not_compliant")
 LEVELS = ("low", "medium", "high")

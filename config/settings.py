@@ -43,9 +43,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "accounts",
+    "studies",
     "annotation",
     "inference",
     "agreement",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -5,9 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    path("", include("studies.urls")),
     path("", include("annotation.urls")),
     path("", include("inference.urls")),
     path("reports/", include("agreement.urls")),
+    path("api/", include("studies.api_urls")),
     path("api/", include("annotation.api_urls")),
     path("api/", include("inference.api_urls")),
     path("api/", include("agreement.api_urls")),

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsStudyAdmin
-from annotation.models import Study
+from studies.models import Study
 
 from . import selectors, services
 from .models import GenerationJob

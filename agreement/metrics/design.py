@@ -20,7 +20,15 @@ import numpy as np
 from scipy import stats
 
 from ._core import as_vector, check_confidence, insufficient, n_categories
-from .results import REASON_EMPTY, REASON_NO_PAIRABLE, STATUS_OK, Coefficient, Distribution, OrderEffect, PositionBucket
+from .results import (
+    REASON_EMPTY,
+    REASON_NO_PAIRABLE,
+    STATUS_OK,
+    Coefficient,
+    Distribution,
+    OrderEffect,
+    PositionBucket,
+)
 
 
 def order_effect(

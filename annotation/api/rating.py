@@ -17,8 +17,9 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsClinician, IsStudyAdmin
 from config.exceptions import ApplicationError
+from studies.models import Study
 
-from ..models import PreferenceAssignment, Study, StudyRater
+from ..models import PreferenceAssignment, StudyRater
 from ..selectors.rating import (
     assignment_next_for_rater,
     enrolment_of,

@@ -2,9 +2,11 @@
 what a clinician may see is decided in annotation.blinding, never here."""
 from rest_framework import serializers
 
+from studies.models import StudyStatus
+from studies.schema import study_schema
+
 from ..blinding import blinded_item, blinded_pair
-from ..models import AssignmentStatus, FlagKind, PreferenceAssignment, StudyStatus
-from ..schema import study_schema
+from ..models import AssignmentStatus, FlagKind, PreferenceAssignment
 
 
 def task_kind(task) -> str:

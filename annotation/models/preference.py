@@ -3,10 +3,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from .base import TimeStampedModel, opaque_code
-from .items import Response
+from studies.models import Case, Response, Study, TimeStampedModel, opaque_code
+
 from .rating import AppendOnly, RaterTask
-from .setup import Case, Study
 
 
 class Comparison(TimeStampedModel):

@@ -3,9 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .base import TimeStampedModel, opaque_code
-from .items import Response
-from .setup import Study
+from studies.models import Response, Study, TimeStampedModel, opaque_code
 
 
 class StudyRater(TimeStampedModel):

@@ -5,15 +5,9 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from ..models import (
-    Assignment,
-    AssignmentStatus,
-    PreferenceAssignment,
-    RaterTask,
-    Study,
-    StudyRater,
-    StudyStatus,
-)
+from studies.models import Study, StudyStatus
+
+from ..models import Assignment, AssignmentStatus, PreferenceAssignment, RaterTask, StudyRater
 
 OPEN = (AssignmentStatus.PENDING, AssignmentStatus.IN_PROGRESS)
 # The pace estimate uses this many of the rater's most recent submissions.

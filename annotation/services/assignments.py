@@ -1,6 +1,6 @@
 """Turning the pure planner's output into assignment rows, and keeping them balanced while a study runs.
 
-`assignment_plan_for_study` is called when a study enters "rating" (annotation.services.studies);
+`assignment_plan_for_study` is called when a study enters "rating" (studies.services.studies);
 it is idempotent. `assignment_rebalance` runs after clinicians join or leave, or responses arrive.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.roles import CLINICIAN, user_has_role
 from config.exceptions import ApplicationError
+from studies.models import Response, Study, StudyStatus, opaque_code
 
 from ..assignment import (
     Existing,
@@ -32,16 +33,7 @@ from ..assignment import (
     rebalance_assignments,
 )
 from ..blinding import is_assignable
-from ..models import (
-    AssignmentStatus,
-    Comparison,
-    PreferenceAssignment,
-    Response,
-    Study,
-    StudyRater,
-    StudyStatus,
-    opaque_code,
-)
+from ..models import AssignmentStatus, Comparison, PreferenceAssignment, StudyRater
 from ..selectors.rating import task_model_for
 
 logger = logging.getLogger(__name__)
@@ -362,3 +354,9 @@ def _existing(rows) -> tuple[Existing, np.ndarray]:
         repeat_of=repeat_of, state=state,
     )
     return existing, ids
+
+
+def assignments_plan_on_rating(*, study: Study, to_status: str, **_) -> None:
+    """`study_status_changed` receiver: entering "rating" plans the assignments, in the same transaction."""
+    if to_status == StudyStatus.RATING:
+        assignment_plan_for_study(study=study)

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from accounts.roles import CLINICIAN, user_has_role
 from config.exceptions import ApplicationError
+from studies.models import StudyStatus
+from studies.schema import study_schema
 
 from ..models import (
     Assignment,
@@ -32,9 +34,7 @@ from ..models import (
     Rating,
     RatingRevision,
     RatingValue,
-    StudyStatus,
 )
-from ..schema import study_schema
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.decorators import role_required
 from accounts.roles import CLINICIAN
 from config.exceptions import ApplicationError
+from studies.models import StudyStatus
+from studies.schema import study_schema
 
 from ..blinding import blinded_item, blinded_pair
-from ..models import AssignmentStatus, FlagKind, PreferenceAssignment, StudyStatus
+from ..models import AssignmentStatus, FlagKind, PreferenceAssignment
 from ..rating_form import (
     GLOBAL_SHORTCUTS,
     PREFERENCE_SHORTCUTS,
@@ -22,7 +24,6 @@ from ..rating_form import (
     rating_payload,
     rating_steps,
 )
-from ..schema import study_schema
 from ..selectors.rating import (
     assignment_next_for_rater,
     enrolment_for_rater,

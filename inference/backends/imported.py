@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from annotation.prompts import messages_hash
+from studies.prompts import messages_hash
 
 from .base import ChatRequest, ChatResult, SamplingSettings
 
@@ -64,9 +64,9 @@ class ImportedBackend:
             return
         from django.conf import settings
 
-        from annotation.importers import FileRejected
-        from annotation.importers.readers import parse_file
         from config.exceptions import ApplicationError
+        from studies.importers import FileRejected
+        from studies.importers.readers import parse_file
 
         data = self.path.read_bytes()
         try:

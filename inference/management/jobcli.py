@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
-from annotation.models import Study
+from studies.models import Study
 
 from .. import selectors, services
 from ..models import GenerationJob

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.models import Backend, Case, ModelSpec, Persona, Response, Study, StudyStatus
-from annotation.prompts import PromptTemplateError, build_messages, messages_hash, render_system_prompt
 from config.exceptions import ApplicationError
+from studies.models import Backend, Case, ModelSpec, Persona, Response, Study, StudyStatus
+from studies.prompts import PromptTemplateError, build_messages, messages_hash, render_system_prompt
 
 from ..backends import ChatRequest, SamplingSettings, TransientBackendError, backend_for
 from ..backends.base import iter_results
@@ -219,7 +219,8 @@ def _store(job, chunk, by_pk, messages, results, sampling, info, backend_name) -
 
 def annotate_response(text: str, *, case, persona) -> dict:
     """Response fields computed from the text: the parsed discrete answer and persona-revealing spans."""
-    from ..leak import detect_persona_leak
+    from studies.leak import detect_persona_leak
+
     from ..parsing import parse_discrete_answer
 
     label, confidence, status = parse_discrete_answer(text, task_type=case.task_type)

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from config.exceptions import ApplicationError
+from studies.models import StudyStatus
 
 from ..models import GenerationJob, ItemStatus, JobItem, JobKind, JobStatus
 
@@ -152,10 +153,17 @@ def study_transition_if_available(*, study, to_status: str, user) -> None:
     if user is None:
         return
     try:
-        from annotation.services.studies import study_transition
+        from studies.services.studies import study_transition
     except ImportError:
         return
     try:
         study_transition(study=study, to_status=to_status, user=user)
     except ApplicationError as exc:
         logger.info("study %s stays %s: %s", study.pk, study.status, exc.message)
+
+
+def jobs_block_transition(*, study, to_status, **_) -> str | None:
+    """`study_transition_check` receiver: a study cannot start rating, or go back to draft, mid-generation."""
+    if to_status in (StudyStatus.RATING, StudyStatus.DRAFT) and study.jobs.filter(status__in=ACTIVE).exists():
+        return "generation jobs are still queued or running; wait for them or cancel them"
+    return None

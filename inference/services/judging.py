@@ -8,8 +8,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.models import Study
 from config.exceptions import ApplicationError
+from studies.models import Study
 
 from ..backends import TransientBackendError, backend_for
 from ..models import GenerationJob, ItemStatus, JobItem, JobKind, JudgeScore

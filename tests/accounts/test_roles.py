@@ -12,7 +12,7 @@ from tests import factories
     [
         (CLINICIAN, "annotation:rater_home"),
         (RESEARCHER, "agreement:report_list"),
-        (ADMIN, "annotation:study_list"),
+        (ADMIN, "studies:study_list"),
     ],
 )
 def test_landing_page_sends_each_role_to_its_work(client, role, landing):

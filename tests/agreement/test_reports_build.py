@@ -11,7 +11,7 @@ from agreement import services
 from agreement.data import study_data_load
 from agreement.reports import build_report, render_html, write_json
 from agreement.reports.parameters import parameters_clean
-from annotation.models import Response
+from studies.models import Response
 from tests import factories
 from tests.agreement.report_fixtures import prefer, rated_study
 

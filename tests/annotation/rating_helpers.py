@@ -2,8 +2,9 @@
 import secrets
 from dataclasses import dataclass, field
 
-from annotation.models import Case, ModelSpec, Persona, Response, Study, StudyRater, StudyStatus
+from annotation.models import StudyRater
 from annotation.services.assignments import assignment_plan_for_study
+from studies.models import Case, ModelSpec, Persona, Response, Study, StudyStatus
 from tests import factories
 
 # Distinctive values, so that the blinding audit can search every page for them.

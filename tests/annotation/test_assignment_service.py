@@ -4,15 +4,7 @@ from collections import Counter
 import pytest
 
 from accounts.models import RaterProfile
-from annotation.models import (
-    Assignment,
-    AssignmentStatus,
-    Comparison,
-    PreferenceAssignment,
-    Rating,
-    StudyRater,
-    StudyStatus,
-)
+from annotation.models import Assignment, AssignmentStatus, Comparison, PreferenceAssignment, Rating, StudyRater
 from annotation.services.assignments import (
     assignment_plan_for_study,
     assignment_rebalance,
@@ -21,6 +13,7 @@ from annotation.services.assignments import (
 )
 from annotation.services.ratings import rating_submit, task_draft_save, task_mark_shown
 from config.exceptions import ApplicationError
+from studies.models import StudyStatus
 from tests import factories
 from tests.annotation.rating_helpers import build_rating_study, full_rating
 
@@ -154,7 +147,7 @@ def test_preference_mode_plans_side_by_side_comparisons_with_sides_drawn_per_cli
 
 
 def test_the_study_lifecycle_plans_assignments_when_rating_starts():
-    from annotation.services.studies import study_transition
+    from studies.services.studies import study_transition
 
     rs = build_rating_study(n_raters=2, plan=False, status=StudyStatus.GENERATING)
     study_transition(study=rs.study, to_status=StudyStatus.RATING, user=factories.admin())

@@ -15,15 +15,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from annotation.blinding import blinded_item, render_markdown
-from annotation.models import (
-    Assignment,
-    AssignmentStatus,
-    Comparison,
-    PreferenceAssignment,
-    Response,
-    StudyRater,
-    StudyStatus,
-)
+from annotation.models import Assignment, AssignmentStatus, Comparison, PreferenceAssignment, StudyRater
+from studies.models import Response, StudyStatus
 from tests.annotation.rating_helpers import MODELS, PERSONAS, build_rating_study, form_data, full_rating
 
 pytestmark = pytest.mark.django_db
@@ -212,7 +205,7 @@ def test_every_page_and_api_answer_a_clinician_can_reach_is_blind(world):
     audit.html("404 unknown code", page.get("/rate/i/not-a-code/"))
     audit.html("404 unknown url", page.get("/no/such/page/"))
     audit.html("404 unknown enrolment", page.get(reverse("annotation:rate_continue", kwargs={"code": "nope"})))
-    audit.html("403 admin page", page.get(reverse("annotation:study_list")))
+    audit.html("403 admin page", page.get(reverse("studies:study_list")))
     assert page.get(task(first, "annotation:rate_draft")).status_code == 405
     admin_login = page.get(reverse("admin:index"), follow=True)  # Django's own login page: text checks only
     audit.text("django admin", admin_login.content.decode(), dict(admin_login.headers))

@@ -14,7 +14,6 @@ from annotation.models import (
     Rating,
     RatingRevision,
     RatingValue,
-    StudyStatus,
 )
 from annotation.selectors.rating import assignment_next_for_rater, duration_label, rater_progress
 from annotation.services.ratings import (
@@ -25,6 +24,7 @@ from annotation.services.ratings import (
     task_mark_shown,
 )
 from config.exceptions import ApplicationError
+from studies.models import StudyStatus
 from tests.annotation.rating_helpers import PERSONAS, build_rating_study, full_rating
 
 pytestmark = pytest.mark.django_db

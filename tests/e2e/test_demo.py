@@ -2,8 +2,9 @@
 import pytest
 from django.urls import reverse
 
-from annotation.models import Assignment, Rating, Response
-from annotation.services.demo import DEMO_STUDY, SIMULATED, demo_load
+from annotation.models import Assignment, Rating
+from demo.services import DEMO_STUDY, SIMULATED, demo_load
+from studies.models import Response
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,10 @@ import json
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from annotation.models import Assignment, Rating, Response
-from annotation.services.demo import DATA, DEMO_MODEL
-from annotation.services.personas import persona_library_load
+from annotation.models import Assignment, Rating
+from demo.services import CASES, DATA, DEMO_MODEL
+from studies.models import Response
+from studies.services.personas import persona_library_load
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ def test_admin_uploads_clinicians_rate_researcher_downloads_kappa(api_as, django
     as_admin = api_as(admin)
     persona_library_load()
 
-    with open(DATA / "example_cases.csv", "rb") as f:
+    with open(CASES, "rb") as f:
         _ok(as_admin.post("/api/case-sets/upload/", {"file": f, "name": "E2E cases"}, format="multipart"))
     case_set_id = as_admin.get("/api/case-sets/").json()["results"][0]["id"]
 

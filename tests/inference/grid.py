@@ -19,7 +19,7 @@ def grid_study(*, cases: int = 2, personas: int = 2, samples: int = 2, specs=Non
 
 
 def grid_size(study) -> int:
-    from annotation.models import Case
+    from studies.models import Case
 
     cases = Case.objects.filter(case_set__in=study.case_sets.all()).count()
     return cases * study.personas.count() * sum(

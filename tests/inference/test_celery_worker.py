@@ -19,10 +19,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from annotation.models import Response
 from config.celery import app
 from inference import services
 from inference.models import ItemStatus, JobStatus
+from studies.models import Response
 from tests.conftest import skip_or_fail
 from tests.inference.grid import dry_run_spec, grid_study
 

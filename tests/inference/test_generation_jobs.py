@@ -5,8 +5,6 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from annotation.models import Response
-from annotation.prompts import build_messages
 from config.exceptions import ApplicationError
 from inference import selectors, services, tasks
 from inference.backends import ChatResult, TransientBackendError
@@ -14,6 +12,8 @@ from inference.backends.dryrun import DryRunBackend
 from inference.models import GenerationJob, ItemStatus, JobItem, JobStatus
 from inference.planning import chunk_of, row_seed
 from inference.services import generation
+from studies.models import Response
+from studies.prompts import build_messages
 from tests import factories
 from tests.inference.grid import dry_run_spec, grid_size, grid_study
 

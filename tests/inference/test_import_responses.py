@@ -7,12 +7,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from annotation.models import Response
-from annotation.prompts import build_messages
 from config.exceptions import ApplicationError
 from inference.backends import backend_for
 from inference.backends.base import ChatRequest, SamplingSettings
 from inference.importers import responses_import
+from studies.models import Response
+from studies.prompts import build_messages
 from tests import factories
 
 # Response texts here are test fixtures (labelled as such), never model output.

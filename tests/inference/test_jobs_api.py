@@ -7,9 +7,9 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
 
-from annotation.models import Response
 from inference import services
 from inference.models import GenerationJob, ItemStatus, JobStatus, JudgeScore
+from studies.models import Response
 from tests import factories
 from tests.inference.grid import dry_run_spec, grid_study
 
@@ -147,7 +147,7 @@ def test_panel_buttons_start_and_cancel_and_go_back_to_a_safe_page(client, admin
     job = GenerationJob.objects.get(study=study)
     cancel = client.post(reverse("inference:job_action", args=[job.pk, "cancel"]),
                          {"next": "https://evil.example/"})
-    assert cancel.status_code == 302 and cancel.url == reverse("annotation:study_list")
+    assert cancel.status_code == 302 and cancel.url == reverse("studies:study_list")
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     again = client.post(reverse("inference:job_action", args=[job.pk, "cancel"]), follow=True)
@@ -169,7 +169,7 @@ def test_the_study_page_shows_the_jobs_panel_whose_buttons_come_back_to_it(clien
     study = grid_study(samples=1)
     services.job_run_in_process(job=services.generation_job_start(study=study, enqueue=False))
     client.force_login(admin_user)
-    page_url = reverse("annotation:study_detail", args=[study.pk])
+    page_url = reverse("studies:study_detail", args=[study.pk])
     html = client.get(page_url).content.decode()
     assert "Generation and judging" in html and "4 / 4 done" in html
     assert f'data-poll-url="{reverse("inference:study_jobs", args=[study.pk])}"' in html

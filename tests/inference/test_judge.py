@@ -3,7 +3,6 @@ import json
 
 import pytest
 
-from annotation.schema import default_rating_schema
 from inference.backends import backend_for
 from inference.backends.base import TransientBackendError
 from inference.backends.openai_server import OpenAIServerBackend
@@ -16,8 +15,9 @@ from inference.judge import (
     judge_text,
     parse_judge_answer,
 )
-from inference.leak import detect_persona_leak
 from inference.models import JudgeScore
+from studies.leak import detect_persona_leak
+from studies.schema import default_rating_schema
 from tests import factories
 from tests.inference.openai_stub import Reply, StubOpenAIServer, last_user_message
 

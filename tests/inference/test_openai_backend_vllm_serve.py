@@ -14,10 +14,10 @@ import time
 import httpx
 import pytest
 
-from annotation.schema import default_rating_schema
 from inference.backends.base import ChatRequest, SamplingSettings
 from inference.backends.openai_server import OpenAIServerBackend
 from inference.judge import judge_json_schema, parse_judge_answer
+from studies.schema import default_rating_schema
 from tests.conftest import skip_or_fail
 from tests.inference.tiny_model import build_tiny_model
 

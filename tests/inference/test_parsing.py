@@ -5,8 +5,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotation.models import ParseStatus
-from annotation.prompts import DEFAULT_TASK_INSTRUCTIONS
 from inference.parsing import (
     NOT_APPLICABLE,
     PARSED,
@@ -15,6 +13,8 @@ from inference.parsing import (
     UNPARSEABLE,
     parse_discrete_answer,
 )
+from studies.models import ParseStatus
+from studies.prompts import DEFAULT_TASK_INSTRUCTIONS
 
 
 def parse(text):

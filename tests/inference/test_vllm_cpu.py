@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from annotation.models import Response
 from inference import services
 from inference.backends import ChatRequest, SamplingSettings
 from inference.models import GenerationJob, ItemStatus, JobStatus
+from studies.models import Response
 from tests import factories
 from tests.conftest import skip_or_fail
 from tests.inference.grid import grid_study

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agreement import services
 from agreement.models import ReportFormat, ReportStatus
-from annotation.models import Study
 from config.exceptions import ApplicationError
+from studies.models import Study
 
 
 class Command(BaseCommand):

@@ -1,0 +1,154 @@
+"""Serializers for the setup API: shapes only. Validation of meaning lives in the services."""
+from rest_framework import serializers
+
+from ..models import Case, CaseSet, ModelSpec, Persona, Study, StudyStatus
+from ..selectors import study_allowed_transitions, study_grid
+from ..services.studies import MODEL_SPEC_FIELDS, OPTION_FIELDS
+
+
+class CaseSetSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    case_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = CaseSet
+        fields = ["id", "name", "version", "description", "owner", "content_hash", "source_filename", "case_count",
+                  "created_at", "updated_at"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Case
+        fields = ["id", "case_set", "external_id", "vignette", "question", "task_type", "care_setting",
+                  "reference_answer", "metadata", "content_hash"]
+
+
+class CaseSetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV, JSON (array), JSONL, or a .gz of one of them; UTF-8")
+    name = serializers.CharField(max_length=200, help_text="Case set name (an existing one: add to it)")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    new_version = serializers.BooleanField(required=False, default=False,
+                                           help_text="Create a new version from this file")
+    dry_run = serializers.BooleanField(required=False, default=False,
+                                       help_text="Check and report; write nothing")
+    format = serializers.ChoiceField(choices=["csv", "json", "jsonl"], required=False,
+                                     help_text="Override the file-name extension")
+
+
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(allow_null=True)
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+    text = serializers.CharField(help_text="row 17, care_setting: 'ICU ward' is not one of ...")
+
+
+class CaseSetImportResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    outcome = serializers.ChoiceField(choices=["created", "appended", "new_version", "unchanged", "invalid",
+                                               "conflict"])
+    message = serializers.CharField()
+    dry_run = serializers.BooleanField()
+    name = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True)
+    case_set_id = serializers.IntegerField(allow_null=True)
+    format = serializers.CharField()
+    compressed = serializers.BooleanField()
+    rows = serializers.IntegerField()
+    added = serializers.IntegerField()
+    already_present = serializers.IntegerField()
+    content_hash = serializers.CharField()
+    conflicting_ids = serializers.ListField(child=serializers.CharField())
+    error_count = serializers.IntegerField()
+    errors = RowErrorSerializer(many=True, help_text="At most 10,000; error_count has the total")
+    preview = serializers.ListField(child=serializers.DictField(), help_text="The first normalised cases")
+
+
+class PersonaSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Persona
+        fields = ["id", "slug", "version", "name", "role", "style", "is_medical", "is_baseline",
+                  "system_prompt_template", "description", "previous", "is_current", "created_at", "updated_at"]
+        read_only_fields = ["id", "version", "is_baseline", "previous", "is_current", "created_at", "updated_at"]
+        validators = []  # persona_create reports a taken slug in the project's error shape
+
+
+class PersonaUpdateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Persona
+        fields = ["name", "role", "style", "is_medical", "system_prompt_template", "description"]
+        extra_kwargs = {f: {"required": False} for f in fields}
+
+
+class PersonaPreviewQuerySerializer(serializers.Serializer):
+    case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
+    study = serializers.PrimaryKeyRelatedField(queryset=Study.objects.all(), required=False,
+                                               help_text="Use this study's task instructions")
+
+
+class MessageSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["system", "user"])
+    content = serializers.CharField(allow_blank=True)
+
+
+class PersonaPreviewSerializer(serializers.Serializer):
+    persona = serializers.IntegerField()
+    case = serializers.IntegerField()
+    messages = MessageSerializer(many=True, help_text="Exactly what the model receives; the baseline's system "
+                                                       "message is present and empty")
+
+
+class ModelSpecSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelSpec
+        fields = ["id", *MODEL_SPEC_FIELDS, "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class StudyGridSerializer(serializers.Serializer):
+    cases = serializers.IntegerField()
+    personas = serializers.IntegerField()
+    models = serializers.IntegerField()
+    responses = serializers.IntegerField(help_text="cases x personas x samples per prompt, summed over models")
+    ratings = serializers.IntegerField(help_text="responses x raters per response")
+    generated = serializers.IntegerField()
+
+
+class StudySerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    grid = serializers.SerializerMethodField()
+    allowed_transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Study
+        fields = ["id", "name", "status", "owner", "case_sets", "personas", "model_specs", "judge", "rating_schema",
+                  "task_instructions", *OPTION_FIELDS, "grid", "allowed_transitions", "created_at", "updated_at"]
+        read_only_fields = ["status"]
+
+    def get_grid(self, study) -> StudyGridSerializer:
+        return StudyGridSerializer(study_grid(study=study)).data
+
+    def get_allowed_transitions(self, study) -> list[str]:
+        return list(study_allowed_transitions(study=study))
+
+
+class StudyWriteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Study
+        fields = ["name", "case_sets", "personas", "model_specs", "judge", "rating_schema", "task_instructions",
+                  *OPTION_FIELDS]
+        extra_kwargs = {"name": {"validators": []}}  # the service reports a taken name in the project's shape
+
+
+class StudyTransitionSerializer(serializers.Serializer):
+    to_status = serializers.ChoiceField(choices=StudyStatus.choices)
+
+
+class StudyImportSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False, help_text="A file written by export (YAML or JSON)")
+    data = serializers.JSONField(required=False, help_text="Or the exported object itself")
+    name = serializers.CharField(required=False, max_length=200, help_text="Import under another name")
+
+    def validate(self, attrs):
+        if ("file" in attrs) == ("data" in attrs):
+            raise serializers.ValidationError("Give either a file or data.")
+        return attrs

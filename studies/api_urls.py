@@ -1,0 +1,4 @@
+from .api.views import urlpatterns
+
+app_name = "studies-api"
+__all__ = ["urlpatterns"]

@@ -1,0 +1,297 @@
+"""Admin pages for study setup: studies, case-set upload with a preview, personas with a prompt preview.
+
+Thin: forms check shapes, the services (the same ones as the API, the Django admin and the commands)
+do the work, ApplicationError messages are shown as they are.
+"""
+import secrets
+from pathlib import PurePath
+
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import role_required
+from accounts.roles import ADMIN
+from config.exceptions import ApplicationError
+
+from .forms import CaseSetUploadForm, PersonaForm, PersonaPreviewForm, StudyForm, StudyImportForm
+from .models import Case, CaseSet, Persona, Study
+from .schema import study_schema
+from .selectors import (
+    case_set_cases,
+    case_set_list,
+    model_spec_list,
+    persona_list,
+    persona_versions,
+    study_allowed_transitions,
+    study_grid,
+)
+from .selectors import study_list as select_studies
+from .services.case_sets import case_set_import
+from .services.personas import (
+    persona_create,
+    persona_is_frozen,
+    persona_library_load,
+    persona_preview,
+    persona_update,
+)
+from .services.studies import OPTION_FIELDS, study_create, study_export_text, study_import, study_update
+from .services.studies import study_transition as transition_study
+
+SHOWN_ERRORS = 500  # on the page; the API and the command give them all
+PENDING_UPLOADS = "case_set_uploads"  # session key: previewed files waiting for "Import"
+
+
+def _fail(request, exc: ApplicationError) -> None:
+    messages.error(request, exc.message)
+
+
+# ------------------------------------------------------------------------------------------------ studies
+
+@role_required(ADMIN)
+def study_list(request):
+    return render(request, "studies/study_list.html", {"studies": select_studies()})
+
+
+def _study_form_initial(study: Study) -> dict:
+    initial = {name: getattr(study, name) for name in ("name", *OPTION_FIELDS, "task_instructions")}
+    initial.update(case_sets=study.case_sets.all(), personas=study.personas.filter(is_baseline=False),
+                   model_specs=study.model_specs.all(), judge=study.judge, rating_schema=study.rating_schema)
+    return initial
+
+
+@role_required(ADMIN)
+def study_create_view(request):
+    form = StudyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = study_create(owner=request.user, **form.changed_values())
+        except ApplicationError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, f"Created study '{study.name}' (draft) with the no-persona baseline.")
+            return redirect("studies:study_detail", study.pk)
+    return render(request, "studies/study_form.html", {"form": form, "study": None})
+
+
+@role_required(ADMIN)
+def study_edit(request, pk: int):
+    study = get_object_or_404(Study, pk=pk)
+    form = StudyForm(request.POST or None, study=study, initial=_study_form_initial(study))
+    if request.method == "POST" and form.is_valid():
+        try:
+            study_update(study=study, **form.changed_values())
+        except ApplicationError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("studies:study_detail", study.pk)
+    return render(request, "studies/study_form.html", {"form": form, "study": study})
+
+
+@role_required(ADMIN)
+def study_detail(request, pk: int):
+    study = get_object_or_404(Study.objects.select_related("judge", "owner"), pk=pk)
+    return render(request, "studies/study_detail.html", {
+        "study": study,
+        "grid": study_grid(study=study),
+        "transitions": study_allowed_transitions(study=study),
+        "case_sets": study.case_sets.order_by("name", "version"),
+        "personas": study.personas.order_by("-is_baseline", "-is_medical", "slug"),
+        "model_specs": study.model_specs.order_by("name"),
+        "schema": study_schema(study),
+    })
+
+
+@role_required(ADMIN)
+@require_POST
+def study_transition(request, pk: int):
+    study = get_object_or_404(Study, pk=pk)
+    try:
+        study = transition_study(study=study, to_status=request.POST.get("to_status", ""), user=request.user)
+    except ApplicationError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, f"'{study.name}' is now {study.get_status_display().lower()}.")
+    return redirect("studies:study_detail", study.pk)
+
+
+@role_required(ADMIN)
+def study_export(request, pk: int):
+    study = get_object_or_404(Study, pk=pk)
+    fmt = "json" if request.GET.get("as") == "json" else "yaml"
+    response = HttpResponse(study_export_text(study=study, fmt=fmt),
+                            content_type="application/json" if fmt == "json" else "application/yaml")
+    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}.{fmt}"'
+    return response
+
+
+@role_required(ADMIN)
+def study_import_view(request):
+    form = StudyImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = study_import(data=form.cleaned_data["file"].read(), owner=request.user,
+                                 name=form.cleaned_data["name"] or None)
+        except ApplicationError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, f"Imported study '{study.name}' as a draft.")
+            return redirect("studies:study_detail", study.pk)
+    return render(request, "studies/study_import.html", {"form": form})
+
+
+# ------------------------------------------------------------------------------------------------ case sets
+
+@role_required(ADMIN)
+def case_set_list_view(request):
+    return render(request, "studies/case_set_list.html", {"case_sets": case_set_list()})
+
+
+@role_required(ADMIN)
+def case_set_detail(request, pk: int):
+    case_set = get_object_or_404(CaseSet, pk=pk)
+    page = Paginator(case_set_cases(case_set=case_set), 100).get_page(request.GET.get("page"))
+    return render(request, "studies/case_set_detail.html", {
+        "case_set": case_set, "page": page, "studies": case_set.studies.order_by("name"),
+    })
+
+
+def _stash(request, upload, options: dict) -> str:
+    """Keep a previewed upload until the admin confirms it (or previews another)."""
+    token = secrets.token_urlsafe(16)
+    suffix = "".join(PurePath(upload.name).suffixes[-2:])[:20]
+    path = default_storage.save(f"case-uploads/{token}{suffix}", upload)
+    pending = request.session.get(PENDING_UPLOADS, {})
+    for old in pending.values():
+        default_storage.delete(old["path"])
+    request.session[PENDING_UPLOADS] = {token: {"path": path, "filename": upload.name, **options}}
+    return token
+
+
+@role_required(ADMIN)
+def case_set_upload(request):
+    """Step 1: upload and preview (a dry run: counts, first rows, every error). Step 2: import."""
+    form = CaseSetUploadForm(request.POST or None, request.FILES or None, initial={"name": request.GET.get("name")})
+    context = {"form": form, "names": CaseSet.objects.order_by("name").values_list("name", flat=True).distinct()}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        options = {"name": data["name"], "description": data["description"], "new_version": data["new_version"]}
+        try:
+            result = case_set_import(file=data["file"], owner=request.user, dry_run=True, **options)
+        except ApplicationError as exc:
+            _fail(request, exc)
+        else:
+            context.update(result=result, shown_errors=result.errors[:SHOWN_ERRORS],
+                           hidden_errors=max(0, len(result.errors) - SHOWN_ERRORS))
+            if result.changed:
+                data["file"].seek(0)
+                context["token"] = _stash(request, data["file"], options)
+    return render(request, "studies/case_set_upload.html", context)
+
+
+@role_required(ADMIN)
+@require_POST
+def case_set_upload_confirm(request):
+    pending = request.session.get(PENDING_UPLOADS, {})
+    stash = pending.pop(request.POST.get("token", ""), None)
+    if stash is None:
+        messages.error(request, "That preview has expired or was replaced by another; upload the file again.")
+        return redirect("studies:case_set_upload")
+    request.session[PENDING_UPLOADS] = pending
+    try:
+        with default_storage.open(stash["path"], "rb") as fh:
+            result = case_set_import(file=fh, filename=stash["filename"], owner=request.user, name=stash["name"],
+                                     description=stash["description"], new_version=stash["new_version"])
+    except ApplicationError as exc:
+        _fail(request, exc)
+        return redirect("studies:case_set_upload")
+    finally:
+        default_storage.delete(stash["path"])
+    messages.success(request, result.message)
+    return redirect("studies:case_set_detail", result.case_set.pk)
+
+
+# ------------------------------------------------------------------------------------------------ personas
+
+@role_required(ADMIN)
+def persona_list_view(request):
+    return render(request, "studies/persona_list.html", {
+        "personas": persona_list(current_only=request.GET.get("all") != "1"),
+        "show_all": request.GET.get("all") == "1",
+        "model_specs": model_spec_list(),
+    })
+
+
+@role_required(ADMIN)
+@require_POST
+def persona_library_load_view(request):
+    result = persona_library_load(include_extras=request.POST.get("extras") == "1")
+    messages.success(request, f"Persona library: {len(result.created)} created, "
+                              f"{len(result.unchanged) + len(result.differing)} already there.")
+    return redirect("studies:persona_list")
+
+
+@role_required(ADMIN)
+def persona_create_view(request):
+    form = PersonaForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            persona = persona_create(**form.cleaned_data)
+        except ApplicationError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, f"Created {persona}.")
+            return redirect("studies:persona_detail", persona.pk)
+    return render(request, "studies/persona_form.html", {"form": form, "persona": None})
+
+
+@role_required(ADMIN)
+def persona_edit(request, pk: int):
+    persona = get_object_or_404(Persona, pk=pk)
+    if not persona.is_current:
+        current = Persona.objects.filter(slug=persona.slug, is_current=True).first()
+        messages.info(request, f"{persona} is an old version; this is the current one.")
+        return redirect("studies:persona_edit", current.pk) if current else redirect("studies:persona_list")
+    fields = ("name", "role", "style", "is_medical", "system_prompt_template", "description")
+    form = PersonaForm(request.POST or None, persona=persona, initial={f: getattr(persona, f) for f in fields})
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.cleaned_data.items() if not form.fields[k].disabled}
+        try:
+            saved = persona_update(persona=persona, **changes)
+        except ApplicationError as exc:
+            _fail(request, exc)
+        else:
+            if saved.pk != persona.pk:
+                messages.success(request, f"Saved as version {saved.version}: version {persona.version} is used by "
+                                          "generated responses or a running study and stays as it was.")
+            else:
+                messages.success(request, "Saved.")
+            return redirect("studies:persona_detail", saved.pk)
+    return render(request, "studies/persona_form.html", {
+        "form": form, "persona": persona, "frozen": persona_is_frozen(persona),
+    })
+
+
+@role_required(ADMIN)
+def persona_detail(request, pk: int):
+    """The persona, its versions, and the exact messages a model receives for a chosen case."""
+    persona = get_object_or_404(Persona, pk=pk)
+    cases = Case.objects.select_related("case_set").order_by("case_set__name", "case_set__version", "id")[:500]
+    form = PersonaPreviewForm(request.GET or None, cases=Case.objects.select_related("case_set"),
+                              studies=Study.objects.order_by("name"))
+    form.fields["case"].choices = [("", "---------")] + [(c.pk, str(c)) for c in cases]
+    preview = None
+    if form.is_bound and form.is_valid():
+        try:
+            preview = persona_preview(persona=persona, case=form.cleaned_data["case"],
+                                      study=form.cleaned_data.get("study"))
+        except ApplicationError as exc:
+            _fail(request, exc)
+    return render(request, "studies/persona_detail.html", {
+        "persona": persona, "versions": persona_versions(persona=persona), "form": form, "preview": preview,
+        "studies": persona.studies.order_by("name"),
+    })
