@@ -12,6 +12,8 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 export DJANGO_SETTINGS_MODULE=config.test_settings
 .venv/bin/ruff check .
+# The apps' layering (pyproject.toml, [tool.importlinter]): an upward import fails, lazy ones included.
+.venv/bin/lint-imports --no-cache
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null \
   || { echo "models changed without a migration: run manage.py makemigrations"; exit 1; }
 # The suite builds its tables from the models (--no-migrations, faster); prove the migrations apply too.
