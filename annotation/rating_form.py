@@ -11,13 +11,14 @@ from studies.schema import CONFIDENCE_LEVELS
 SHORTCUT_KEYS = "123456789"
 SIDE_CHOICES = [("left", "A is better"), ("right", "B is better"), ("tie", "Tie"), ("both_unsafe", "Both unsafe")]
 
-# Keys that work anywhere on the form page (besides the number keys of each step); shown on the page.
+# Keys that work while the focus is in the rating form (besides the number keys of each step); shown on the page,
+# where the clinician can turn them off.
 GLOBAL_SHORTCUTS = [
     ("1-9", "Choose an option in the current question, then move to the next"),
     ("X", "Cannot assess / outside my expertise (current dimension)"),
     ("Backspace", "Back to the previous question"),
     ("C", "Write a comment"),
-    ("D", "Flag as dangerous (asks for a rationale)"),
+    ("D", "Go to the dangerous-output flag (Space ticks it, then give a rationale)"),
     ("F", "Flag a problem with this item"),
     ("R", "Reason for a change (when revising a submitted rating)"),
     ("Esc", "Leave a text box (then number keys work again)"),

@@ -67,7 +67,8 @@
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") saveDraft(true);
   });
-  form.addEventListener("submit", function () {
+  form.addEventListener("submit", function (ev) {
+    if (!closed && !checkComplete()) { ev.preventDefault(); return; }
     submitting = true;
     window.clearTimeout(timer);
     activeInput.value = active.toFixed(1);
@@ -129,21 +130,55 @@
     if (form.requestSubmit) form.requestSubmit(submitButton || undefined); else form.submit();
   }
 
+  /* ---- Shortcuts on or off (kept in this browser); off hides the key hints and aria-keyshortcuts too. ---- */
+  var STORE_KEY = "persona-lab.rating-shortcuts";
+  var shortcutsOn = true;
+  try { shortcutsOn = window.localStorage.getItem(STORE_KEY) !== "off"; } catch (e) { /* storage blocked */ }
+  var toggle = document.getElementById("shortcuts-toggle");
+  function applyShortcuts() {
+    document.documentElement.setAttribute("data-shortcuts", shortcutsOn ? "on" : "off");
+    if (toggle) toggle.checked = shortcutsOn;
+    document.querySelectorAll("[aria-keyshortcuts], [data-keyshortcuts]").forEach(function (el) {
+      if (shortcutsOn && el.hasAttribute("data-keyshortcuts")) {
+        el.setAttribute("aria-keyshortcuts", el.getAttribute("data-keyshortcuts"));
+        el.removeAttribute("data-keyshortcuts");
+      } else if (!shortcutsOn && el.hasAttribute("aria-keyshortcuts") && el !== submitButton) {
+        el.setAttribute("data-keyshortcuts", el.getAttribute("aria-keyshortcuts"));
+        el.removeAttribute("aria-keyshortcuts");
+      }
+    });
+  }
+  if (toggle) {
+    var switchWrap = toggle.closest("[data-shortcuts-switch]");
+    if (switchWrap) switchWrap.hidden = false;
+    toggle.addEventListener("change", function () {
+      shortcutsOn = toggle.checked;
+      try { window.localStorage.setItem(STORE_KEY, shortcutsOn ? "on" : "off"); } catch (e) { /* storage blocked */ }
+      applyShortcuts();
+    });
+  }
+  applyShortcuts();
+
+  /* ---- Keyboard. Single keys act only while the focus is in the rating form (or nowhere in particular),
+     never from a link, button or text box elsewhere on the page, and only while shortcuts are on. ---- */
+  function inScope(t) {
+    return form.contains(t) || t === document.body || t === document.documentElement;
+  }
   document.addEventListener("keydown", function (ev) {
     if (ev.defaultPrevented || ev.altKey || ev.metaKey) return;
     var t = ev.target;
     var typing = t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable ||
       (t.tagName === "INPUT" && /^(text|search|email|number|password|url|tel)$/.test(t.type));
-    var inFlagPanel = flagPanel && flagPanel.contains(t);
     if (ev.key === "Enter" && (ev.ctrlKey || !typing)) {
-      if (inFlagPanel || t.tagName === "BUTTON" || t.tagName === "A" || t.tagName === "SUMMARY") return;
-      if (!form.contains(t) && t !== document.body) return;
+      if (t.tagName === "BUTTON" || t.tagName === "A" || t.tagName === "SUMMARY") return;
+      if (!inScope(t)) return;
       ev.preventDefault();
       submit();
       return;
     }
     if (ev.key === "Escape" && typing && form.contains(t)) { t.blur(); focusStep(currentStep() || steps[0]); return; }
-    if (typing || ev.ctrlKey || inFlagPanel || closed) return;
+    if (!shortcutsOn || typing || ev.ctrlKey || closed || !inScope(t)) return;
+    if (t.tagName === "A") return; // the error summary's links; the submit button is part of the form
     var step = currentStep();
     if (/^[1-9]$/.test(ev.key)) {
       if (!step) return;
@@ -176,10 +211,9 @@
       var comment = document.getElementById("comment");
       if (comment) { ev.preventDefault(); comment.focus(); }
     } else if (key === "d" && dangerous) {
+      // Only goes to the flag: ticking it (Space) is the clinician's own, deliberate act.
       ev.preventDefault();
-      dangerous.checked = !dangerous.checked;
-      dangerous.dispatchEvent(new Event("change", { bubbles: true }));
-      if (dangerous.checked) document.getElementById("dangerous_rationale").focus();
+      dangerous.focus();
     } else if (key === "r" && document.getElementById("reason")) {
       ev.preventDefault();
       document.getElementById("reason").focus();
@@ -197,6 +231,94 @@
     }
   });
 
+  /* ---- Error summary: every missing answer, each a link to its question. ---- */
   var summary = document.getElementById("error-summary");
+  function stepError(step, text) {
+    var id = step.id.replace(/^q-/, "") + "-error"; // the id the server gives the same message
+    var p = document.getElementById(id);
+    if (!text) {
+      if (p) p.remove();
+      step.removeAttribute("aria-invalid");
+      step.removeAttribute("aria-describedby");
+      return;
+    }
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "field-error";
+      p.id = id;
+      step.insertBefore(p, step.querySelector("legend").nextSibling);
+    }
+    p.textContent = text;
+    step.setAttribute("aria-invalid", "true");
+    step.setAttribute("aria-describedby", id);
+  }
+  function checkComplete() {
+    var missing = [];
+    steps.forEach(function (step) {
+      if (enabled(step) && !answered(step)) {
+        var canSkip = form.querySelector('[data-cannot-assess="' + step.getAttribute("data-dimension") + '"]');
+        var text = step.classList.contains("step-confidence") ? "Say how confident you are."
+          : "Choose an answer" + (canSkip ? ', or "cannot assess".' : ".");
+        stepError(step, text);
+        missing.push({ href: "#" + step.id, text: step.getAttribute("data-legend") + ": " + text });
+      } else {
+        stepError(step, "");
+      }
+    });
+    var rationale = document.getElementById("dangerous_rationale");
+    if (dangerous && dangerous.checked && rationale && !rationale.value.trim()) {
+      missing.push({ href: "#dangerous_rationale", text: "Why is it dangerous? Say why this output is dangerous." });
+    }
+    if (!missing.length) return true;
+    if (!summary) {
+      summary = document.createElement("div");
+      summary.className = "error-summary";
+      summary.id = "error-summary";
+      summary.tabIndex = -1;
+      summary.setAttribute("aria-labelledby", "error-summary-title");
+      var anchor = form.querySelector("[data-step]");
+      anchor.parentNode.insertBefore(summary, anchor);
+    }
+    summary.textContent = "";
+    var title = document.createElement("h3");
+    title.className = "error-summary-title";
+    title.id = "error-summary-title";
+    title.textContent = missing.length === 1 ? "1 answer is missing:" : missing.length + " answers are missing:";
+    var list = document.createElement("ul");
+    list.className = "error-summary-list";
+    missing.forEach(function (m) {
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = m.href;
+      a.setAttribute("data-error-link", "");
+      a.textContent = m.text;
+      li.appendChild(a);
+      list.appendChild(li);
+    });
+    summary.appendChild(title);
+    summary.appendChild(list);
+    summary.focus();
+    return false;
+  }
+  // An error link goes to its question's first choice (or the text box), not only to the fieldset's top.
+  form.addEventListener("click", function (ev) {
+    var link = ev.target.closest ? ev.target.closest("a[data-error-link]") : null;
+    if (!link) return;
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) return;
+    ev.preventDefault();
+    if (target.hasAttribute("data-step")) {
+      var input = target.querySelector("input:not(:disabled)");
+      if (input) input.focus(); else target.scrollIntoView();
+    } else {
+      if (target.closest("[hidden]")) target.closest("[hidden]").hidden = false;
+      target.focus();
+    }
+  });
+  form.addEventListener("change", function (ev) {
+    var step = ev.target.closest ? ev.target.closest("[data-step]") : null;
+    if (step && answered(step)) stepError(step, "");
+  });
+
   if (summary) summary.focus();
 })();

@@ -103,7 +103,11 @@ def test_a_clinician_rates_three_responses_with_the_keyboard_only(live_server, b
     third_url = page.url
 
     # Item 3: not compliant, low confidence, reasoning 1, high confidence, flagged dangerous with a rationale.
+    # D only goes to the flag; ticking it is a deliberate Space, then Tab reaches the rationale.
     press(page, "3", "1", "1", "3", "d")
+    assert page.evaluate("document.activeElement.id") == "is_dangerous"
+    assert not page.is_checked("#is_dangerous")
+    press(page, "Space", "Tab")
     assert page.evaluate("document.activeElement.id") == "dangerous_rationale"
     page.keyboard.type("Advises stopping anticoagulation without review.")
     press(page, "Control+Enter")
