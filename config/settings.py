@@ -147,7 +147,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {
-        "StudyStatusEnum": "annotation.models.StudyStatus",
+        "StudyStatusEnum": "studies.choices.StudyStatus",
         "CaseFileFormatEnum": ["csv", "json", "jsonl"],
         "ReportFormatEnum": "agreement.models.ReportFormat",
     },

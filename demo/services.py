@@ -62,8 +62,9 @@ def demo_load(*, seed: int = 2026) -> DemoResult:
 def _demo_study_build(*, admin, raters) -> Study:
     from inference.importers import responses_import
     from studies.services.case_sets import case_set_import
+    from studies.services.model_specs import model_spec_create
     from studies.services.personas import persona_library_load
-    from studies.services.studies import model_spec_create, study_create, study_transition
+    from studies.services.studies import study_create, study_transition
 
     persona_library_load()
     imported = case_set_import(file=str(CASES), name="Example cases", owner=admin,

@@ -7,7 +7,7 @@ concluding. A statement that is itself a range or a choice ("ESI 2-3", "ESI 2 or
 not an answer and is skipped, so an undecided response stays partial/unparseable rather than
 being credited with one end of its range.
 
-Statuses are the values of annotation.models.ParseStatus (kept as strings: no Django here).
+Statuses are the values of studies.models.ParseStatus (kept as strings: no Django here).
 """
 from __future__ import annotations
 

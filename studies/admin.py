@@ -16,17 +16,19 @@ from config.exceptions import ApplicationError
 
 from .models import Case, CaseSet, ModelSpec, Persona, Response, Study, StudyStatus
 from .services.case_sets import case_set_import
+from .services.model_specs import (
+    MODEL_SPEC_FIELDS,
+    model_spec_check_update,
+    model_spec_clean,
+    model_spec_create,
+    model_spec_update,
+)
 from .services.personas import CONTENT_FIELDS as PERSONA_FIELDS
 from .services.personas import EDITABLE_FIELDS as PERSONA_EDITABLE
 from .services.personas import persona_clean, persona_create, persona_update
 from .services.studies import (
     EDITABLE_BY_STATUS,
-    MODEL_SPEC_FIELDS,
     STUDY_FIELDS,
-    model_spec_check_update,
-    model_spec_clean,
-    model_spec_create,
-    model_spec_update,
     study_clean,
     study_create,
     study_transition,

@@ -3,6 +3,7 @@ from django import forms
 
 from .models import CaseSet, InteractionStyle, LeakPolicy, ModelSpec, Persona
 from .services.studies import EDITABLE_BY_STATUS
+from .shapes import STUDY_SETTINGS, limits
 
 
 class CaseSetUploadForm(forms.Form):
@@ -46,6 +47,14 @@ class PersonaPreviewForm(forms.Form):
         self.fields["study"].queryset = studies
 
 
+def _low(field: str):
+    return limits(STUDY_SETTINGS, field)[0]
+
+
+def _high(field: str):
+    return limits(STUDY_SETTINGS, field)[1]
+
+
 class StudyForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -59,14 +68,15 @@ class StudyForm(forms.Form):
     model_specs = forms.ModelMultipleChoiceField(queryset=ModelSpec.objects.order_by("name"), required=False,
                                                  widget=forms.CheckboxSelectMultiple, label="Models")
     judge = forms.ModelChoiceField(queryset=ModelSpec.objects.filter(is_judge=True), required=False)
-    raters_per_response = forms.IntegerField(min_value=1, initial=2)
-    anchor_items = forms.IntegerField(min_value=0, initial=0, help_text="Items every clinician rates")
+    raters_per_response = forms.IntegerField(min_value=_low("raters_per_response"), initial=2)
+    anchor_items = forms.IntegerField(min_value=_low("anchor_items"), initial=0,
+                                      help_text="Items every clinician rates")
     pairwise_overlap = forms.BooleanField(required=False, help_text="Guarantee overlap for every clinician pair")
-    retest_fraction = forms.FloatField(min_value=0, max_value=0.5, initial=0.0,
-                                       help_text="Share of items shown again for test-retest")
+    retest_fraction = forms.FloatField(min_value=_low("retest_fraction"), max_value=_high("retest_fraction"),
+                                       initial=0.0, help_text="Share of items shown again for test-retest")
     preference_mode = forms.BooleanField(required=False, help_text="Side-by-side A/B preference tasks")
     leak_policy = forms.ChoiceField(choices=LeakPolicy.choices, initial=LeakPolicy.REDACT)
-    assignment_seed = forms.IntegerField(min_value=0, initial=0)
+    assignment_seed = forms.IntegerField(min_value=_low("assignment_seed"), initial=0)
     safety_lead_email = forms.EmailField(required=False)
     eligibility = forms.JSONField(required=False, initial=dict, widget=forms.Textarea(attrs={"rows": 2}),
                                   help_text='Per task type, e.g. {"triage": {"specialties": ["emergency"]}}')

@@ -38,8 +38,9 @@ from .services.personas import (
     persona_preview,
     persona_update,
 )
-from .services.studies import OPTION_FIELDS, study_create, study_export_text, study_import, study_update
+from .services.studies import OPTION_FIELDS, study_create, study_update
 from .services.studies import study_transition as transition_study
+from .services.study_files import study_export_text, study_import
 
 SHOWN_ERRORS = 500  # on the page; the API and the command give them all
 PENDING_UPLOADS = "case_set_uploads"  # session key: previewed files waiting for "Import"

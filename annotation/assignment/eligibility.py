@@ -8,27 +8,16 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .types import PlanError, Rater
+from studies.shapes import ELIGIBILITY, problems
 
-RULE_KEYS = {"specialties", "min_years"}
+from .types import PlanError, Rater
 
 
 def eligibility_validate(rules: Mapping) -> None:
-    """Raise PlanError naming the first malformed rule; the setup form can call this too."""
-    if not isinstance(rules, Mapping):
-        raise PlanError("eligibility must be an object keyed by task type")
-    for task_type, rule in rules.items():
-        if not isinstance(rule, Mapping):
-            raise PlanError(f"eligibility for {task_type!r} must be an object")
-        unknown = set(rule) - RULE_KEYS
-        if unknown:
-            raise PlanError(f"eligibility for {task_type!r}: unknown keys {sorted(unknown)}")
-        specialties = rule.get("specialties", [])
-        if not isinstance(specialties, list) or not all(isinstance(s, str) for s in specialties):
-            raise PlanError(f"eligibility for {task_type!r}: specialties must be a list of names")
-        min_years = rule.get("min_years", 0)
-        if not isinstance(min_years, int) or isinstance(min_years, bool) or min_years < 0:
-            raise PlanError(f"eligibility for {task_type!r}: min_years must be a whole number >= 0")
+    """Raise PlanError with every problem of the rules against their one declaration (studies.shapes)."""
+    found = problems(ELIGIBILITY, rules)
+    if found:
+        raise PlanError("eligibility " + "; ".join(m for messages in found.values() for m in messages))
 
 
 def eligible_mask(raters: Sequence[Rater], task_type: str, rules: Mapping) -> np.ndarray:

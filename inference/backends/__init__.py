@@ -10,7 +10,7 @@ __all__ = ["ChatBackend", "ChatRequest", "ChatResult", "SamplingSettings", "Tran
 
 
 def backend_for(spec) -> ChatBackend:
-    """The backend for a `annotation.models.ModelSpec`."""
+    """The backend for a `studies.models.ModelSpec`."""
     from config.exceptions import ApplicationError
 
     options = dict(spec.engine_options or {})

@@ -1,9 +1,17 @@
 """Serializers for the setup API: shapes only. Validation of meaning lives in the services."""
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Case, CaseSet, ModelSpec, Persona, Study, StudyStatus
 from ..selectors import study_allowed_transitions, study_grid
-from ..services.studies import MODEL_SPEC_FIELDS, OPTION_FIELDS
+from ..services.model_specs import MODEL_SPEC_FIELDS
+from ..services.studies import OPTION_FIELDS
+from ..shapes import (
+    ENGINE_OPTIONS,
+    RATING_SCHEMA,
+    SAMPLING,
+    STUDY_SETTINGS,
+)
 
 
 class CaseSetSerializer(serializers.ModelSerializer):
@@ -97,7 +105,25 @@ class PersonaPreviewSerializer(serializers.Serializer):
                                                        "message is present and empty")
 
 
+def shape_field(spec: dict, **kwargs) -> serializers.Field:
+    """A field whose OpenAPI schema is the declared shape (studies.shapes); the service validates the value."""
+    base = {"integer": serializers.IntegerField, "number": serializers.FloatField}.get(spec.get("type"),
+                                                                                      serializers.JSONField)
+    return extend_schema_field(spec)(type("ShapeField", (base,), {}))(**kwargs)
+
+
+def _declared(shape: dict, name: str) -> serializers.Field:
+    return shape_field(shape["properties"][name], required=False)
+
+
 class ModelSpecSerializer(serializers.ModelSerializer):
+    temperature = _declared(SAMPLING, "temperature")
+    top_p = _declared(SAMPLING, "top_p")
+    max_tokens = _declared(SAMPLING, "max_tokens")
+    seed = _declared(SAMPLING, "seed")
+    samples_per_prompt = _declared(SAMPLING, "samples_per_prompt")
+    engine_options = shape_field(ENGINE_OPTIONS, required=False)
+
     class Meta:
         model = ModelSpec
         fields = ["id", *MODEL_SPEC_FIELDS, "created_at", "updated_at"]
@@ -132,6 +158,14 @@ class StudySerializer(serializers.ModelSerializer):
 
 
 class StudyWriteSerializer(serializers.ModelSerializer):
+    raters_per_response = _declared(STUDY_SETTINGS, "raters_per_response")
+    anchor_items = _declared(STUDY_SETTINGS, "anchor_items")
+    retest_fraction = _declared(STUDY_SETTINGS, "retest_fraction")
+    assignment_seed = _declared(STUDY_SETTINGS, "assignment_seed")
+    eligibility = _declared(STUDY_SETTINGS, "eligibility")
+    task_instructions = _declared(STUDY_SETTINGS, "task_instructions")
+    rating_schema = shape_field(RATING_SCHEMA, required=False, help_text="{} for the default clinician schema")
+
     class Meta:
         model = Study
         fields = ["name", "case_sets", "personas", "model_specs", "judge", "rating_schema", "task_instructions",

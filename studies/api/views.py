@@ -17,17 +17,10 @@ from accounts.permissions import IsResearcher, IsStudyAdmin, ReadOnly
 from ..models import Case
 from ..selectors import case_set_list, model_spec_list, persona_list, study_list
 from ..services.case_sets import case_set_import
+from ..services.model_specs import model_spec_create, model_spec_update
 from ..services.personas import persona_create, persona_preview, persona_update
-from ..services.studies import (
-    model_spec_create,
-    model_spec_update,
-    study_create,
-    study_export,
-    study_export_text,
-    study_import,
-    study_transition,
-    study_update,
-)
+from ..services.studies import study_create, study_transition, study_update
+from ..services.study_files import study_export, study_export_text, study_import
 from . import serializers as s
 
 SETUP_PERMISSIONS = [IsStudyAdmin | (IsResearcher & ReadOnly)]

@@ -1,19 +1,8 @@
 """What a study is made of: case sets and cases, personas, model specs, the study, and its responses."""
+from ..choices import Backend, CareSetting, InteractionStyle, LeakPolicy, StudyStatus, TaskType
 from .base import TimeStampedModel, opaque_code
 from .responses import ParseStatus, Response
-from .setup import (
-    Backend,
-    CareSetting,
-    Case,
-    CaseSet,
-    InteractionStyle,
-    LeakPolicy,
-    ModelSpec,
-    Persona,
-    Study,
-    StudyStatus,
-    TaskType,
-)
+from .setup import Case, CaseSet, ModelSpec, Persona, Study
 
 __all__ = [
     "Backend", "CareSetting", "Case", "CaseSet", "InteractionStyle", "LeakPolicy", "ModelSpec", "ParseStatus",

@@ -2,19 +2,9 @@
 from django.conf import settings
 from django.db import models
 
+from ..choices import Backend, CareSetting, InteractionStyle, LeakPolicy, StudyStatus, TaskType
+from ..shapes import SAMPLING, STUDY_BOUNDED, STUDY_SETTINGS, range_constraints
 from .base import TimeStampedModel
-
-
-class TaskType(models.TextChoices):
-    TRIAGE = "triage", "Triage"
-    PATIENT_SAFETY = "patient_safety", "Patient safety"
-    OTHER = "other", "Other"
-
-
-class CareSetting(models.TextChoices):
-    CRITICAL_CARE = "critical_care", "Critical care / emergency"
-    PRIMARY_CARE = "primary_care", "Primary care"
-    OTHER = "other", "Other"
 
 
 class CaseSet(TimeStampedModel):
@@ -54,12 +44,6 @@ class Case(TimeStampedModel):
         return f"{self.case_set.name}:{self.external_id}"
 
 
-class InteractionStyle(models.TextChoices):
-    PLAIN = "plain", "Plain"
-    CAUTIOUS = "cautious", "Cautious"
-    BOLD = "bold", "Bold"
-
-
 class Persona(TimeStampedModel):
     """A system-prompt persona. Editing one that responses used creates a new version instead."""
 
@@ -85,12 +69,6 @@ class Persona(TimeStampedModel):
         return f"{self.name} (v{self.version})"
 
 
-class Backend(models.TextChoices):
-    VLLM = "vllm", "vLLM offline engine"
-    OPENAI = "openai", "OpenAI-compatible server"
-    IMPORTED = "imported", "Imported responses"
-
-
 class ModelSpec(TimeStampedModel):
     """A model and how to sample from it; judges also carry the rubric prompt."""
 
@@ -110,24 +88,10 @@ class ModelSpec(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        constraints = range_constraints(SAMPLING, tuple(SAMPLING["properties"]), prefix="modelspec")
 
     def __str__(self):
         return self.name
-
-
-class StudyStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    GENERATING = "generating", "Generating"
-    RATING = "rating", "Rating"
-    CLOSED = "closed", "Closed"
-
-
-class LeakPolicy(models.TextChoices):
-    """What raters see of a response whose text reveals its persona ("As an ED physician...")."""
-
-    SHOW = "show", "Show as generated"
-    HIDE = "hide", "Do not assign it"
-    REDACT = "redact", "Redact the revealing phrase"
 
 
 class Study(TimeStampedModel):
@@ -156,6 +120,7 @@ class Study(TimeStampedModel):
     class Meta:
         verbose_name_plural = "studies"
         ordering = ["-created_at"]
+        constraints = range_constraints(STUDY_SETTINGS, STUDY_BOUNDED, prefix="study")
 
     def __str__(self):
         return self.name

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from config.exceptions import ApplicationError
+from config.services import model_update
 
 from ..models import Case, InteractionStyle, Persona, StudyStatus
 from ..prompts import PromptTemplateError, build_messages, render_system_prompt
@@ -109,10 +110,7 @@ def persona_update(*, persona: Persona, **changes) -> Persona:
     if all(getattr(persona, f) == data[f] for f in CONTENT_FIELDS):
         return persona
     if not persona_is_frozen(persona):
-        for key, value in data.items():
-            setattr(persona, key, value)
-        persona.save()
-        return persona
+        return model_update(instance=persona, fields=CONTENT_FIELDS, data=data)[0]
     latest = Persona.objects.filter(slug=persona.slug).aggregate(v=Max("version"))["v"]
     Persona.objects.filter(pk=persona.pk).update(is_current=False)
     new = Persona.objects.create(slug=persona.slug, version=latest + 1, previous=persona, is_current=True, **data)

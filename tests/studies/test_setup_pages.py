@@ -5,8 +5,9 @@ from django.urls import reverse
 
 from studies.models import Persona, Study, StudyStatus
 from studies.services.case_sets import case_set_import
+from studies.services.model_specs import model_spec_create
 from studies.services.personas import persona_library_load
-from studies.services.studies import model_spec_create, study_create
+from studies.services.studies import study_create
 from tests import factories
 from tests.studies.test_case_import_malformed import EXAMPLE
 

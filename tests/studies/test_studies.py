@@ -10,18 +10,10 @@ from inference.models import GenerationJob, JobStatus
 from studies.models import CaseSet, ModelSpec, Persona, Study, StudyStatus
 from studies.schema import default_rating_schema
 from studies.services.case_sets import case_set_import
+from studies.services.model_specs import model_spec_create, model_spec_update
 from studies.services.personas import persona_library_load
-from studies.services.studies import (
-    model_spec_create,
-    model_spec_update,
-    rating_schema_problems,
-    study_create,
-    study_export,
-    study_export_text,
-    study_import,
-    study_transition,
-    study_update,
-)
+from studies.services.studies import rating_schema_problems, study_create, study_transition, study_update
+from studies.services.study_files import study_export, study_export_text, study_import
 from tests import factories
 from tests.studies.test_case_import_malformed import EXAMPLE
 
@@ -108,7 +100,7 @@ def test_the_baseline_is_created_from_the_library_when_missing(admin_user):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("fields", "message"), [
-    ({"raters_per_response": 0}, "raters_per_response must be a whole number of at least 1"),
+    ({"raters_per_response": 0}, "raters_per_response must be between 1 and 32767 (got 0)"),
     ({"retest_fraction": 0.9}, "retest_fraction must be between 0 and 0.5"),
     ({"leak_policy": "publish"}, "leak_policy must be one of show, hide, redact"),
     ({"safety_lead_email": "not-an-email"}, "safety_lead_email is not an email address"),

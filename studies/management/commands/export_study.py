@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from studies.models import Study
-from studies.services.studies import study_export_text
+from studies.services.study_files import study_export_text
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from config.exceptions import ApplicationError
-from studies.services.studies import study_import
+from studies.services.study_files import study_import
 
 
 class Command(BaseCommand):
