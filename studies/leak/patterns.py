@@ -47,7 +47,7 @@ WORK_WORDS = [
     "colleagues", "co-?workers", "team(?:mates)?", "staff", "residents", "interns", "students", "attendings?",
     "consultants?", "registrars?", "charge nurses?", "nursing staff", "triage nurses?", "nurses", "doctors",
     "shifts?", "rounds", "caseload", "patients?", "protocols?", "pathways?", "residency", "internship",
-    "fellowship", "medical school", "nursing school", "license", "licence", "career", "fellow \\w+s",
+    "fellowship", "medical school", "nursing school", "license", "licence", "career", "fellow (?:\\w+ ){0,2}\\w+s",
 ]
 STYLES = r"(?:bold|cautious|decisive|daring)"
 AI_NAMES = [
@@ -130,6 +130,11 @@ def _specs(heads: str, place: str, field: str) -> list[str]:
         rf"(?P<span>\bI(?:'ve|\s+have|\s+had|'m|\s+am)?\s+(?:(?:also|long|now|previously|been|currently)\s+)*"
         rf"(?:work(?:s|ed|ing)?|practi[cs](?:e|ed|ing)|train(?:ed|ing)?|spent\s+[\w\s-]{{0,20}}?|"
         rf"(?:been\s+)?nursing)\s+(?:(?:for\s+)?{NUMBER}\s+(?:years?|decades?)\s+)?(?:(?:in|at|on)\s+{somewhere}|(?:{field})\b))",
+        # "I am board certified in emergency medicine", "I've spent a decade working ER shifts"
+        rf"(?P<span>\bI(?:'m|\s+am)\s+(?:\w+\s+)?(?:board[- ]certified|certified|licensed|registered|qualified|"
+        rf"trained|speciali[sz]ed)\s+(?:in\s+(?:{field})\b|as\s+{role}))",
+        r"(?P<span>\bI(?:'ve|\s+have)?\s+(?:spent|worked|work|done|do|did|pulled)\b[^.!?\n]{0,40}?"
+        r"\b(?:ED|ER|A&E|emergency|triage|night|resus)\s+shifts?\b)",
         # "In my 15 years as an ER doc", "my take as an ED physician", "in my experience in the ER"
         rf"(?P<span>\b(?:(?:in|from|during|through|with|over|based\s+on)\s+)?my\s+(?:[\w'-]+\s+){{0,4}}?"
         rf"(?:as\s+{role}|{EXPERIENCE}\s+(?:in|at|on|working\s+in)\s+{somewhere}){TAIL}(?:\s*,\s*)?)",

@@ -227,6 +227,8 @@ def test_the_reader_sees_text_without_markup_or_invisible_characters():
 
 # --- Corpus: recall on leaking sentences, false-positive rate on innocent ones --------------------------
 
+# Rows marked "set": "holdout" were written after the patterns were tuned on the rest; on first measurement they
+# scored recall 0.90 (27 of 30) and false-positive rate 0 (0 of 25), before the three misses were generalised.
 CORPUS = [json.loads(line) for line in (Path(__file__).parents[1] / "data/leak/corpus.jsonl").open(encoding="utf-8")]
 PERSONAS = [ED_PHYSICIAN, ED_NURSE, ASSISTANT, BASELINE]
 MIN_RECALL, MAX_FALSE_POSITIVE_RATE = 0.97, 0.02
@@ -278,3 +280,24 @@ def test_any_text_gives_valid_spans_and_stable_redaction(text, persona):
     assert all(0 <= a < b <= len(text) for a, b in spans)
     assert all(spans[i][1] < spans[i + 1][0] for i in range(len(spans) - 1))
     assert (redact(text, spans) != text) == bool(spans)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ask your nurse to recheck the dressing.",
+        "A physician should examine the wound today.",
+        "You should see an emergency physician tonight.",
+        "As a precaution, avoid driving.",
+        "As an emergency, this needs a 911 call.",
+        "Go to the emergency department now.",
+        "The ED physician will assess him on arrival.",
+        # "here" without a first-person word and without closing the phrase ("Nurse here.") means "in this
+        # setting": a plural, third-person statement, so it is not taken as self-identification.
+        "Nurses here are trained to spot sepsis.",
+        'Tell the dispatcher: "I am a nurse and my patient has chest pain."',
+    ],
+)
+def test_second_and_third_person_mentions_and_quoted_instructions_are_innocent(text):
+    for persona in PERSONAS:
+        assert detect_persona_leak(text, persona=persona) == []
