@@ -1,0 +1,553 @@
+"""Benchmark: coverage of every interval ``agreement.metrics`` reports, by simulation with a known truth.
+
+Each scenario simulates data whose true coefficient is known in closed form, computes the interval
+many times with fresh data (seeded), and counts how often the interval contains the truth. An
+interval at level 1 - a is doing its job when that share is close to 1 - a.
+
+The band. With R intervals the observed share has Monte-Carlo standard error
+mcse = sqrt(nominal (1 - nominal) / R). A scenario is "within" its band when the share lies in
+nominal +/- max(0.02, 3 mcse): two points for a large R (93-97 % at 95 %), wider when R is small (the
+fast seeded copies of these simulations in the test suite use R of 150-250, a band of about 95 +/- 4.5).
+"below" means the interval is too narrow (anti-conservative), "above" that it is conservative.
+
+Truths. Raters follow a "copy or guess" model: an item has a true category t ~ m; rater r reports t
+with probability s_r and otherwise an independent draw from m. The joint table of raters r and q is
+then s_r s_q diag(m) + (1 - s_r s_q) m m', so every pairwise kappa (unweighted or weighted) is
+s_r s_q, and with common margins m the population Fleiss kappa and Krippendorff's alpha (any level) are
+the mean of s_r s_q over rater pairs; Gwet's AC1/AC2, Brennan-Prediger and percent agreement follow
+from the same p_a and their own chance agreement. Weighted Cohen/test-retest scenarios draw 2-rater
+tables from an explicit joint distribution P with neighbour confusions, whose weighted and unweighted
+kappas differ; the truth is the kappa of P. Proportions, Brier score, consistency, regression slope,
+rank correlations of condition means, Bradley-Terry strengths and ICCs have their truths written next
+to their scenario. The expected calibration error has no interval; its bias on perfectly calibrated
+data is reported instead.
+
+Baseline, in the same run: the plain Wald interval p +/- z sqrt(p (1 - p) / n) beside the Wilson
+interval on the same simulated proportions, which shows why the proportions use Wilson.
+
+    .venv/bin/python benchmarks/interval_coverage.py            # full table, results/interval_coverage.json
+    .venv/bin/python benchmarks/interval_coverage.py --quick    # a few replicates, nothing written
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import scipy
+from scipy import stats
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agreement.metrics import (  # noqa: E402
+    accuracy,
+    bradley_terry,
+    brennan_prediger,
+    calibration,
+    cohen_kappa,
+    consistency_rate,
+    fleiss_kappa,
+    gwet_ac,
+    intra_rater_agreement,
+    judge_agreement,
+    krippendorff_alpha,
+    order_effect,
+    pairwise_cohen_kappa,
+    percent_agreement,
+    rank_agreement,
+    triage_rates,
+)
+from agreement.metrics.ranking import ELO_BASE, ELO_SCALE  # noqa: E402
+
+DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "interval_coverage.json"
+NOMINAL = 0.95
+
+Interval = tuple[float | None, float | None, float]  # (low, high, truth)
+
+
+# --- truths ------------------------------------------------------------------------------------------
+
+def agreement_weights(k: int, weights: str | None) -> np.ndarray:
+    i = np.arange(k)
+    if weights is None:
+        return np.eye(k)
+    dist = np.abs(i[:, None] - i[None, :]) / (k - 1)
+    return 1 - (dist if weights == "linear" else dist**2)
+
+
+def table_kappa(p: np.ndarray, weights: str | None) -> float:
+    """Weighted kappa of a joint distribution (or count table) of two raters."""
+    p = p / p.sum()
+    w = agreement_weights(p.shape[0], weights)
+    po = (w * p).sum()
+    pe = (w * np.outer(p.sum(axis=1), p.sum(axis=0))).sum()
+    return float((po - pe) / (1 - pe))
+
+
+def pooled_truth(method: str, weights: str | None, m: np.ndarray, s: np.ndarray) -> float:
+    """Population value of a pooled coefficient under the copy-or-guess model (margins m, reliabilities s)."""
+    k = m.size
+    w = agreement_weights(k, weights)
+    chance_w = float(m @ w @ m)
+    pair = np.array([s[r] * s[q] for r, q in combinations(range(s.size), 2)])
+    pa = float(np.mean(pair + (1 - pair) * chance_w))
+    if method == "percent":
+        return pa
+    if method == "fleiss":
+        pe = chance_w
+    elif method == "gwet":
+        pe = w.sum() / (k * (k - 1)) * float((m * (1 - m)).sum())
+    else:  # Brennan-Prediger
+        pe = w.sum() / k**2
+    return (pa - pe) / (1 - pe)
+
+
+def ordinal_joint(k: int = 4) -> np.ndarray:
+    """A symmetric 2-rater joint distribution with neighbour confusions (weighted and unweighted kappa differ)."""
+    i = np.arange(k)
+    raw = 0.5 * np.eye(k) + 0.25 * (np.abs(i[:, None] - i[None, :]) == 1) + 0.04
+    raw *= np.outer([1.0, 1.5, 1.5, 1.0][:k], [1.0, 1.5, 1.5, 1.0][:k])
+    return raw / raw.sum()
+
+
+# --- data ---------------------------------------------------------------------------------------------
+
+def copy_or_guess(rng, n_items: int, m: np.ndarray, s: np.ndarray, missing: float = 0.0) -> np.ndarray:
+    k = m.size
+    truth = rng.choice(k, size=n_items, p=m)
+    guess = rng.choice(k, size=(n_items, s.size), p=m)
+    ratings = np.where(rng.random((n_items, s.size)) < s, truth[:, None], guess).astype(float)
+    if missing:
+        ratings[rng.random(ratings.shape) < missing] = np.nan
+    return ratings
+
+
+def pairs_from_joint(rng, n: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    k = p.shape[0]
+    cells = rng.choice(k * k, size=n, p=p.ravel())
+    return (cells // k).astype(float), (cells % k).astype(float)
+
+
+def seed_of(rng) -> int:
+    return int(rng.integers(0, 2**31 - 1))
+
+
+# --- scenarios ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    interval: str  # the ci_method the library reports
+    description: str
+    simulate: Callable  # (rng, n_boot) -> list[Interval]
+    n_boot: int = 0  # bootstrap resamples per interval in the full run (0: no bootstrap)
+    replicates: int = 2000  # data sets in the full run
+    # "nominal"; "below" where the interval is known to under-cover at this size; "above" where it is
+    # conservative (a discrete statistic, or Wilson's oscillating coverage at a small p)
+    expect: str = "nominal"
+
+
+M3 = np.array([0.5, 0.3, 0.2])
+S5 = np.array([0.9, 0.8, 0.8, 0.7, 0.6])
+BINARY = np.array([[0.42, 0.08], [0.08, 0.42]])  # kappa 0.68
+SKEWED = np.array([[0.86, 0.04], [0.04, 0.06]])  # 90 % in one category, kappa 0.5333
+ORDINAL = ordinal_joint(4)
+
+
+def cohen(p: np.ndarray, n: int, weights: str | None, boot: bool) -> Callable:
+    truth = table_kappa(p, weights)
+
+    def simulate(rng, n_boot):
+        a, b = pairs_from_joint(rng, n, p)
+        res = cohen_kappa(a, b, labels=list(range(p.shape[0])), weights=weights, n_boot=n_boot if boot else 0,
+                          seed=seed_of(rng))
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+def test_retest(p: np.ndarray, n: int, weights: str) -> Callable:
+    truth = table_kappa(p, weights)
+
+    def simulate(rng, n_boot):
+        a, b = pairs_from_joint(rng, n, p)
+        res = intra_rater_agreement(["r"] * n, a, b, labels=list(range(p.shape[0])), weights=weights,
+                                    n_boot=n_boot, seed=seed_of(rng))
+        return [(res.pooled.ci_low, res.pooled.ci_high, truth)]
+
+    return simulate
+
+
+def average_kappa(n: int, weights: str | None, missing: float) -> Callable:
+    truth = float(np.mean([S5[r] * S5[q] for r, q in combinations(range(S5.size), 2)]))
+
+    def simulate(rng, n_boot):
+        ratings = copy_or_guess(rng, n, M3, S5, missing)
+        res = pairwise_cohen_kappa(ratings, labels=[0, 1, 2], weights=weights, n_boot=0).average
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+def judge_average(n: int) -> Callable:
+    s = np.r_[S5[:4], 0.75]  # four clinicians and the judge (last column)
+    truth = float(np.mean(s[:4] * s[4]))
+
+    def simulate(rng, n_boot):
+        ratings = copy_or_guess(rng, n, M3, s, missing=0.2)
+        res = judge_agreement(ratings[:, :4], ratings[:, 4], labels=[0, 1, 2], n_boot=0).per_rater_average
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+POOLED = {"percent": percent_agreement, "fleiss": fleiss_kappa, "gwet": gwet_ac, "bp": brennan_prediger}
+
+
+def pooled(method: str, weights: str | None, n: int, boot: bool, missing: float = 0.1) -> Callable:
+    truth = pooled_truth(method, weights, M3, S5)
+    fn = POOLED[method]
+    options = {"weights": weights} if method in ("gwet", "bp") else {}
+
+    def simulate(rng, n_boot):
+        ratings = copy_or_guess(rng, n, M3, S5, missing)
+        res = fn(ratings, labels=[0, 1, 2], n_boot=n_boot if boot else 0, seed=seed_of(rng), **options)
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+def alpha(level: str, n: int) -> Callable:
+    truth = pooled_truth("fleiss", None, M3, S5)  # = mean s_r s_q at every level under this model
+
+    def simulate(rng, n_boot):
+        ratings = copy_or_guess(rng, n, M3, S5, missing=0.1)
+        res = krippendorff_alpha(ratings, labels=[0, 1, 2], level=level, n_boot=n_boot, seed=seed_of(rng))
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+def proportion(p: float, n: int, method: str) -> Callable:
+    def simulate(rng, n_boot):
+        hits = rng.random(n) < p
+        if method == "wald_baseline":  # not produced by the library: the comparison for Wilson
+            est = hits.mean()
+            half = stats.norm.ppf(0.975) * math.sqrt(est * (1 - est) / n)
+            return [(est - half, est + half, p)]
+        res = accuracy(np.where(hits, 1.0, 0.0), np.ones(n))
+        return [(res.ci_low, res.ci_high, p)]
+
+    return simulate
+
+
+def triage(n: int) -> Callable:
+    shares = np.array([0.15, 0.7, 0.15])  # under (answer one level lower), exact, over
+
+    def simulate(rng, n_boot):
+        reference = rng.integers(1, 4, n).astype(float)
+        predicted = reference + rng.choice([-1, 0, 1], size=n, p=shares)
+        res = triage_rates(predicted, reference, higher_is_more_urgent=True)
+        return [(res.under_triage.ci_low, res.under_triage.ci_high, shares[0]),
+                (res.exact.ci_low, res.exact.ci_high, shares[1])]
+
+    return simulate
+
+
+def from_se(value: float, se: float | None, truth: float) -> Interval:
+    if se is None:
+        return (None, None, truth)
+    z = stats.norm.ppf((1 + NOMINAL) / 2)
+    return (value - z * se, value + z * se, truth)
+
+
+def brier(n: int) -> Callable:
+    truth = 1 / 6  # calibrated forecasts c ~ U(0, 1), y ~ Bernoulli(c): E (c - y)^2 = E c (1 - c)
+
+    def simulate(rng, n_boot):
+        conf = rng.random(n)
+        correct = (rng.random(n) < conf).astype(float)
+        res = calibration(conf, correct).brier
+        return [from_se(res.value, res.se, truth)]
+
+    return simulate
+
+
+def modal_share_expectation(probs: np.ndarray, size: int) -> float:
+    """E[max count / size] for size draws from probs, by enumerating the multinomial outcomes."""
+    total = 0.0
+    for counts in _compositions(size, probs.size):
+        total += stats.multinomial.pmf(counts, size, probs) * max(counts) / size
+    return float(total)
+
+
+def _compositions(n: int, k: int):
+    if k == 1:
+        yield (n,)
+        return
+    for first in range(n + 1):
+        for rest in _compositions(n - first, k - 1):
+            yield (first, *rest)
+
+
+def consistency(n_prompts: int) -> Callable:
+    probs = np.array([0.6, 0.3, 0.1])
+    truth = modal_share_expectation(probs, 5)
+
+    def simulate(rng, n_boot):
+        answers = rng.choice(3, size=(n_prompts, 5), p=probs)
+        res = consistency_rate(np.repeat(np.arange(n_prompts), 5), answers.ravel().tolist())
+        return [from_se(res.value, res.se, truth)]
+
+    return simulate
+
+
+def slope(n: int) -> Callable:
+    truth = -0.02
+
+    def simulate(rng, n_boot):
+        positions = rng.integers(1, 41, n)
+        scores = 4 + truth * positions + rng.normal(0, 0.5, n)
+        res = order_effect(positions, scores).slope
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+TRUE_A = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+TRUE_B = np.array([0.0, 0.25, 0.15, 0.7, 0.6, 1.0])  # two swapped pairs: tau-b 11/15
+
+
+def rank(per_condition: int, noise: float, which: str) -> Callable:
+    truth = float(stats.kendalltau(TRUE_A, TRUE_B).statistic if which == "tau" else
+                  stats.spearmanr(TRUE_A, TRUE_B).statistic)
+    conditions = np.repeat(np.arange(TRUE_A.size), per_condition)
+
+    def simulate(rng, n_boot):
+        a = TRUE_A[conditions] + rng.normal(0, noise, conditions.size)
+        b = TRUE_B[conditions] + rng.normal(0, noise, conditions.size)
+        res = rank_agreement(conditions, a, b, n_boot=n_boot, seed=seed_of(rng))
+        coef = res.kendall_tau_b if which == "tau" else res.spearman
+        return [(coef.ci_low, coef.ci_high, truth)]
+
+    return simulate
+
+
+THETA = np.array([0.0, 0.5, 1.0, -0.3])
+
+
+def bt(n: int) -> Callable:
+    centred = THETA - THETA.mean()
+    truth = ELO_SCALE * centred + ELO_BASE
+
+    def simulate(rng, n_boot):
+        a = rng.integers(0, THETA.size, n)
+        b = (a + rng.integers(1, THETA.size, n)) % THETA.size
+        won = rng.random(n) < 1 / (1 + np.exp(-(THETA[a] - THETA[b])))
+        res = bradley_terry([f"m{i}" for i in a], [f"m{i}" for i in b], won.astype(float), n_boot=n_boot,
+                            seed=seed_of(rng))
+        if not res.ratings:
+            return [(None, None, t) for t in truth]
+        by_name = {r.name: r for r in res.ratings}
+        return [(by_name[f"m{i}"].elo_ci_low, by_name[f"m{i}"].elo_ci_high, truth[i]) for i in range(THETA.size)]
+
+    return simulate
+
+
+def icc(form: str, n: int, k: int) -> Callable | None:
+    try:
+        from agreement.metrics.icc import intraclass_correlation
+    except ImportError:  # pragma: no cover - the ICC module is optional here
+        return None
+    var_t, var_r, var_e = 1.0, 0.3, 0.7
+    truth = {"icc1": var_t / (var_t + var_r + var_e), "icc2": var_t / (var_t + var_r + var_e),
+             "icc3": var_t / (var_t + var_e), "icc2k": k * var_t / (k * var_t + var_r + var_e),
+             "icc3k": k * var_t / (k * var_t + var_e)}[form]
+
+    def simulate(rng, n_boot):
+        target = rng.normal(0, 1, (n, 1))
+        if form == "icc1":  # one-way model: a new rater for every item, rater and error variance merged
+            scores = target + rng.normal(0, math.sqrt(var_r + var_e), (n, k))
+        else:  # two-way model: the same k raters rate every item
+            scores = target + rng.normal(0, math.sqrt(var_r), (1, k)) + rng.normal(0, math.sqrt(var_e), (n, k))
+        res = getattr(intraclass_correlation(scores), form)
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+def scenarios() -> list[Scenario]:
+    out = [
+        Scenario("cohen_wald_binary_n100", "wald", "Cohen, 2 categories, kappa .68, n 100",
+                 cohen(BINARY, 100, None, False), expect="below"),
+        Scenario("cohen_wald_binary_n400", "wald", "Cohen, 2 categories, kappa .68, n 400",
+                 cohen(BINARY, 400, None, False)),
+        Scenario("cohen_wald_skewed_n30", "wald", "Cohen, 90 % prevalence, kappa .53, n 30",
+                 cohen(SKEWED, 30, None, False), expect="below"),
+        Scenario("cohen_wald_quadratic_n80", "wald", "Cohen quadratic, 4 ordinal categories, n 80",
+                 cohen(ORDINAL, 80, "quadratic", False), expect="below"),
+        Scenario("cohen_wald_quadratic_n400", "wald", "Cohen quadratic, 4 ordinal categories, n 400",
+                 cohen(ORDINAL, 400, "quadratic", False)),
+        Scenario("cohen_bootstrap_quadratic_n80", "bootstrap_percentile",
+                 "Cohen quadratic, 4 ordinal categories, n 80, item bootstrap", cohen(ORDINAL, 80, "quadratic", True),
+                 n_boot=500, replicates=1000, expect="below"),
+        Scenario("test_retest_bootstrap_linear_n60", "bootstrap_percentile",
+                 "test-retest kappa, linear weights, n 60, item bootstrap", test_retest(ORDINAL, 60, "linear"),
+                 n_boot=500, replicates=1000),
+        Scenario("average_kappa_jackknife_n60", "jackknife_normal",
+                 "average pairwise kappa, 5 raters, 20 % missing, n 60", average_kappa(60, None, 0.2)),
+        Scenario("average_kappa_quadratic_jackknife_n60", "jackknife_normal",
+                 "average pairwise quadratic kappa, 5 raters, 20 % missing, n 60", average_kappa(60, "quadratic", 0.2)),
+        Scenario("judge_average_jackknife_n80", "jackknife_normal", "judge vs 4 clinicians, average kappa, n 80",
+                 judge_average(80)),
+        Scenario("fleiss_t_n40", "t", "Fleiss, 5 raters, 10 % missing, n 40, Gwet SE",
+                 pooled("fleiss", None, 40, False)),
+        Scenario("fleiss_bootstrap_n40", "bootstrap_percentile", "Fleiss, 5 raters, n 40, item bootstrap",
+                 pooled("fleiss", None, 40, True), n_boot=500, replicates=1000),
+        Scenario("gwet_ac1_t_n40", "t", "Gwet AC1, 5 raters, n 40, Gwet SE", pooled("gwet", None, 40, False)),
+        Scenario("gwet_ac2_quadratic_bootstrap_n40", "bootstrap_percentile", "Gwet AC2 quadratic, n 40, item bootstrap",
+                 pooled("gwet", "quadratic", 40, True), n_boot=500, replicates=1000, expect="below"),
+        Scenario("brennan_prediger_t_n40", "t", "Brennan-Prediger, n 40, Gwet SE", pooled("bp", None, 40, False)),
+        Scenario("percent_agreement_t_n40", "t", "percent agreement, n 40, SE over items",
+                 pooled("percent", None, 40, False)),
+        Scenario("alpha_nominal_bootstrap_n40", "bootstrap_percentile", "Krippendorff nominal, n 40, item bootstrap",
+                 alpha("nominal", 40), n_boot=500, replicates=1000, expect="below"),
+        Scenario("alpha_nominal_bootstrap_n200", "bootstrap_percentile", "Krippendorff nominal, n 200, item bootstrap",
+                 alpha("nominal", 200), n_boot=500, replicates=1000),
+        Scenario("alpha_interval_bootstrap_n40", "bootstrap_percentile", "Krippendorff interval, n 40, item bootstrap",
+                 alpha("interval", 40), n_boot=500, replicates=1000, expect="below"),
+        Scenario("accuracy_wilson_p10_n30", "wilson", "accuracy, p .10, n 30", proportion(0.1, 30, "wilson"),
+                 expect="above"),
+        Scenario("accuracy_wald_baseline_p10_n30", "wald (baseline, not used)", "the textbook Wald interval, same data",
+                 proportion(0.1, 30, "wald_baseline"), expect="below"),
+        Scenario("accuracy_wilson_p50_n100", "wilson", "accuracy, p .50, n 100", proportion(0.5, 100, "wilson")),
+        Scenario("triage_wilson_n60", "wilson", "under-triage (.15) and exact (.70) rates, n 60", triage(60)),
+        Scenario("brier_normal_from_se_n100", "normal from se", "Brier score +/- z se, calibrated forecasts, n 100",
+                 brier(100)),
+        Scenario("consistency_normal_from_se_40_prompts", "normal from se",
+                 "consistency rate +/- z se, 40 prompts x 5 samples", consistency(40)),
+        Scenario("order_effect_slope_t_n200", "t", "OLS slope of score on position, n 200", slope(200)),
+        Scenario("kendall_tau_b_bootstrap_6x40", "bootstrap_percentile",
+                 "tau-b of 6 condition means, 40 items each, noise sd .5", rank(40, 0.5, "tau"),
+                 n_boot=500, replicates=1000, expect="above"),
+        Scenario("kendall_tau_b_bootstrap_6x20_noisy", "bootstrap_percentile",
+                 "tau-b of 6 condition means, 20 items each, noise sd 1.5", rank(20, 1.5, "tau"),
+                 n_boot=500, replicates=1000, expect="below"),
+        Scenario("spearman_bootstrap_6x40", "bootstrap_percentile",
+                 "Spearman of 6 condition means, 40 items each, noise sd .5", rank(40, 0.5, "rho"),
+                 n_boot=500, replicates=1000, expect="above"),
+        Scenario("bradley_terry_bootstrap_n400", "bootstrap_percentile",
+                 "Bradley-Terry Elo of 4 players, 400 comparisons", bt(400), n_boot=200, replicates=400),
+    ]
+    for form in ("icc1", "icc2", "icc3", "icc2k"):
+        simulate = icc(form, 30, 4)
+        if simulate is not None:
+            method = "f_satterthwaite" if form.startswith("icc2") else "f"
+            out.append(Scenario(f"{form}_n30_k4", method, f"{form}, normal model, 30 items x 4 raters", simulate))
+    return out
+
+
+# --- running ------------------------------------------------------------------------------------------
+
+def band(nominal: float, n_intervals: int) -> tuple[float, float]:
+    half = max(0.02, 3 * math.sqrt(nominal * (1 - nominal) / n_intervals))
+    return nominal - half, min(1.0, nominal + half)
+
+
+def coverage(scenario: Scenario, replicates: int, seed: int, n_boot: int | None = None) -> dict:
+    """Run ``replicates`` data sets of a scenario; the share of intervals containing the truth and its band."""
+    rng = np.random.default_rng(seed)
+    n_boot = scenario.n_boot if n_boot is None else n_boot
+    hits = total = missing = 0
+    widths = []
+    for _ in range(replicates):
+        for low, high, truth in scenario.simulate(rng, n_boot):
+            total += 1
+            if low is None or high is None:
+                missing += 1
+                continue
+            hits += low <= truth <= high
+            widths.append(high - low)
+    observed = hits / total
+    lo, hi = band(NOMINAL, total)
+    status = "within" if lo <= observed <= hi else ("below" if observed < lo else "above")
+    return {"interval": scenario.interval, "description": scenario.description, "nominal": NOMINAL,
+            "observed": round(observed, 4), "intervals": total, "replicates": replicates, "n_boot": n_boot,
+            "no_interval": missing, "mcse": round(math.sqrt(NOMINAL * (1 - NOMINAL) / total), 4),
+            "band": [round(lo, 4), round(hi, 4)], "status": status, "expected": scenario.expect,
+            "mean_width": round(float(np.mean(widths)), 4) if widths else None}
+
+
+def ece_bias(n: int, replicates: int, seed: int) -> dict:
+    """Mean plug-in ECE on perfectly calibrated forecasts (true ECE 0), 10 bins."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(replicates):
+        conf = rng.random(n)
+        values.append(calibration(conf, (rng.random(n) < conf).astype(float)).ece.value)
+    return {"n": n, "true_ece": 0.0, "mean_ece": round(float(np.mean(values)), 4), "replicates": replicates}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few replicates, small bootstraps (smoke test)")
+    parser.add_argument("--only", nargs="*", help="scenario names to run (default: all)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every scenario's replicates")
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--output", type=Path, default=None, help=f"JSON output (default {DEFAULT_OUTPUT})")
+    args = parser.parse_args(argv)
+    with threadpool_limits(1):
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> dict:
+    output = args.output or (None if args.quick else DEFAULT_OUTPUT)
+    chosen = [s for s in scenarios() if not args.only or s.name in args.only]
+    table = {}
+    t_start = time.perf_counter()
+    for i, scenario in enumerate(chosen):
+        replicates = 20 if args.quick else max(1, int(scenario.replicates * args.scale))
+        n_boot = min(scenario.n_boot, 50) if args.quick else scenario.n_boot
+        t0 = time.perf_counter()
+        row = coverage(scenario, replicates, args.seed + i, n_boot)
+        row["seconds"] = round(time.perf_counter() - t0, 2)
+        table[scenario.name] = row
+        print(f"{scenario.name:42s} {row['interval']:22s} observed {row['observed']:.3f} "
+              f"band [{row['band'][0]:.3f}, {row['band'][1]:.3f}] {row['status']:6s} "
+              f"({row['intervals']} intervals, {row['seconds']:.1f} s)")
+    ece = [ece_bias(n, 20 if args.quick else 1000, args.seed) for n in (100, 1000)]
+    result = {
+        "benchmark": "coverage of agreement.metrics intervals on simulated data with a known truth",
+        "quick": args.quick,
+        "seed": args.seed,
+        "band_rule": "nominal +/- max(0.02, 3 * sqrt(nominal * (1 - nominal) / intervals))",
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
+                    "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__},
+        "seconds": round(time.perf_counter() - t_start, 1),
+        "coverage": table,
+        "unexpected": [name for name, row in table.items()
+                       if row["status"] != {"nominal": "within"}.get(row["expected"], row["expected"])],
+        "ece_has_no_interval": {"bias_on_calibrated_forecasts": ece},
+    }
+    print("ECE on calibrated forecasts (truth 0): " + ", ".join(f"n {e['n']}: {e['mean_ece']}" for e in ece))
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"written to {output}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
