@@ -21,6 +21,13 @@ migrate_db=$(mktemp -d)
 DATABASE_URL="sqlite:///$migrate_db/db.sqlite3" .venv/bin/python manage.py migrate --noinput -v0
 rm -rf "$migrate_db"
 mkdir -p test-artifacts
+# axe-core (pinned in tests/e2e/package-lock.json) for the accessibility browser tests; they skip without it
+# (or fail under REQUIRE_SERVICES=1).
+if command -v npm >/dev/null 2>&1; then
+  (cd tests/e2e && npm ci --no-audit --no-fund --silent) || echo "warning: could not install axe-core; accessibility tests will skip"
+else
+  echo "warning: npm not found; accessibility tests will skip (or fail under REQUIRE_SERVICES=1)"
+fi
 # pytest exits 5 when it collected no test: set -e turns that into a failure, never a pass.
 .venv/bin/pytest -m "not vllm" "$@"
 if [ "${SKIP_VLLM:-0}" != "1" ]; then

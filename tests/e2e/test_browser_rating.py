@@ -1,41 +1,16 @@
 """A clinician rates three responses in headless Chromium with the keyboard only, reloading half-way.
 
-Debian's chromium is driven through Playwright's Python package (never a downloaded browser).
+Debian's chromium is driven through Playwright's Python package (never a downloaded browser); the browser
+fixture is in tests/e2e/conftest.py.
 """
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
 from annotation.models import Assignment, AssignmentStatus
 from tests.annotation.rating_helpers import build_rating_study
-from tests.conftest import skip_or_fail
+from tests.e2e.conftest import ARTIFACTS
 from tests.factories import PASSWORD
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser():
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        skip_or_fail("chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("the playwright Python package is not installed")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def press(page, *keys):
