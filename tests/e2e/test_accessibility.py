@@ -289,6 +289,10 @@ def test_shortcuts_act_only_in_the_form_and_can_be_turned_off(live_server, brows
            " && !!document.activeElement.closest('.rate-top')")
     before = state()
     assert before["checked"] == [] and before["active"] == "My ratings"
+    # The focus ring: a dark outline around a white halo (each over 3:1 where the other is not).
+    ring = page.evaluate("(s => [s.outlineColor, s.outlineWidth, s.boxShadow])"
+                         "(getComputedStyle(document.activeElement))")
+    assert ring[0] == "rgb(11, 26, 51)" and ring[1] == "3px" and "rgb(255, 255, 255)" in ring[2], ring
     for key in ("d", "x", "c", "f", "1", "D", "?"):
         page.keyboard.press(key)
     assert state() == before
