@@ -8,12 +8,19 @@ the categories that happen to be observed. Every function returns a frozen datac
 silent NaN or an exception. See README.md in this package for the formulas and references.
 """
 
-from .alpha import LEVELS, krippendorff_alpha
+from .alpha import ALL_LEVELS, LEVELS, krippendorff_alpha
+from .conger import conger_kappa
+from .consensus import CONSENSUS, SCALES, TIE_RULES, consensus_ratings, consensus_validity
 from .design import confidence_distribution, mask_below_confidence, order_effect
 from .evaluation import accuracy, calibration, consistency_rate, triage_rates
+from .icc import intraclass_correlation
+from .judge import judge_vs_leave_one_out
 from .kappa import cohen_kappa, intra_rater_agreement, judge_agreement, pairwise_cohen_kappa
+from .kappa_average import n_weighted_kappa_average
+from .multiplicity import adjust_pvalues
 from .multirater import agreement_summary, brennan_prediger, fleiss_kappa, gwet_ac, percent_agreement, prevalence
 from .ranking import bradley_terry, rank_agreement
+from .rankings_overlap import rank_biased_overlap, rbo_top_weight
 from .results import (
     HIGH_PREVALENCE,
     REASON_EMPTY,
@@ -21,31 +28,41 @@ from .results import (
     REASON_NO_PAIRABLE,
     REASON_SINGLE_RATER,
     REASON_TOO_FEW_CONDITIONS,
+    REASON_TOO_FEW_ITEMS,
     SMALL_N,
     STATUS_INSUFFICIENT,
+    STATUS_INVALID_FOR_SCALE,
     STATUS_NO_VARIATION,
     STATUS_NOT_IDENTIFIABLE,
     STATUS_OK,
     WARN_HIGH_PREVALENCE,
     WARN_SMALL_N,
+    AdjustedPValues,
     AgreementSummary,
     BradleyTerry,
     Calibration,
     CalibrationBin,
     Coefficient,
     Distribution,
+    IntraclassCorrelation,
     IntraRaterAgreement,
     JudgeAgreement,
+    LeaveOneOutConsensus,
+    LeaveOneOutRater,
     OrderEffect,
     PairwiseKappa,
     PlayerRating,
     PositionBucket,
     RankAgreement,
+    RankBiasedOverlap,
     RaterPair,
     TriageRates,
 )
+from .weights import weight_matrix, weighted_cohen_kappa
 
 __all__ = [
+    "ALL_LEVELS",
+    "CONSENSUS",
     "HIGH_PREVALENCE",
     "LEVELS",
     "REASON_EMPTY",
@@ -53,13 +70,18 @@ __all__ = [
     "REASON_NO_PAIRABLE",
     "REASON_SINGLE_RATER",
     "REASON_TOO_FEW_CONDITIONS",
+    "REASON_TOO_FEW_ITEMS",
+    "SCALES",
     "SMALL_N",
     "STATUS_INSUFFICIENT",
+    "STATUS_INVALID_FOR_SCALE",
     "STATUS_NOT_IDENTIFIABLE",
     "STATUS_NO_VARIATION",
     "STATUS_OK",
+    "TIE_RULES",
     "WARN_HIGH_PREVALENCE",
     "WARN_SMALL_N",
+    "AdjustedPValues",
     "AgreementSummary",
     "BradleyTerry",
     "Calibration",
@@ -67,32 +89,47 @@ __all__ = [
     "Coefficient",
     "Distribution",
     "IntraRaterAgreement",
+    "IntraclassCorrelation",
     "JudgeAgreement",
+    "LeaveOneOutConsensus",
+    "LeaveOneOutRater",
     "OrderEffect",
     "PairwiseKappa",
     "PlayerRating",
     "PositionBucket",
     "RankAgreement",
+    "RankBiasedOverlap",
     "RaterPair",
     "TriageRates",
     "accuracy",
+    "adjust_pvalues",
     "agreement_summary",
     "bradley_terry",
     "brennan_prediger",
     "calibration",
     "cohen_kappa",
     "confidence_distribution",
+    "conger_kappa",
+    "consensus_ratings",
+    "consensus_validity",
     "consistency_rate",
     "fleiss_kappa",
     "gwet_ac",
     "intra_rater_agreement",
+    "intraclass_correlation",
     "judge_agreement",
+    "judge_vs_leave_one_out",
     "krippendorff_alpha",
     "mask_below_confidence",
+    "n_weighted_kappa_average",
     "order_effect",
     "pairwise_cohen_kappa",
     "percent_agreement",
     "prevalence",
     "rank_agreement",
+    "rank_biased_overlap",
+    "rbo_top_weight",
     "triage_rates",
+    "weight_matrix",
+    "weighted_cohen_kappa",
 ]

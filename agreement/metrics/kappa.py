@@ -58,10 +58,12 @@ from ._core import (
     no_variation,
     size_warnings,
 )
+from .consensus import CONSENSUS, check_options, consensus_ratings, consensus_validity  # noqa: F401 (re-exported)
 from .results import (
     REASON_EMPTY,
     REASON_NO_OVERLAP,
     REASON_SINGLE_RATER,
+    STATUS_INVALID_FOR_SCALE,
     STATUS_OK,
     Coefficient,
     IntraRaterAgreement,
@@ -71,12 +73,14 @@ from .results import (
 )
 
 PAIR_CI = ("wald", "bootstrap")
-CONSENSUS = ("majority", "median", "mean")
 _ROWS_PER_CHUNK = 20_000
 _PAIRS_PER_DRAW = 64
 
 
-def _disagreement(k: int, weights: str | None) -> np.ndarray:
+def _disagreement(k: int, weights: str | np.ndarray | None) -> np.ndarray:
+    """K x K disagreement weights; a matrix is taken as given (validated by ``weights.weight_matrix``)."""
+    if isinstance(weights, np.ndarray):
+        return weights
     idx = np.arange(k, dtype=float)
     if weights is None:
         return 1.0 - np.eye(k)
@@ -172,7 +176,8 @@ def _pair_coefficients(
     res = kappa_from_tables(tables, weights)
     reps = _bootstrap_pairs(tables, weights, n_boot, seed) if ci == "bootstrap" and n_boot > 0 else None
     z = stats.norm.ppf((1 + confidence) / 2)
-    label = name if weights is None else f"{name}_{weights}"
+    weights_name = "custom" if isinstance(weights, np.ndarray) else weights
+    label = name if weights is None else f"{name}_{weights_name}"
     out = []
     for i in range(tables.shape[0]):
         n = int(res["n"][i])
@@ -186,7 +191,7 @@ def _pair_coefficients(
             continue
         value, se = float(res["kappa"][i]), float(res["se"][i])
         extra = {"se_method": "fleiss_cohen_everitt_1969", "percent_agreement": float(res["agreement"][i]),
-                 "weights": weights}
+                 "weights": weights_name}
         if reps is not None:
             low, high, extra["n_boot_undefined"] = _bootstrap.percentile_interval(reps[i], confidence)
             ci_method = _bootstrap.CI_BOOTSTRAP
@@ -402,34 +407,6 @@ def pairwise_cohen_kappa(
     return PairwiseKappa(raters=raters, weights=weights, pairs=pairs, average=average)
 
 
-def consensus_ratings(ratings: np.ndarray, k: int, method: str) -> tuple[np.ndarray, int]:
-    """Per-item consensus category of the raters (NaN where none), and items left out for a tied mode.
-
-    ``majority``: the modal category, NaN when two categories tie for the mode; ``median`` /
-    ``mean``: the median / mean category index rounded half up. Items with one rating take that rating.
-    """
-    if method not in CONSENSUS:
-        raise ValueError(f"consensus must be one of {CONSENSUS}")
-    observed = ~np.isnan(ratings)
-    has = observed.any(axis=1)
-    out = np.full(ratings.shape[0], np.nan)
-    tied = 0
-    if method == "majority":
-        counts = np.stack([np.count_nonzero(ratings == c, axis=1) for c in range(k)], axis=1)
-        top = counts.max(axis=1)
-        n_top = (counts == top[:, None]).sum(axis=1)
-        unique = has & (n_top == 1)
-        out[unique] = counts[unique].argmax(axis=1)
-        tied = int((has & (n_top > 1)).sum())
-    else:
-        centre = np.nanmedian if method == "median" else np.nanmean
-        values = np.full(ratings.shape[0], np.nan)
-        if has.any():
-            values[has] = centre(ratings[has], axis=1)
-        out[has] = np.floor(values[has] + 0.5)
-    return out, tied
-
-
 def judge_agreement(
     ratings: np.ndarray,
     judge: Sequence[float] | np.ndarray,
@@ -441,16 +418,25 @@ def judge_agreement(
     n_boot: int = 1000,
     seed: int | None = 0,
     confidence: float = 0.95,
+    tie: str | None = None,
+    scale: str | None = None,
 ) -> JudgeAgreement:
     """Kappa of ``judge`` (one value per item, NaN = not judged) against each column of ``ratings``
     and against the clinicians' consensus per item.
 
-    ``consensus``: ``"majority"`` (modal category; items with a tied mode are left out and counted in
-    ``vs_consensus.extra["n_tied"]``), ``"median"`` or ``"mean"`` (ordinal scales; rounded half up to a
-    category index). ``per_rater_average`` is the mean of the per-clinician kappas with the same
-    delete-one-item jackknife SE as ``pairwise_cohen_kappa``; compare it with the clinicians' own
-    average pairwise kappa (the human ceiling).
+    ``consensus``: ``"majority"`` (modal category), ``"median"`` or ``"mean"`` (rounded to a category
+    index); ``tie`` settles tied items (``"exclude"``, ``"lower"``, ``"higher"``, ``"random"`` seeded by
+    ``seed``; None = exclude for majority, round half up for median/mean); see consensus.py. The
+    number of tied items is ``n_consensus_ties`` (and ``vs_consensus.extra["n_tied"]``), whichever
+    rule settled them. ``scale`` (``"nominal"``, ``"ordinal"``, ``"interval"``; None = undeclared,
+    not checked): a median or mean consensus, or an ordered tie rule, on a nominal scale gives
+    ``vs_consensus`` status ``invalid_for_scale``. ``per_rater_average`` is the mean of the
+    per-clinician kappas with the same delete-one-item jackknife SE as ``pairwise_cohen_kappa``;
+    compare it with the clinicians' own average pairwise kappa (the human ceiling), or use
+    ``judge_vs_leave_one_out`` for the like-for-like comparison against a consensus.
     """
+    invalid = consensus_validity(consensus, scale, tie)
+    tie_rule = check_options(consensus, tie, scale)
     k = _prepare(labels, weights, confidence)
     ratings = as_matrix(ratings, k)
     judge = as_vector(judge, k)
@@ -493,12 +479,21 @@ def judge_agreement(
         totals={"n_items_total": ratings.shape[0], "n_ratings_total": int(observed.sum() + judged.sum())},
         confidence=confidence, weights=weights,
     )
-    centre, tied = consensus_ratings(ratings, k, consensus)
-    vs = cohen_kappa(centre, judge, labels=labels, weights=weights, n_boot=n_boot, seed=seed, confidence=confidence)
-    vs = replace(vs, name="judge_vs_consensus_kappa" + suffix,
-                 extra={**vs.extra, "consensus": consensus, "n_tied": tied})
+    name = "judge_vs_consensus_kappa" + suffix
+    described = {"consensus": consensus, "tie": tie_rule, "scale": scale}
+    if invalid:
+        vs = Coefficient(name=name, value=None, status=STATUS_INVALID_FOR_SCALE, n_items=0, n_ratings=0,
+                         n_items_total=ratings.shape[0], n_ratings_total=int(observed.sum() + judged.sum()),
+                         extra={"reason": invalid, **described})
+        tied = 0
+    else:
+        centre, tied = consensus_ratings(ratings, k, consensus, tie=tie, seed=seed)
+        vs = cohen_kappa(centre, judge, labels=labels, weights=weights, n_boot=n_boot, seed=seed,
+                         confidence=confidence)
+        vs = replace(vs, name=name, extra={**vs.extra, **described, "n_tied": tied})
     return JudgeAgreement(weights=weights, consensus_method=consensus, per_rater=per_rater,
-                          per_rater_average=average, vs_consensus=vs)
+                          per_rater_average=average, vs_consensus=vs, consensus_tie_rule=tie_rule,
+                          n_consensus_ties=tied, scale=scale)
 
 
 def intra_rater_agreement(

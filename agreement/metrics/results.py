@@ -13,6 +13,9 @@ Statuses (``Coefficient.status``):
   maintainers) because both are conventions, not estimates.
 * ``"insufficient_data"``: nothing to compare; ``extra["reason"]`` is one of ``REASONS``.
 * ``"not_identifiable"``: a model fit (Bradley-Terry) has no finite maximum-likelihood estimate.
+* ``"invalid_for_scale"``: the requested rule does not fit the declared scale (a median or mean
+  consensus of nominal categories, an ordered tie rule on a nominal scale); ``extra["reason"]`` says
+  which. Nothing is computed rather than something meaningless.
 
 ``n_items``/``n_ratings`` are the items and ratings the value was computed on; ``*_total`` are those
 in the input (non-missing ratings), so a report can print "used 812 of 900 items".
@@ -30,13 +33,16 @@ STATUS_OK = "ok"
 STATUS_NO_VARIATION = "undefined_no_variation"
 STATUS_INSUFFICIENT = "insufficient_data"
 STATUS_NOT_IDENTIFIABLE = "not_identifiable"
+STATUS_INVALID_FOR_SCALE = "invalid_for_scale"
 
 REASON_EMPTY = "empty"  # no ratings at all
 REASON_SINGLE_RATER = "single_rater"  # fewer than two raters gave any rating
 REASON_NO_PAIRABLE = "no_pairable_item"  # no item carries two or more ratings
 REASON_NO_OVERLAP = "no_overlap"  # two raters share no item
 REASON_TOO_FEW_CONDITIONS = "too_few_conditions"  # a rank correlation needs two conditions scored by both sides
-REASONS = (REASON_EMPTY, REASON_SINGLE_RATER, REASON_NO_PAIRABLE, REASON_NO_OVERLAP, REASON_TOO_FEW_CONDITIONS)
+REASON_TOO_FEW_ITEMS = "too_few_items"  # an ANOVA-based coefficient needs two complete items
+REASONS = (REASON_EMPTY, REASON_SINGLE_RATER, REASON_NO_PAIRABLE, REASON_NO_OVERLAP, REASON_TOO_FEW_CONDITIONS,
+           REASON_TOO_FEW_ITEMS)
 
 WARN_SMALL_N = "small_n"  # fewer than SMALL_N items behind the value
 WARN_HIGH_PREVALENCE = "high_prevalence"  # the largest category holds more than 90 % of ratings
@@ -152,6 +158,9 @@ class JudgeAgreement(_Serialisable):
     per_rater: tuple[RaterPair, ...]
     per_rater_average: Coefficient
     vs_consensus: Coefficient
+    consensus_tie_rule: str | None = None
+    n_consensus_ties: int = 0  # items whose consensus was tied (kept or left out per the tie rule)
+    scale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -255,3 +264,91 @@ class BradleyTerry(_Serialisable):
     n_boot: int
     seed: int | None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IntraclassCorrelation(_Serialisable):
+    """The six Shrout & Fleiss (1979) intraclass correlations of one complete items x raters matrix.
+
+    ``icc1``/``icc2``/``icc3`` are single-rater reliabilities ICC(1,1), ICC(2,1), ICC(3,1) (McGraw &
+    Wong 1996: ICC(1), ICC(A,1), ICC(C,1)); ``icc1k``/``icc2k``/``icc3k`` the reliabilities of the mean
+    of the k raters (ICC(k), ICC(A,k), ICC(C,k)). ``mean_squares`` holds the ANOVA mean squares
+    (``between_items``, ``within_items``, ``between_raters``, ``residual``).
+    """
+
+    n_items: int
+    n_raters: int
+    n_items_total: int
+    n_items_dropped: int
+    n_raters_dropped: int
+    mean_squares: dict[str, float | None]
+    icc1: Coefficient
+    icc2: Coefficient
+    icc3: Coefficient
+    icc1k: Coefficient
+    icc2k: Coefficient
+    icc3k: Coefficient
+
+    def forms(self) -> dict[str, Coefficient]:
+        """Shrout & Fleiss name -> coefficient, e.g. ``"ICC(2,1)"``."""
+        return {c.extra["form"]: c for c in (self.icc1, self.icc2, self.icc3, self.icc1k, self.icc2k, self.icc3k)}
+
+
+@dataclass(frozen=True)
+class LeaveOneOutRater(_Serialisable):
+    """The judge and one clinician, each against the consensus of the other clinicians, on the same items."""
+
+    rater: Any
+    n_items: int
+    n_ties: int
+    judge_kappa: Coefficient
+    clinician_kappa: Coefficient
+    difference: Coefficient  # judge_kappa - clinician_kappa
+
+
+@dataclass(frozen=True)
+class LeaveOneOutConsensus(_Serialisable):
+    """Judge vs the leave-one-clinician-out consensus, beside each clinician vs the same consensus."""
+
+    weights: Any
+    consensus_method: str
+    tie_rule: str
+    scale: str | None
+    n_ties: int  # tied consensus items summed over the leave-one-out consensuses
+    per_rater: tuple[LeaveOneOutRater, ...]
+    judge_average: Coefficient
+    clinician_average: Coefficient
+    difference: Coefficient
+
+
+@dataclass(frozen=True)
+class RankBiasedOverlap(_Serialisable):
+    """Rank-biased overlap of two (possibly truncated) rankings at persistence ``p``.
+
+    ``value`` is the extrapolated RBO_ext; ``rbo_min`` and ``rbo_max`` = ``rbo_min`` + ``rbo_res``
+    bound the RBO of any infinite continuation of the two prefixes.
+    """
+
+    status: str
+    value: float | None
+    rbo_min: float | None
+    rbo_max: float | None
+    rbo_res: float | None
+    p: float
+    len_a: int
+    len_b: int
+    overlap: int  # items in both rankings
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AdjustedPValues(_Serialisable):
+    """A family of p-values adjusted for multiple testing; missing p-values stay missing."""
+
+    method: str
+    alpha: float
+    n_tests: int
+    n_missing: int
+    p_values: tuple[float | None, ...]
+    adjusted: tuple[float | None, ...]
+    reject: tuple[bool | None, ...]
