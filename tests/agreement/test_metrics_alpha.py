@@ -100,4 +100,37 @@ def test_one_declared_category_is_no_variation_instead_of_the_package_error():
 
 def test_unknown_level_is_rejected():
     with pytest.raises(ValueError, match="level"):
-        krippendorff_alpha(KRIPPENDORFF_2011, labels=LIKERT, level="ratio")
+        krippendorff_alpha(KRIPPENDORFF_2011, labels=LIKERT, level="cardinal")
+
+
+def test_ratio_level_on_krippendorff_2011_example():
+    # 0.797 for the ratio metric: Krippendorff (2011), p. 8, as quoted by the krippendorff package's doctest
+    res = krippendorff_alpha(KRIPPENDORFF_2011, labels=LIKERT, level="ratio", n_boot=0)
+    assert round(res.value, 3) == 0.797
+    reference = krippendorff.alpha(reliability_data=KRIPPENDORFF_2011.T + 1, value_domain=LIKERT,
+                                   level_of_measurement="ratio")
+    assert res.value == pytest.approx(reference, abs=TOL)
+    assert res.extra["level"] == "ratio"
+
+
+@given(rating_matrices())
+@FAST
+def test_ratio_level_matches_the_package_and_its_bootstrap_statistic(case):
+    ratings, k = case
+    values = [0, 1, 2, 5, 10][:k]
+    res = krippendorff_alpha(ratings, labels=values, level="ratio", n_boot=0)
+    if res.status != STATUS_OK:
+        return
+    items = PooledItems(ratings, k)
+    reference = krippendorff.alpha(value_counts=items.counts[items.pairable], value_domain=values,
+                                   level_of_measurement="ratio")
+    assert res.value == pytest.approx(reference, abs=TOL)
+    again = alpha_from_coincidences(items.coincidences(items.sums()), "ratio", np.asarray(values, float))
+    assert again == pytest.approx(res.value, abs=TOL)
+
+
+def test_ratio_level_needs_numeric_labels_from_zero_up():
+    with pytest.raises(ValueError, match="numeric"):
+        krippendorff_alpha(KRIPPENDORFF_2011, labels=["a", "b", "c", "d", "e"], level="ratio")
+    with pytest.raises(ValueError, match=">= 0"):
+        krippendorff_alpha(KRIPPENDORFF_2011, labels=[-2, -1, 0, 1, 2], level="ratio")
