@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 
 from annotation.models import AssignmentStatus, Rating, RatingValue
 from inference.models import JudgeScore
-from studies.models import Response, Study
+from studies.models import ParseStatus, Response, Study
 from studies.schema import study_schema
 
 CANNOT_ASSESS = "cannot_assess"
@@ -382,7 +382,7 @@ def _triage(items: Items) -> Triage:
         labels=labels, predicted=predicted, reference=reference,
         confidence=np.where(usable, items.parsed_confidence, np.nan), is_discrete=is_discrete,
         prompt_group=np.array([group_of[k] for k in keys], dtype=np.int64),
-        n_unparseable=int(np.count_nonzero(items.parse_status == "unparseable")),
+        n_unparseable=int(np.count_nonzero(items.parse_status == ParseStatus.UNPARSEABLE)),
     )
 
 

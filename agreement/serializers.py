@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from studies.models import Study
 
-from .models import Report, ReportFormat
+from .models import Report, ReportFormat, ReportStatus
 
 
 class ReportSerializer(serializers.ModelSerializer):
@@ -18,7 +18,7 @@ class ReportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_download_url(self, report) -> str | None:
-        if report.status != "done" or not report.file:
+        if report.status != ReportStatus.DONE or not report.file:
             return None
         return reverse("agreement-api:report_download", args=[report.pk])
 

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import ADMIN, RESEARCHER
-from config.exceptions import ApplicationError
+from config.pages import shown_as_message
 from studies.models import Study
 from studies.schema import study_schema
 
@@ -67,12 +67,11 @@ def report_build(request, study_id: int):
     form = _form(study, request.POST)
     if not form.is_valid():
         return study_report(request, study_id, form=form)
-    try:
+    with shown_as_message(request) as outcome:
         report = services.report_request(
             study=study, format=form.cleaned_data["format"], parameters=form.parameters(), requested_by=request.user
         )
-    except ApplicationError as exc:
-        messages.error(request, f"{exc.message}: {exc.extra}")
+    if not outcome.ok:
         return redirect("agreement:study_report", study_id=study.pk)
     messages.success(request, f"Report #{report.pk} ({report.get_format_display()}) requested.")
     return redirect("agreement:study_report", study_id=study.pk)

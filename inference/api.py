@@ -10,13 +10,13 @@ from accounts.permissions import IsStudyAdmin
 from studies.models import Study
 
 from . import selectors, services
-from .models import GenerationJob
+from .models import Job
 from .serializers import JobDetailSerializer, JobProgressSerializer
 
 ADMIN_ONLY = [IsAuthenticated & IsStudyAdmin]
 
 
-def job_detail_data(job: GenerationJob) -> dict:
+def job_detail_data(job: Job) -> dict:
     return {**selectors.job_progress(job=job).as_dict(), "failed_rows": selectors.job_failed_rows(job=job)}
 
 
@@ -63,7 +63,7 @@ class JobDetailApi(APIView):
 
     @extend_schema(responses=JobDetailSerializer)
     def get(self, request, job_id: int):
-        job = get_object_or_404(GenerationJob, pk=job_id)
+        job = get_object_or_404(Job, pk=job_id)
         return Response(JobDetailSerializer(job_detail_data(job)).data)
 
 
@@ -73,7 +73,7 @@ class _JobActionApi(APIView):
 
     @extend_schema(request=None, responses=JobDetailSerializer)
     def post(self, request, job_id: int):
-        job = type(self).job_action(job=get_object_or_404(GenerationJob, pk=job_id))
+        job = type(self).job_action(job=get_object_or_404(Job, pk=job_id))
         job.refresh_from_db()
         return Response(JobDetailSerializer(job_detail_data(job)).data)
 
@@ -81,16 +81,16 @@ class _JobActionApi(APIView):
 class JobCancelApi(_JobActionApi):
     """POST: cancel a queued or running job (a chunk already on the GPU finishes)."""
 
-    job_action = staticmethod(services.generation_job_cancel)
+    job_action = staticmethod(services.job_cancel)
 
 
 class JobRetryFailedApi(_JobActionApi):
     """POST: run the job's failed rows again, and only them."""
 
-    job_action = staticmethod(services.generation_job_retry_failed)
+    job_action = staticmethod(services.job_retry_failed)
 
 
 class JobResumeApi(_JobActionApi):
     """POST: re-enqueue every chunk with unfinished rows (after a crashed worker or a cancel)."""
 
-    job_action = staticmethod(services.generation_job_resume)
+    job_action = staticmethod(services.job_resume)

@@ -1,4 +1,4 @@
-"""Generation and judge jobs, and the judge's scores. Responses themselves live in annotation."""
+"""Jobs (a kind: generate responses, or judge them) and the judge's scores. Responses live in studies."""
 from django.conf import settings
 from django.db import models
 
@@ -18,7 +18,7 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class GenerationJob(TimeStampedModel):
+class Job(TimeStampedModel):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=16, choices=JobKind.choices, default=JobKind.GENERATE)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
@@ -50,7 +50,7 @@ class JobItem(TimeStampedModel):
     Its status is the job's progress; a failed row keeps its error and is retried alone.
     """
 
-    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="items")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
     chunk = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

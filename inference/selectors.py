@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from .models import GenerationJob, ItemStatus, JobStatus
+from .models import ItemStatus, Job, JobStatus
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class JobProgress:
         return asdict(self)
 
 
-def job_progress(*, job: GenerationJob, now=None) -> JobProgress:
+def job_progress(*, job: Job, now=None) -> JobProgress:
     counts = job.items.aggregate(
         total=Count("id"),
         **{status: Count("id", filter=Q(status=status)) for status in ItemStatus.values},
@@ -56,15 +56,15 @@ def job_progress(*, job: GenerationJob, now=None) -> JobProgress:
     )
 
 
-def study_jobs(*, study, limit: int = 10) -> list[GenerationJob]:
+def study_jobs(*, study, limit: int = 10) -> list[Job]:
     """The study's latest jobs, newest first, each with `.progress`."""
-    jobs = list(GenerationJob.objects.filter(study=study).order_by("-created_at", "-id")[:limit])
+    jobs = list(Job.objects.filter(study=study).order_by("-created_at", "-id")[:limit])
     for job in jobs:
         job.progress = job_progress(job=job)
     return jobs
 
 
-def job_failed_rows(*, job: GenerationJob, limit: int = 20) -> list[dict]:
+def job_failed_rows(*, job: Job, limit: int = 20) -> list[dict]:
     """The most common errors of the job's failed rows, for the admin."""
     return list(job.items.filter(status=ItemStatus.FAILED).values("error").annotate(rows=Count("id"))
                 .order_by("-rows")[:limit])

@@ -8,16 +8,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import ADMIN
-from config.exceptions import ApplicationError
+from config.pages import shown_as_message
 from studies.models import Study
 
 from . import selectors, services
-from .models import GenerationJob
+from .models import Job, JobKind
 
 JOB_ACTIONS = {
-    "cancel": (services.generation_job_cancel, "Job {job} cancelled."),
-    "retry-failed": (services.generation_job_retry_failed, "Failed rows of job {job} queued again."),
-    "resume": (services.generation_job_resume, "Job {job} resumed."),
+    "cancel": (services.job_cancel, "Job {job} cancelled."),
+    "retry-failed": (services.job_retry_failed, "Failed rows of job {job} queued again."),
+    "resume": (services.job_resume, "Job {job} resumed."),
 }
 
 
@@ -57,12 +57,10 @@ def _back(request):
 @role_required(ADMIN)
 def study_start(request, study_id: int, kind: str):
     study = get_object_or_404(Study, pk=study_id)
-    start = services.generation_job_start if kind == "generate" else services.judge_job_start
-    try:
+    start = services.generation_job_start if kind == JobKind.GENERATE else services.judge_job_start
+    with shown_as_message(request) as outcome:
         job = start(study=study, user=request.user)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
+    if outcome.ok:
         messages.success(request, f"Job {job.pk} started: {job.items.count()} rows.")
     return _back(request)
 
@@ -70,12 +68,10 @@ def study_start(request, study_id: int, kind: str):
 @require_POST
 @role_required(ADMIN)
 def job_action(request, job_id: int, action: str):
-    job = get_object_or_404(GenerationJob, pk=job_id)
+    job = get_object_or_404(Job, pk=job_id)
     service, done_message = JOB_ACTIONS[action]
-    try:
+    with shown_as_message(request) as outcome:
         service(job=job)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
+    if outcome.ok:
         messages.success(request, done_message.format(job=job.pk))
     return _back(request)

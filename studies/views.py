@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import ADMIN
-from config.exceptions import ApplicationError
+from config.pages import shown_as_message
 
 from .forms import CaseSetUploadForm, PersonaForm, PersonaPreviewForm, StudyForm, StudyImportForm
 from .models import Case, CaseSet, Persona, Study
@@ -46,10 +46,6 @@ SHOWN_ERRORS = 500  # on the page; the API and the command give them all
 PENDING_UPLOADS = "case_set_uploads"  # session key: previewed files waiting for "Import"
 
 
-def _fail(request, exc: ApplicationError) -> None:
-    messages.error(request, exc.message)
-
-
 # ------------------------------------------------------------------------------------------------ studies
 
 @role_required(ADMIN)
@@ -68,11 +64,9 @@ def _study_form_initial(study: Study) -> dict:
 def study_create_view(request):
     form = StudyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with shown_as_message(request) as outcome:
             study = study_create(owner=request.user, **form.changed_values())
-        except ApplicationError as exc:
-            _fail(request, exc)
-        else:
+        if outcome.ok:
             messages.success(request, f"Created study '{study.name}' (draft) with the no-persona baseline.")
             return redirect("studies:study_detail", study.pk)
     return render(request, "studies/study_form.html", {"form": form, "study": None})
@@ -83,11 +77,9 @@ def study_edit(request, pk: int):
     study = get_object_or_404(Study, pk=pk)
     form = StudyForm(request.POST or None, study=study, initial=_study_form_initial(study))
     if request.method == "POST" and form.is_valid():
-        try:
+        with shown_as_message(request) as outcome:
             study_update(study=study, **form.changed_values())
-        except ApplicationError as exc:
-            _fail(request, exc)
-        else:
+        if outcome.ok:
             messages.success(request, "Saved.")
             return redirect("studies:study_detail", study.pk)
     return render(request, "studies/study_form.html", {"form": form, "study": study})
@@ -111,11 +103,9 @@ def study_detail(request, pk: int):
 @require_POST
 def study_transition(request, pk: int):
     study = get_object_or_404(Study, pk=pk)
-    try:
+    with shown_as_message(request) as outcome:
         study = transition_study(study=study, to_status=request.POST.get("to_status", ""), user=request.user)
-    except ApplicationError as exc:
-        _fail(request, exc)
-    else:
+    if outcome.ok:
         messages.success(request, f"'{study.name}' is now {study.get_status_display().lower()}.")
     return redirect("studies:study_detail", study.pk)
 
@@ -134,12 +124,10 @@ def study_export(request, pk: int):
 def study_import_view(request):
     form = StudyImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with shown_as_message(request) as outcome:
             study = study_import(data=form.cleaned_data["file"].read(), owner=request.user,
                                  name=form.cleaned_data["name"] or None)
-        except ApplicationError as exc:
-            _fail(request, exc)
-        else:
+        if outcome.ok:
             messages.success(request, f"Imported study '{study.name}' as a draft.")
             return redirect("studies:study_detail", study.pk)
     return render(request, "studies/study_import.html", {"form": form})
@@ -181,11 +169,9 @@ def case_set_upload(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         options = {"name": data["name"], "description": data["description"], "new_version": data["new_version"]}
-        try:
+        with shown_as_message(request) as outcome:
             result = case_set_import(file=data["file"], owner=request.user, dry_run=True, **options)
-        except ApplicationError as exc:
-            _fail(request, exc)
-        else:
+        if outcome.ok:
             context.update(result=result, shown_errors=result.errors[:SHOWN_ERRORS],
                            hidden_errors=max(0, len(result.errors) - SHOWN_ERRORS))
             if result.changed:
@@ -204,14 +190,13 @@ def case_set_upload_confirm(request):
         return redirect("studies:case_set_upload")
     request.session[PENDING_UPLOADS] = pending
     try:
-        with default_storage.open(stash["path"], "rb") as fh:
+        with shown_as_message(request) as outcome, default_storage.open(stash["path"], "rb") as fh:
             result = case_set_import(file=fh, filename=stash["filename"], owner=request.user, name=stash["name"],
                                      description=stash["description"], new_version=stash["new_version"])
-    except ApplicationError as exc:
-        _fail(request, exc)
-        return redirect("studies:case_set_upload")
     finally:
         default_storage.delete(stash["path"])
+    if not outcome.ok:
+        return redirect("studies:case_set_upload")
     messages.success(request, result.message)
     return redirect("studies:case_set_detail", result.case_set.pk)
 
@@ -240,11 +225,9 @@ def persona_library_load_view(request):
 def persona_create_view(request):
     form = PersonaForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with shown_as_message(request) as outcome:
             persona = persona_create(**form.cleaned_data)
-        except ApplicationError as exc:
-            _fail(request, exc)
-        else:
+        if outcome.ok:
             messages.success(request, f"Created {persona}.")
             return redirect("studies:persona_detail", persona.pk)
     return render(request, "studies/persona_form.html", {"form": form, "persona": None})
@@ -261,11 +244,9 @@ def persona_edit(request, pk: int):
     form = PersonaForm(request.POST or None, persona=persona, initial={f: getattr(persona, f) for f in fields})
     if request.method == "POST" and form.is_valid():
         changes = {k: v for k, v in form.cleaned_data.items() if not form.fields[k].disabled}
-        try:
+        with shown_as_message(request) as outcome:
             saved = persona_update(persona=persona, **changes)
-        except ApplicationError as exc:
-            _fail(request, exc)
-        else:
+        if outcome.ok:
             if saved.pk != persona.pk:
                 messages.success(request, f"Saved as version {saved.version}: version {persona.version} is used by "
                                           "generated responses or a running study and stays as it was.")
@@ -287,11 +268,9 @@ def persona_detail(request, pk: int):
     form.fields["case"].choices = [("", "---------")] + [(c.pk, str(c)) for c in cases]
     preview = None
     if form.is_bound and form.is_valid():
-        try:
+        with shown_as_message(request):
             preview = persona_preview(persona=persona, case=form.cleaned_data["case"],
                                       study=form.cleaned_data.get("study"))
-        except ApplicationError as exc:
-            _fail(request, exc)
     return render(request, "studies/persona_detail.html", {
         "persona": persona, "versions": persona_versions(persona=persona), "form": form, "preview": preview,
         "studies": persona.studies.order_by("name"),

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsClinician, IsStudyAdmin
 from config.exceptions import ApplicationError
-from studies.models import Study
+from studies.models import Study, StudyStatus
 
 from ..models import PreferenceAssignment, StudyRater
 from ..selectors.rating import (
@@ -81,7 +81,7 @@ class AssignmentDetailApi(ClinicianApi):
                    responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["rating"])
     def get(self, request, code):
         task = self.task(code)
-        if task.study.status == "rating":
+        if task.study.status == StudyStatus.RATING:
             task_mark_shown(task=task)
         data = s.task_detail(task, enrolment=enrolment_of(task), current=task_submitted_values(task),
                              progress=rater_progress(rater=request.user, study=task.study))

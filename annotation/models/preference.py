@@ -5,7 +5,7 @@ from django.db.models import F, Q
 
 from studies.models import Case, Response, Study, TimeStampedModel, opaque_code
 
-from .rating import AppendOnly, RaterTask
+from .rating import AppendOnly, AssignmentStatus, RaterTask
 
 
 class Comparison(TimeStampedModel):
@@ -34,7 +34,8 @@ class PreferenceAssignment(RaterTask):
     class Meta(RaterTask.Meta):
         constraints = [
             models.UniqueConstraint(
-                fields=["comparison", "rater"], condition=Q(repeat_of__isnull=True) & ~Q(status="withdrawn"),
+                fields=["comparison", "rater"],
+                condition=Q(repeat_of__isnull=True) & ~Q(status=AssignmentStatus.WITHDRAWN),
                 name="preferenceassignment_once_per_rater",
             )
         ]

@@ -64,7 +64,8 @@ class Assignment(RaterTask):
     class Meta(RaterTask.Meta):
         constraints = [
             models.UniqueConstraint(
-                fields=["response", "rater"], condition=Q(repeat_of__isnull=True) & ~Q(status="withdrawn"),
+                fields=["response", "rater"],
+                condition=Q(repeat_of__isnull=True) & ~Q(status=AssignmentStatus.WITHDRAWN),
                 name="assignment_once_per_rater",
             )
         ]

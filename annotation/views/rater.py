@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.decorators import role_required
 from accounts.roles import CLINICIAN
 from config.exceptions import ApplicationError
+from config.pages import shown_as_message
 from studies.models import StudyStatus
 from studies.schema import study_schema
 
@@ -157,11 +158,9 @@ def task_draft(request, code):
 @role_required(CLINICIAN)
 def task_flag(request, code):
     task = _task_or_404(request, code)
-    try:
+    with shown_as_message(request) as outcome:
         item_flag_create(task=task, rater=request.user, kind=request.POST.get("kind", ""),
                          note=request.POST.get("note", ""))
-    except ApplicationError as exc:
-        messages.error(request, f"{exc.message} {' '.join(exc.extra.get('fields', {}).values())}".strip())
-    else:
+    if outcome.ok:
         messages.success(request, "Thank you: the problem was reported to the study team. You can still rate the item.")
     return redirect("annotation:rate_task", code=task.code)

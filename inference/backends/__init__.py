@@ -12,21 +12,22 @@ __all__ = ["ChatBackend", "ChatRequest", "ChatResult", "SamplingSettings", "Tran
 def backend_for(spec) -> ChatBackend:
     """The backend for a `studies.models.ModelSpec`."""
     from config.exceptions import ApplicationError
+    from studies.choices import Backend
 
     options = dict(spec.engine_options or {})
     if options.get("dry_run"):
         from .dryrun import DryRunBackend
 
         return DryRunBackend(model_path=spec.model_path, delay_s=options.get("delay_s", 0.0))
-    if spec.backend == "vllm":
+    if spec.backend == Backend.VLLM:
         from .vllm_engine import VllmBackend
 
         return VllmBackend(model_path=spec.model_path, revision=spec.revision, options=options)
-    if spec.backend == "openai":
+    if spec.backend == Backend.OPENAI:
         from .openai_server import OpenAIServerBackend
 
         return OpenAIServerBackend.from_spec(spec)
-    if spec.backend == "imported":
+    if spec.backend == Backend.IMPORTED:
         from .imported import ImportedBackend
 
         return ImportedBackend.from_spec(spec)

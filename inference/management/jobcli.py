@@ -1,14 +1,16 @@
-"""What the job commands share: finding the study, and running or following a job with a progress bar."""
+"""What the job commands share: one base command that finds its study or job, calls one service, and
+runs or follows the job with a progress bar."""
 import time
 
 from django.conf import settings
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from config.exceptions import ApplicationError
 from studies.models import Study
 
 from .. import selectors, services
-from ..models import GenerationJob
+from ..models import Job
 
 
 def add_run_arguments(parser):
@@ -29,14 +31,14 @@ def study_arg(value: str) -> Study:
     return study
 
 
-def job_arg(value: str) -> GenerationJob:
-    job = GenerationJob.objects.filter(pk=int(value)).first() if value.isdigit() else None
+def job_arg(value: str) -> Job:
+    job = Job.objects.filter(pk=int(value)).first() if value.isdigit() else None
     if job is None:
         raise CommandError(f"No job {value!r}.")
     return job
 
 
-def follow(job: GenerationJob, *, stdout, run_here: bool, wait: bool, poll_seconds: float = 2.0) -> GenerationJob:
+def follow(job: Job, *, stdout, run_here: bool, wait: bool, poll_seconds: float = 2.0) -> Job:
     """Run the job here, or follow a worker's progress, with a tqdm bar; then print a summary line."""
     progress = selectors.job_progress(job=job)
     if run_here or wait:
@@ -58,3 +60,27 @@ def follow(job: GenerationJob, *, stdout, run_here: bool, wait: bool, poll_secon
     stdout.write(f"job {job.pk}: {progress.status_display}; {progress.done}/{progress.total} done, "
                  f"{progress.failed} failed, {progress.pending} pending, {progress.cancelled} cancelled")
     return job
+
+
+class JobCommand(BaseCommand):
+    """A command that starts or moves a job: `target` is "study" or "job"; `act` calls the one service."""
+
+    target = "study"
+
+    def add_arguments(self, parser):
+        parser.add_argument(self.target, help="Study id or name" if self.target == "study" else "Job id")
+        add_run_arguments(parser)
+
+    def act(self, subject, *, enqueue: bool) -> Job:
+        raise NotImplementedError
+
+    def handle(self, *args, **options):
+        run_here = in_process(options)
+        subject = study_arg(options["study"]) if self.target == "study" else job_arg(options["job"])
+        try:
+            job = self.act(subject, enqueue=not run_here)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        if self.target == "study":
+            self.stdout.write(f"job {job.pk} planned: {job.items.count()} rows in chunks of {job.chunk_size}")
+        follow(job, stdout=self.stdout, run_here=run_here, wait=options["wait"])

@@ -17,7 +17,7 @@ from studies.prompts import PromptTemplateError, build_messages, messages_hash, 
 
 from ..backends import ChatRequest, SamplingSettings, TransientBackendError, backend_for
 from ..backends.base import iter_results
-from ..models import GenerationJob, ItemStatus, JobItem, JobKind
+from ..models import ItemStatus, Job, JobItem, JobKind
 from ..planning import chunk_of, row_seed
 from .jobs import ACTIVE, MAX_ERROR_CHARS, items_fail, job_chunks_enqueue, study_transition_if_available
 
@@ -46,57 +46,63 @@ def _generative_specs(study: Study):
     return list(study.model_specs.exclude(backend=Backend.IMPORTED).order_by("name"))
 
 
-def generation_job_start(*, study: Study, user=None, enqueue: bool = True,
-                         chunk_size: int | None = None) -> GenerationJob:
+def _generation_problems(cases: list, personas: list, specs: list) -> list[str]:
+    problems = [what for what, missing in (
+        ("the study has no cases (add a case set)", not cases),
+        ("the study has no personas", not personas),
+        ("the study has no model to generate with (imported models are filled by import)", not specs),
+    ) if missing]
+    for persona in personas if cases else ():
+        try:
+            render_system_prompt(persona, cases[0])
+        except PromptTemplateError as exc:
+            problems.append(f"persona {persona.slug} v{persona.version}: {exc}")
+    return problems
+
+
+def _plan_rows(job: Job, *, specs: list, personas: list, cases: list, existing: set) -> list[JobItem]:
+    """One row per missing cell. Model, then persona, then case: a chunk serves one engine and its
+    prompts share prefixes."""
+    items = []
+    for spec in specs:
+        for persona in personas:
+            for case in cases:
+                for sample in range(spec.samples_per_prompt):
+                    if (case.pk, persona.pk, spec.pk, sample) in existing:
+                        continue
+                    items.append(JobItem(
+                        job=job, chunk=chunk_of(len(items), job.chunk_size), case=case, persona=persona, model=spec,
+                        sample_index=sample, seed=row_seed(base_seed=spec.seed, case_key=case_key(case),
+                                                           persona_key=persona_key(persona), sample_index=sample),
+                    ))
+    return items
+
+
+def generation_job_start(*, study: Study, user=None, enqueue: bool = True, chunk_size: int | None = None) -> Job:
     """Plan the study's missing responses and enqueue them in chunks.
 
     Cells that already have a response are not planned again, so a second job fills only the gaps.
     `enqueue=False` plans without sending tasks (the `generate` command then runs chunks in-process).
     """
-    chunk_size = chunk_size or settings.GENERATION_CHUNK_SIZE
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
         if study.status == StudyStatus.CLOSED:
             raise ApplicationError("The study is closed; nothing more can be generated for it.")
-        if GenerationJob.objects.filter(study=study, kind=JobKind.GENERATE, status__in=ACTIVE).exists():
+        if Job.objects.filter(study=study, kind=JobKind.GENERATE, status__in=ACTIVE).exists():
             raise ApplicationError("A generation job is already running for this study; cancel it or wait.")
         cases = list(Case.objects.filter(case_set__in=study.case_sets.all()).select_related("case_set")
                      .order_by("case_set__name", "case_set__version", "id"))
         personas = list(study.personas.order_by("slug", "version"))
         specs = _generative_specs(study)
-        problems = []
-        if not cases:
-            problems.append("the study has no cases (add a case set)")
-        if not personas:
-            problems.append("the study has no personas")
-        if not specs:
-            problems.append("the study has no model to generate with (imported models are filled by import)")
-        for persona in personas:
-            try:
-                if cases:
-                    render_system_prompt(persona, cases[0])
-            except PromptTemplateError as exc:
-                problems.append(f"persona {persona.slug} v{persona.version}: {exc}")
+        problems = _generation_problems(cases, personas, specs)
         if problems:
             raise ApplicationError("Cannot start generation: " + "; ".join(problems) + ".",
                                    extra={"problems": problems})
-
         existing = set(Response.objects.filter(study=study).values_list("case_id", "persona_id", "model_id",
                                                                         "sample_index"))
-        job = GenerationJob.objects.create(study=study, kind=JobKind.GENERATE, created_by=user, chunk_size=chunk_size)
-        items = []
-        # Model, then persona, then case: a chunk serves one engine and its prompts share prefixes.
-        for spec in specs:
-            for persona in personas:
-                for case in cases:
-                    for sample in range(spec.samples_per_prompt):
-                        if (case.pk, persona.pk, spec.pk, sample) in existing:
-                            continue
-                        items.append(JobItem(
-                            job=job, chunk=chunk_of(len(items), chunk_size), case=case, persona=persona, model=spec,
-                            sample_index=sample, seed=row_seed(base_seed=spec.seed, case_key=case_key(case),
-                                                               persona_key=persona_key(persona), sample_index=sample),
-                        ))
+        job = Job.objects.create(study=study, kind=JobKind.GENERATE, created_by=user,
+                                 chunk_size=chunk_size or settings.GENERATION_CHUNK_SIZE)
+        items = _plan_rows(job, specs=specs, personas=personas, cases=cases, existing=existing)
         if not items:
             raise ApplicationError(f"All {len(existing)} responses of this study already exist; nothing to generate.")
         JobItem.objects.bulk_create(items, batch_size=5000)
@@ -107,7 +113,7 @@ def generation_job_start(*, study: Study, user=None, enqueue: bool = True,
     return job
 
 
-def generation_chunk_run(*, job: GenerationJob, chunk: int) -> int:
+def generation_chunk_run(*, job: Job, chunk: int) -> int:
     """Generate the chunk's pending rows, one backend batch per model, and store them once each."""
     items = list(job.items.filter(chunk=chunk, status=ItemStatus.PENDING).order_by("model_id", "id"))
     # A chunk has hundreds of rows but few distinct cases, personas and models: load each once.

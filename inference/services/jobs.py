@@ -16,7 +16,7 @@ from django.utils import timezone
 from config.exceptions import ApplicationError
 from studies.models import StudyStatus
 
-from ..models import GenerationJob, ItemStatus, JobItem, JobKind, JobStatus
+from ..models import ItemStatus, Job, JobItem, JobKind, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 MAX_ERROR_CHARS = 2000
 
 
-def job_chunks_enqueue(*, job: GenerationJob, chunks) -> list[int]:
+def job_chunks_enqueue(*, job: Job, chunks) -> list[int]:
     """Send one Celery task per chunk once the current transaction commits (so workers see the rows)."""
     from .. import tasks
 
@@ -43,10 +43,10 @@ def job_chunk_run(*, job_id: int, chunk: int) -> int:
     from .generation import generation_chunk_run
     from .judging import judge_chunk_run
 
-    job = GenerationJob.objects.select_related("study").get(pk=job_id)
+    job = Job.objects.select_related("study").get(pk=job_id)
     if job.status not in ACTIVE:
         return 0  # cancelled or finished: a stale message
-    GenerationJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+    Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
         status=JobStatus.RUNNING, started_at=Coalesce(F("started_at"), Now())
     )
     run = generation_chunk_run if job.kind == JobKind.GENERATE else judge_chunk_run
@@ -55,7 +55,7 @@ def job_chunk_run(*, job_id: int, chunk: int) -> int:
     return finished
 
 
-def job_run_in_process(*, job: GenerationJob, on_chunk=None) -> GenerationJob:
+def job_run_in_process(*, job: Job, on_chunk=None) -> Job:
     """Run the job's pending chunks here, one after another, without a broker (commands, scripts,
     benchmarks). `on_chunk(job)` is called after each chunk, e.g. to advance a progress bar."""
     chunks = sorted(set(job.items.filter(status=ItemStatus.PENDING).values_list("chunk", flat=True)))
@@ -82,10 +82,10 @@ def job_chunk_fail(*, job_id: int, chunk: int, error: str) -> int:
     return failed
 
 
-def job_finish_if_complete(*, job_id: int) -> GenerationJob | None:
+def job_finish_if_complete(*, job_id: int) -> Job | None:
     """Close an active job whose rows are all settled: done, or "finished with failures"."""
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().get(pk=job_id)
+        job = Job.objects.select_for_update().get(pk=job_id)
         if job.status not in ACTIVE or job.items.filter(status=ItemStatus.PENDING).exists():
             return None
         has_failures = job.items.filter(status=ItemStatus.FAILED).exists()
@@ -96,11 +96,11 @@ def job_finish_if_complete(*, job_id: int) -> GenerationJob | None:
     return job
 
 
-def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
+def job_cancel(*, job: Job) -> Job:
     """Stop a job: its pending rows are cancelled. A chunk already running on a GPU finishes and keeps
     what it generated (its rows are real results); no new chunk starts."""
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().get(pk=job.pk)
+        job = Job.objects.select_for_update().get(pk=job.pk)
         if job.status not in ACTIVE:
             raise ApplicationError(f"Job {job.pk} is {job.get_status_display().lower()}; only a queued or running "
                                    "job can be cancelled.")
@@ -111,9 +111,9 @@ def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
     return job
 
 
-def _reopen(job: GenerationJob, *, from_statuses, nothing_message: str, enqueue: bool) -> GenerationJob:
+def _reopen(job: Job, *, from_statuses, nothing_message: str, enqueue: bool) -> Job:
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().get(pk=job.pk)
+        job = Job.objects.select_for_update().get(pk=job.pk)
         reopened = job.items.filter(status__in=from_statuses)
         chunks = set(reopened.values_list("chunk", flat=True))
         reopened.update(status=ItemStatus.PENDING, updated_at=timezone.now())
@@ -129,7 +129,7 @@ def _reopen(job: GenerationJob, *, from_statuses, nothing_message: str, enqueue:
     return job
 
 
-def generation_job_resume(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
+def job_resume(*, job: Job, enqueue: bool = True) -> Job:
     """Re-enqueue every chunk with unfinished rows (after a crashed worker, or a cancel).
 
     Safe while the original messages may still be redelivered: a chunk with nothing pending is a no-op."""
@@ -137,7 +137,7 @@ def generation_job_resume(*, job: GenerationJob, enqueue: bool = True) -> Genera
                    nothing_message=f"Job {job.pk} has no unfinished rows to resume.")
 
 
-def generation_job_retry_failed(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
+def job_retry_failed(*, job: Job, enqueue: bool = True) -> Job:
     """Run the failed rows again, and only them (their chunks' other rows are already settled)."""
     if not job.items.filter(status=ItemStatus.FAILED).exists():
         raise ApplicationError(f"Job {job.pk} has no failed rows to retry.")

@@ -12,12 +12,12 @@ from config.exceptions import ApplicationError
 from studies.models import Study
 
 from ..backends import TransientBackendError, backend_for
-from ..models import GenerationJob, ItemStatus, JobItem, JobKind, JudgeScore
+from ..models import ItemStatus, Job, JobItem, JobKind, JudgeScore
 from ..planning import chunk_of
 from .jobs import ACTIVE, items_fail, job_chunks_enqueue
 
 
-def judge_job_start(*, study: Study, user=None, enqueue: bool = True, chunk_size: int | None = None) -> GenerationJob:
+def judge_job_start(*, study: Study, user=None, enqueue: bool = True, chunk_size: int | None = None) -> Job:
     """Plan a judge score for every response of the study without a valid score from its judge (an
     unparseable one is asked again while inference.judge allows more attempts)."""
     chunk_size = chunk_size or settings.GENERATION_CHUNK_SIZE
@@ -25,7 +25,7 @@ def judge_job_start(*, study: Study, user=None, enqueue: bool = True, chunk_size
         study = Study.objects.select_for_update().get(pk=study.pk)
         if study.judge_id is None:
             raise ApplicationError("The study has no judge model; choose one first.")
-        if GenerationJob.objects.filter(study=study, kind=JobKind.JUDGE, status__in=ACTIVE).exists():
+        if Job.objects.filter(study=study, kind=JobKind.JUDGE, status__in=ACTIVE).exists():
             raise ApplicationError("A judge job is already running for this study; cancel it or wait.")
         scored = JudgeScore.objects.filter(judge_id=study.judge_id, response__study=study, parse_ok=True).values(
             "response_id")
@@ -33,7 +33,7 @@ def judge_job_start(*, study: Study, user=None, enqueue: bool = True, chunk_size
                             .values_list("pk", flat=True))
         if not response_ids:
             raise ApplicationError("Nothing to judge: every response of the study already has a valid judge score.")
-        job = GenerationJob.objects.create(study=study, kind=JobKind.JUDGE, created_by=user, chunk_size=chunk_size)
+        job = Job.objects.create(study=study, kind=JobKind.JUDGE, created_by=user, chunk_size=chunk_size)
         JobItem.objects.bulk_create(
             [JobItem(job=job, chunk=chunk_of(i, chunk_size), response_id=pk) for i, pk in enumerate(response_ids)],
             batch_size=5000,
@@ -43,7 +43,7 @@ def judge_job_start(*, study: Study, user=None, enqueue: bool = True, chunk_size
     return job
 
 
-def judge_chunk_run(*, job: GenerationJob, chunk: int) -> int:
+def judge_chunk_run(*, job: Job, chunk: int) -> int:
     """Score the chunk's pending responses; inference.judge is idempotent (one score per response and judge)."""
     from ..judge import judge_responses
 

@@ -14,58 +14,33 @@ from django.db import IntegrityError, transaction
 
 from config.exceptions import ApplicationError
 
-from ..importers import FileRejected, RowError, case_set_hash, check_file, make_cases, read_upload
+from ..importers import FileRejected, case_set_hash, check_file, make_cases, read_upload
+from ..importers.result import ImportResult, Outcome, refuse, refuse_file, refuse_rows
 from ..models import Case, CaseSet, StudyStatus
 
 PREVIEW_ROWS = 10
-MAX_REPORTED_ERRORS = 10_000  # a file of 200,000 bad rows still gets the count and the first 10,000
 MAX_LISTED_IDS = 50  # in the message; the result carries every conflicting id
 BATCH_SIZE = 2_000
 
 
-class Outcome:
-    CREATED = "created"
-    APPENDED = "appended"
-    NEW_VERSION = "new_version"
-    UNCHANGED = "unchanged"
-    INVALID = "invalid"
-    CONFLICT = "conflict"
-
-
 @dataclass
-class CaseSetImportResult:
-    outcome: str
-    message: str
-    name: str
-    dry_run: bool
+class CaseSetImportResult(ImportResult):
+    name: str = ""
     version: int | None = None
     case_set: CaseSet | None = None
     format: str = ""
-    compressed: bool = False
-    rows: int = 0
     added: int = 0
     already_present: int = 0
     content_hash: str = ""
     conflicting_ids: list[str] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
     preview: list[dict] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome not in (Outcome.INVALID, Outcome.CONFLICT)
-
-    @property
-    def changed(self) -> bool:
-        return self.ok and self.outcome != Outcome.UNCHANGED
 
     def as_dict(self) -> dict:
         return {
-            "ok": self.ok, "outcome": self.outcome, "message": self.message, "dry_run": self.dry_run,
-            "name": self.name, "version": self.version, "case_set_id": self.case_set.pk if self.case_set else None,
-            "format": self.format, "compressed": self.compressed, "rows": self.rows, "added": self.added,
+            **super().as_dict(), "name": self.name, "version": self.version,
+            "case_set_id": self.case_set.pk if self.case_set else None, "format": self.format, "added": self.added,
             "already_present": self.already_present, "content_hash": self.content_hash,
-            "conflicting_ids": self.conflicting_ids, "error_count": len(self.errors),
-            "errors": [e.as_dict() for e in self.errors[:MAX_REPORTED_ERRORS]], "preview": self.preview,
+            "conflicting_ids": self.conflicting_ids, "preview": self.preview,
         }
 
 
@@ -133,14 +108,6 @@ def _describe(result: CaseSetImportResult, inserted: int) -> str:
             f"{result.already_present:,} already there unchanged.")
 
 
-def _refuse(result: CaseSetImportResult) -> CaseSetImportResult:
-    """Dry runs return the failed result; real imports raise it as the project's domain error."""
-    if result.dry_run:
-        return result
-    raise ApplicationError(result.message, extra=result.as_dict(),
-                           status_code=409 if result.outcome == Outcome.CONFLICT else 400)
-
-
 def case_set_import(*, file, name: str, owner=None, new_version: bool = False, dry_run: bool = False,
                     description: str = "", filename: str | None = None, format: str | None = None,
                     ) -> CaseSetImportResult:
@@ -155,29 +122,24 @@ def case_set_import(*, file, name: str, owner=None, new_version: bool = False, d
         raise ApplicationError("A case set needs a name.")
     if len(name) > CaseSet._meta.get_field("name").max_length:
         raise ApplicationError("A case set name can be at most 200 characters.")
-    result = CaseSetImportResult(outcome=Outcome.INVALID, message="", name=name, dry_run=dry_run)
+    result = CaseSetImportResult(message="", name=name, dry_run=dry_run)
     try:
         data, filename = read_upload(file, filename=filename, max_bytes=settings.CASE_UPLOAD_MAX_BYTES)
         checked = check_file(data, filename=filename, format=format, max_bytes=settings.CASE_UPLOAD_MAX_BYTES,
                              max_rows=settings.CASE_UPLOAD_MAX_ROWS)
     except FileRejected as exc:
-        result.errors, result.message = [RowError(None, None, exc.message)], exc.message
-        return _refuse(result)
+        return refuse_file(result, exc)
     result.format, result.compressed = checked.format, checked.compressed
     result.rows = checked.rows_read
     result.preview = [{k: v for k, v in c.items() if k != "content_hash"} for c in checked.cases[:PREVIEW_ROWS]]
     if checked.errors:
-        rows = len({e.row for e in checked.errors})
-        result.errors = checked.errors
-        result.message = (f"The file has {len(checked.errors):,} error(s) in {rows:,} row(s); nothing was imported. "
-                          "Fix them all and upload the file again.")
-        return _refuse(result)
+        return refuse_rows(result, checked.errors)
     result.content_hash = case_set_hash(c["content_hash"] for c in checked.cases)
     try:
         with transaction.atomic():
             to_insert = _plan(result, checked.cases, new_version=new_version, lock=not dry_run)
             if not result.ok:
-                return _refuse(result)
+                return refuse(result)
             if result.outcome == Outcome.UNCHANGED:
                 return result
             result.added = len(to_insert)

@@ -9,7 +9,7 @@ from config.exceptions import ApplicationError
 from inference import selectors, services, tasks
 from inference.backends import ChatResult, TransientBackendError
 from inference.backends.dryrun import DryRunBackend
-from inference.models import GenerationJob, ItemStatus, JobItem, JobStatus
+from inference.models import ItemStatus, Job, JobItem, JobStatus
 from inference.planning import chunk_of, row_seed
 from inference.services import generation
 from studies.models import Response
@@ -114,7 +114,7 @@ def test_start_refuses_while_a_job_is_active_and_changes_nothing():
     first = services.generation_job_start(study=study, enqueue=False)
     with pytest.raises(ApplicationError, match="already running"):
         services.generation_job_start(study=study, enqueue=False)
-    assert list(GenerationJob.objects.filter(study=study)) == [first]
+    assert list(Job.objects.filter(study=study)) == [first]
     assert JobItem.objects.count() == first.items.count()
 
 
@@ -126,7 +126,7 @@ def test_start_refuses_an_incomplete_study_and_creates_no_job(what):
         study.personas.clear()
     with pytest.raises(ApplicationError, match="Cannot start generation"):
         services.generation_job_start(study=study, enqueue=False)
-    assert not GenerationJob.objects.exists() and not JobItem.objects.exists()
+    assert not Job.objects.exists() and not JobItem.objects.exists()
 
 
 def test_start_refuses_a_persona_with_an_unknown_placeholder():
@@ -135,7 +135,7 @@ def test_start_refuses_a_persona_with_an_unknown_placeholder():
     with pytest.raises(ApplicationError, match="unknown placeholder") as info:
         services.generation_job_start(study=study, enqueue=False)
     assert len(info.value.extra["problems"]) == 1
-    assert not GenerationJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 def test_nothing_left_to_generate_is_an_error():
@@ -143,7 +143,7 @@ def test_nothing_left_to_generate_is_an_error():
     run_all(services.generation_job_start(study=study, enqueue=False))
     with pytest.raises(ApplicationError, match="already exist"):
         services.generation_job_start(study=study, enqueue=False)
-    assert GenerationJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 # --- running --------------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_running_a_chunk_twice_creates_no_second_response(use_backend):
     # marking its rows: neither generates again nor adds a row.
     services.job_chunk_run(job_id=job.pk, chunk=0)
     job.items.update(status=ItemStatus.PENDING)
-    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     services.job_chunk_run(job_id=job.pk, chunk=0)
     assert cells(study) == before and len(before) == 4
     assert len(backend.seen) == 4
@@ -203,7 +203,7 @@ def test_two_tasks_generating_the_same_rows_at_once_store_each_cell_once(use_bac
     # The twin task read its rows before the first one stored them, so it generates them all again.
     monkeypatch.setattr(generation, "_settle_existing", lambda job, items: items)
     job.items.update(status=ItemStatus.PENDING)
-    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     services.job_chunk_run(job_id=job.pk, chunk=0)
     assert {r.pk: r.text for r in Response.objects.filter(study=study)} == first
     assert job.items.filter(status=ItemStatus.DONE).count() == 4
@@ -225,7 +225,7 @@ def test_failed_rows_are_recorded_with_their_error_and_retried_alone(use_backend
 
     retry_backend = use_backend(RecordingBackend())
     with django_capture_on_commit_callbacks(execute=True):
-        services.generation_job_retry_failed(job=job)
+        services.job_retry_failed(job=job)
     assert {int(k) for k in retry_backend.seen} == failing
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.error == ""
@@ -291,7 +291,7 @@ def test_retry_failed_without_failed_rows_is_an_error_and_changes_nothing():
     study = grid_study(samples=1)
     job = run_all(services.generation_job_start(study=study, enqueue=False))
     with pytest.raises(ApplicationError, match="no failed rows"):
-        services.generation_job_retry_failed(job=job)
+        services.job_retry_failed(job=job)
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
 
@@ -333,17 +333,17 @@ def test_cancel_stops_pending_rows_and_resume_finishes_them(settings, django_cap
     study = grid_study(samples=1)
     job = services.generation_job_start(study=study, enqueue=False)
     services.job_chunk_run(job_id=job.pk, chunk=0)
-    services.generation_job_cancel(job=job)
+    services.job_cancel(job=job)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED and job.finished_at
     assert job.items.filter(status=ItemStatus.CANCELLED).count() == 2
     assert services.job_chunk_run(job_id=job.pk, chunk=1) == 0  # a stale message after the cancel
     assert Response.objects.filter(study=study).count() == 2
     with pytest.raises(ApplicationError, match="only a queued or running job"):
-        services.generation_job_cancel(job=job)
+        services.job_cancel(job=job)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.generation_job_resume(job=job)
+        services.job_resume(job=job)
     job.refresh_from_db()
     assert job.status == JobStatus.DONE
     assert len(set(cells(study))) == Response.objects.filter(study=study).count() == 4
@@ -355,7 +355,7 @@ def test_resume_reenqueues_the_unfinished_chunks_of_a_crashed_worker(settings, d
     job = services.generation_job_start(study=study, enqueue=False)
     services.job_chunk_run(job_id=job.pk, chunk=0)  # then the worker died; its other chunks were lost
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.generation_job_resume(job=job)
+        services.job_resume(job=job)
     assert len(callbacks) == 1
     with mock.patch.object(tasks.job_chunk_run, "delay") as delay:
         callbacks[0]()
@@ -368,7 +368,7 @@ def test_resume_reenqueues_the_unfinished_chunks_of_a_crashed_worker(settings, d
 def test_resume_of_a_finished_job_is_an_error():
     job = run_all(services.generation_job_start(study=grid_study(samples=1), enqueue=False))
     with pytest.raises(ApplicationError, match="no unfinished rows"):
-        services.generation_job_resume(job=job)
+        services.job_resume(job=job)
 
 
 # --- progress -------------------------------------------------------------------------------------

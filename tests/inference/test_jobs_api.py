@@ -8,7 +8,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from inference import services
-from inference.models import GenerationJob, ItemStatus, JobStatus, JudgeScore
+from inference.models import ItemStatus, Job, JobStatus, JudgeScore
 from studies.models import Response
 from tests import factories
 from tests.inference.grid import dry_run_spec, grid_study
@@ -44,7 +44,7 @@ def test_every_job_endpoint_refuses_non_admins_and_changes_nothing(role, api_as,
         response = getattr(api, method)(url)
         assert response.status_code in ((401, 403) if role == "anonymous" else (403,)), url
     job.refresh_from_db()
-    assert job.status == JobStatus.QUEUED and GenerationJob.objects.count() == 1
+    assert job.status == JobStatus.QUEUED and Job.objects.count() == 1
     assert not job.items.exclude(status=ItemStatus.PENDING).exists()
 
 
@@ -62,7 +62,7 @@ def test_admin_starts_follows_cancels_and_resumes_a_job_through_the_api(
 
     again = api.post(reverse("inference-api:generation_start", args=[study.pk]))
     assert again.status_code == 400 and "already running" in again.json()["message"]
-    assert GenerationJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
     cancelled = api.post(reverse("inference-api:job_cancel", args=[job_id]))
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
@@ -96,7 +96,7 @@ def test_judge_job_scores_every_response_once(admin_user, api_as, django_capture
     with django_capture_on_commit_callbacks(execute=True):
         started = api_as(admin_user).post(reverse("inference-api:judge_start", args=[study.pk]))
     assert started.status_code == 201, started.content
-    job = GenerationJob.objects.get(pk=started.json()["job_id"])
+    job = Job.objects.get(pk=started.json()["job_id"])
     assert job.kind == "judge" and job.status == JobStatus.DONE
     scores = JudgeScore.objects.filter(judge=study.judge)
     assert scores.count() == Response.objects.filter(study=study).count() == 4
@@ -107,7 +107,7 @@ def test_judge_job_needs_a_judge_and_creates_nothing_without_one(admin_user, api
     study = grid_study(samples=1)
     response = api_as(admin_user).post(reverse("inference-api:judge_start", args=[study.pk]))
     assert response.status_code == 400 and "no judge" in response.json()["message"]
-    assert not GenerationJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 # --- pages ---------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_progress_panel_and_actions_are_refused_to_non_admins(client, role):
     assert client.post(reverse("inference:study_generate", args=[study.pk])).status_code == 403
     assert client.post(reverse("inference:job_action", args=[job.pk, "cancel"])).status_code == 403
     job.refresh_from_db()
-    assert job.status == JobStatus.QUEUED and GenerationJob.objects.count() == 1
+    assert job.status == JobStatus.QUEUED and Job.objects.count() == 1
 
 
 def test_panel_buttons_start_and_cancel_and_go_back_to_a_safe_page(client, admin_user):
@@ -144,7 +144,7 @@ def test_panel_buttons_start_and_cancel_and_go_back_to_a_safe_page(client, admin
     client.force_login(admin_user)
     started = client.post(reverse("inference:study_generate", args=[study.pk]), {"next": "/studies/"})
     assert started.status_code == 302 and started.url == "/studies/"
-    job = GenerationJob.objects.get(study=study)
+    job = Job.objects.get(study=study)
     cancel = client.post(reverse("inference:job_action", args=[job.pk, "cancel"]),
                          {"next": "https://evil.example/"})
     assert cancel.status_code == 302 and cancel.url == reverse("studies:study_list")
@@ -182,7 +182,7 @@ def test_generate_command_runs_in_process_with_a_progress_bar(capsys):
     study = grid_study(samples=2)
     call_command("generate", study.name, "--wait")
     out = capsys.readouterr().out
-    job = GenerationJob.objects.get(study=study)
+    job = Job.objects.get(study=study)
     assert job.status == JobStatus.DONE and Response.objects.filter(study=study).count() == 8
     assert f"job {job.pk}: Done; 8/8 done, 0 failed" in out
 
@@ -190,7 +190,7 @@ def test_generate_command_runs_in_process_with_a_progress_bar(capsys):
 def test_retry_and_resume_commands_explain_when_there_is_nothing_to_do():
     study = grid_study(samples=1)
     call_command("generate", str(study.pk))
-    job = GenerationJob.objects.get(study=study)
+    job = Job.objects.get(study=study)
     with pytest.raises(CommandError, match="no failed rows"):
         call_command("retry_failed", str(job.pk))
     with pytest.raises(CommandError, match="no unfinished rows"):

@@ -11,7 +11,7 @@ import pytest
 
 from inference import services
 from inference.backends import ChatRequest, SamplingSettings
-from inference.models import GenerationJob, ItemStatus, JobStatus
+from inference.models import ItemStatus, Job, JobStatus
 from studies.models import Response
 from tests import factories
 from tests.conftest import skip_or_fail
@@ -153,6 +153,6 @@ def test_the_generation_service_stores_every_cell_once_through_the_engine(backen
     # A redelivered chunk adds nothing.
     stored = set(Response.objects.filter(study=study).values_list("pk", "text"))
     job.items.update(status=ItemStatus.PENDING)
-    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     services.job_run_in_process(job=job)
     assert set(Response.objects.filter(study=study).values_list("pk", "text")) == stored

@@ -6,7 +6,7 @@ import yaml
 from django.core.management import call_command
 
 from config.exceptions import ApplicationError
-from inference.models import GenerationJob, JobStatus
+from inference.models import Job, JobStatus
 from studies.models import CaseSet, ModelSpec, Persona, Study, StudyStatus
 from studies.schema import default_rating_schema
 from studies.services.case_sets import case_set_import
@@ -174,7 +174,7 @@ def test_preconditions_of_each_step_are_checked(setup_data, admin_user, planned)
                              user=admin_user)
     with pytest.raises(ApplicationError, match="no responses have been generated or imported yet"):
         study_transition(study=study, to_status=StudyStatus.RATING, user=admin_user)
-    job = GenerationJob.objects.create(study=study, status=JobStatus.RUNNING)
+    job = Job.objects.create(study=study, status=JobStatus.RUNNING)
     factories.ResponseFactory(study=study)
     with pytest.raises(ApplicationError, match="generation jobs are still queued or running"):
         study_transition(study=study, to_status=StudyStatus.RATING, user=admin_user)

@@ -1,21 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
-
-from config.exceptions import ApplicationError
 from inference import services
-from inference.management.jobcli import add_run_arguments, follow, in_process, job_arg
+from inference.management.jobcli import JobCommand
 
 
-class Command(BaseCommand):
+class Command(JobCommand):
     help = "Resume a job: re-enqueue every chunk with unfinished rows (after a crashed worker or a cancel)."
+    target = "job"
 
-    def add_arguments(self, parser):
-        parser.add_argument("job", help="Job id")
-        add_run_arguments(parser)
-
-    def handle(self, *args, **options):
-        run_here = in_process(options)
-        try:
-            job = services.generation_job_resume(job=job_arg(options["job"]), enqueue=not run_here)
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
-        follow(job, stdout=self.stdout, run_here=run_here, wait=options["wait"])
+    def act(self, subject, *, enqueue: bool):
+        return services.job_resume(job=subject, enqueue=enqueue)
