@@ -41,8 +41,9 @@ Edge cases: no score at all: ``insufficient_data``/``empty``; fewer than two rat
 positive (all scores equal; or, for the k-rater and absolute-agreement forms, items whose means do
 not vary) is ``undefined_no_variation``. Estimates can be negative (the between-items mean square
 below the error mean square) and are reported as they are, not truncated at 0. With a zero error
-mean square the exact F interval degenerates to its limit [1, 1]. Fewer than 10 items add
-``small_n``.
+mean square the exact F interval degenerates to its limit [1, 1]. When an F quantile of the interval
+is not finite (Satterthwaite's df near 0, which happens with very few items and a negative estimate)
+the interval is None and ``extra["ci_undefined"]`` says why. Fewer than 10 items add ``small_n``.
 
 References: Shrout, P. E. & Fleiss, J. L. (1979). Intraclass correlations: uses in assessing rater
 reliability. *Psychological Bulletin* 86(2), 420-428. McGraw, K. O. & Wong, S. P. (1996). Forming
@@ -167,13 +168,18 @@ def _form(field_name: str, ms: dict[str, float], n: int, k: int, *, q: float, co
     f0 = _ratio(ms["between_items"], error)
     extra.update(f_statistic=f0, df1=df1, df2=df2, p_value=float(stats.f.sf(f0, df1, df2)))
     if field_name.startswith("icc2"):
-        low, high, extra["satterthwaite_df"] = _absolute_interval(ms, n, k, rho2, average, q)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            low, high, extra["satterthwaite_df"] = _absolute_interval(ms, n, k, rho2, average, q)
         ci_method = "f_satterthwaite"
     else:
         low, high = _exact_interval(f0, df1, df2, k, average, q)
         ci_method = "f"
+    if not (np.isfinite(low) and np.isfinite(high)):  # e.g. Satterthwaite df near 0: an F quantile is infinite
+        low = high = ci_method = None
+        extra["ci_undefined"] = "an F quantile of the interval is not finite"
     return Coefficient(name=field_name, value=float(value), status=STATUS_OK, **sizes, ci_low=low, ci_high=high,
-                       ci_method=ci_method, ci_level=confidence, warnings=size_warnings(n), extra=extra)
+                       ci_method=ci_method, ci_level=confidence if ci_method else None, warnings=size_warnings(n),
+                       extra=extra)
 
 
 def _as_scores(scores) -> np.ndarray:

@@ -71,6 +71,7 @@ def anova_mean_squares(x):
             "residual": two_way.loc["Residual", "mean_sq"], "within_items": one_way.loc["Residual", "mean_sq"]}
 
 
+@np.errstate(invalid="ignore", divide="ignore")
 def brute_force_forms(ms, n, k, confidence=0.95):
     """The six estimates and intervals written out from Shrout & Fleiss (1979) and McGraw & Wong (1996)."""
     b, w, j, e = ms["between_items"], ms["within_items"], ms["between_raters"], ms["residual"]
@@ -113,6 +114,9 @@ def test_random_matrices_match_statsmodels_anova_and_the_published_formulas(seed
             assert name == "ICC(2,k)" and ms["between_items"] + (ms["between_raters"] - ms["residual"]) / n <= 0
             continue
         assert coef.value == pytest.approx(value, rel=1e-8, abs=1e-10), name
+        if coef.ci_low is None:  # an infinite F quantile (Satterthwaite df near 0)
+            assert not (np.isfinite(low) and np.isfinite(high)) and "ci_undefined" in coef.extra
+            continue
         assert coef.ci_low == pytest.approx(low, rel=1e-7, abs=1e-9), name
         assert coef.ci_high == pytest.approx(high, rel=1e-7, abs=1e-9), name
 
@@ -144,6 +148,11 @@ def test_edge_cases_come_back_as_statuses():
     res = intraclass_correlation(shifted)
     assert res.icc3.value == pytest.approx(1.0) and (res.icc3.ci_low, res.icc3.ci_high) == (1.0, 1.0)
     assert res.icc2.value < 1
+    # three items, a negative ICC(2,1) and Satterthwaite df near 0: no finite interval, said so
+    rng = np.random.default_rng(76394)
+    x = rng.normal(size=(3, 1)) * rng.uniform(0, 2) + rng.normal(size=(1, 2)) + rng.normal(size=(3, 2))
+    odd = intraclass_correlation(x, confidence=0.9).icc2
+    assert odd.ok and odd.ci_low is None and odd.ci_method is None and "ci_undefined" in odd.extra
     assert res.to_dict()["icc2"]["extra"]["form"] == "ICC(2,1)"
     with pytest.raises(ValueError):
         intraclass_correlation([[1.0, np.inf], [2.0, 3.0]])
