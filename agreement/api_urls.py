@@ -1,11 +1,11 @@
 from django.urls import path
 
-from . import api
+from .api import views
 
 app_name = "agreement-api"
 
 urlpatterns = [
-    path("reports/", api.ReportListCreateApi.as_view(), name="report_list"),
-    path("reports/<int:pk>/", api.ReportDetailApi.as_view(), name="report_detail"),
-    path("reports/<int:pk>/download/", api.ReportDownloadApi.as_view(), name="report_download"),
+    path("reports/", views.ReportListCreateApi.as_view(), name="report-list"),
+    path("reports/<int:pk>/", views.ReportDetailApi.as_view(), name="report-detail"),
+    path("reports/<int:pk>/download/", views.ReportDownloadApi.as_view(), name="report-download"),
 ]

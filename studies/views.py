@@ -17,30 +17,11 @@ from accounts.decorators import role_required
 from accounts.roles import ADMIN
 from config.pages import shown_as_message
 
+from . import selectors
 from .forms import CaseSetUploadForm, PersonaForm, PersonaPreviewForm, StudyForm, StudyImportForm
 from .models import Case, CaseSet, Persona, Study
 from .schema import study_schema
-from .selectors import (
-    case_set_cases,
-    case_set_list,
-    model_spec_list,
-    persona_list,
-    persona_versions,
-    study_allowed_transitions,
-    study_grid,
-)
-from .selectors import study_list as select_studies
-from .services.case_sets import case_set_import
-from .services.personas import (
-    persona_create,
-    persona_is_frozen,
-    persona_library_load,
-    persona_preview,
-    persona_update,
-)
-from .services.studies import OPTION_FIELDS, study_create, study_update
-from .services.studies import study_transition as transition_study
-from .services.study_files import study_export_text, study_import
+from .services import case_sets, personas, studies, study_files
 
 SHOWN_ERRORS = 500  # on the page; the API and the command give them all
 PENDING_UPLOADS = "case_set_uploads"  # session key: previewed files waiting for "Import"
@@ -50,22 +31,22 @@ PENDING_UPLOADS = "case_set_uploads"  # session key: previewed files waiting for
 
 @role_required(ADMIN)
 def study_list(request):
-    return render(request, "studies/study_list.html", {"studies": select_studies()})
+    return render(request, "studies/study_list.html", {"studies": selectors.study_list()})
 
 
 def _study_form_initial(study: Study) -> dict:
-    initial = {name: getattr(study, name) for name in ("name", *OPTION_FIELDS, "task_instructions")}
+    initial = {name: getattr(study, name) for name in ("name", *studies.OPTION_FIELDS, "task_instructions")}
     initial.update(case_sets=study.case_sets.all(), personas=study.personas.filter(is_baseline=False),
                    model_specs=study.model_specs.all(), judge=study.judge, rating_schema=study.rating_schema)
     return initial
 
 
 @role_required(ADMIN)
-def study_create_view(request):
+def study_create(request):
     form = StudyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with shown_as_message(request) as outcome:
-            study = study_create(owner=request.user, **form.changed_values())
+            study = studies.study_create(owner=request.user, **form.changed_values())
         if outcome.ok:
             messages.success(request, f"Created study '{study.name}' (draft) with the no-persona baseline.")
             return redirect("studies:study_detail", study.pk)
@@ -78,7 +59,7 @@ def study_edit(request, pk: int):
     form = StudyForm(request.POST or None, study=study, initial=_study_form_initial(study))
     if request.method == "POST" and form.is_valid():
         with shown_as_message(request) as outcome:
-            study_update(study=study, **form.changed_values())
+            studies.study_update(study=study, **form.changed_values())
         if outcome.ok:
             messages.success(request, "Saved.")
             return redirect("studies:study_detail", study.pk)
@@ -90,8 +71,8 @@ def study_detail(request, pk: int):
     study = get_object_or_404(Study.objects.select_related("judge", "owner"), pk=pk)
     return render(request, "studies/study_detail.html", {
         "study": study,
-        "grid": study_grid(study=study),
-        "transitions": study_allowed_transitions(study=study),
+        "grid": selectors.study_grid(study=study),
+        "transitions": selectors.study_allowed_transitions(study=study),
         "case_sets": study.case_sets.order_by("name", "version"),
         "personas": study.personas.order_by("-is_baseline", "-is_medical", "slug"),
         "model_specs": study.model_specs.order_by("name"),
@@ -104,7 +85,7 @@ def study_detail(request, pk: int):
 def study_transition(request, pk: int):
     study = get_object_or_404(Study, pk=pk)
     with shown_as_message(request) as outcome:
-        study = transition_study(study=study, to_status=request.POST.get("to_status", ""), user=request.user)
+        study = studies.study_transition(study=study, to_status=request.POST.get("to_status", ""), user=request.user)
     if outcome.ok:
         messages.success(request, f"'{study.name}' is now {study.get_status_display().lower()}.")
     return redirect("studies:study_detail", study.pk)
@@ -114,18 +95,18 @@ def study_transition(request, pk: int):
 def study_export(request, pk: int):
     study = get_object_or_404(Study, pk=pk)
     fmt = "json" if request.GET.get("as") == "json" else "yaml"
-    response = HttpResponse(study_export_text(study=study, fmt=fmt),
+    response = HttpResponse(study_files.study_export_text(study=study, fmt=fmt),
                             content_type="application/json" if fmt == "json" else "application/yaml")
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}.{fmt}"'
     return response
 
 
 @role_required(ADMIN)
-def study_import_view(request):
+def study_import(request):
     form = StudyImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         with shown_as_message(request) as outcome:
-            study = study_import(data=form.cleaned_data["file"].read(), owner=request.user,
+            study = study_files.study_import(data=form.cleaned_data["file"].read(), owner=request.user,
                                  name=form.cleaned_data["name"] or None)
         if outcome.ok:
             messages.success(request, f"Imported study '{study.name}' as a draft.")
@@ -136,14 +117,14 @@ def study_import_view(request):
 # ------------------------------------------------------------------------------------------------ case sets
 
 @role_required(ADMIN)
-def case_set_list_view(request):
-    return render(request, "studies/case_set_list.html", {"case_sets": case_set_list()})
+def case_set_list(request):
+    return render(request, "studies/case_set_list.html", {"case_sets": selectors.case_set_list()})
 
 
 @role_required(ADMIN)
 def case_set_detail(request, pk: int):
     case_set = get_object_or_404(CaseSet, pk=pk)
-    page = Paginator(case_set_cases(case_set=case_set), 100).get_page(request.GET.get("page"))
+    page = Paginator(selectors.case_set_cases(case_set=case_set), 100).get_page(request.GET.get("page"))
     return render(request, "studies/case_set_detail.html", {
         "case_set": case_set, "page": page, "studies": case_set.studies.order_by("name"),
     })
@@ -170,7 +151,7 @@ def case_set_upload(request):
         data = form.cleaned_data
         options = {"name": data["name"], "description": data["description"], "new_version": data["new_version"]}
         with shown_as_message(request) as outcome:
-            result = case_set_import(file=data["file"], owner=request.user, dry_run=True, **options)
+            result = case_sets.case_set_import(file=data["file"], owner=request.user, dry_run=True, **options)
         if outcome.ok:
             context.update(result=result, shown_errors=result.errors[:SHOWN_ERRORS],
                            hidden_errors=max(0, len(result.errors) - SHOWN_ERRORS))
@@ -191,8 +172,9 @@ def case_set_upload_confirm(request):
     request.session[PENDING_UPLOADS] = pending
     try:
         with shown_as_message(request) as outcome, default_storage.open(stash["path"], "rb") as fh:
-            result = case_set_import(file=fh, filename=stash["filename"], owner=request.user, name=stash["name"],
-                                     description=stash["description"], new_version=stash["new_version"])
+            result = case_sets.case_set_import(
+                file=fh, filename=stash["filename"], owner=request.user, name=stash["name"],
+                description=stash["description"], new_version=stash["new_version"])
     finally:
         default_storage.delete(stash["path"])
     if not outcome.ok:
@@ -204,29 +186,29 @@ def case_set_upload_confirm(request):
 # ------------------------------------------------------------------------------------------------ personas
 
 @role_required(ADMIN)
-def persona_list_view(request):
+def persona_list(request):
     return render(request, "studies/persona_list.html", {
-        "personas": persona_list(current_only=request.GET.get("all") != "1"),
+        "personas": selectors.persona_list(current_only=request.GET.get("all") != "1"),
         "show_all": request.GET.get("all") == "1",
-        "model_specs": model_spec_list(),
+        "model_specs": selectors.model_spec_list(),
     })
 
 
 @role_required(ADMIN)
 @require_POST
-def persona_library_load_view(request):
-    result = persona_library_load(include_extras=request.POST.get("extras") == "1")
+def persona_library_load(request):
+    result = personas.persona_library_load(include_extras=request.POST.get("extras") == "1")
     messages.success(request, f"Persona library: {len(result.created)} created, "
                               f"{len(result.unchanged) + len(result.differing)} already there.")
     return redirect("studies:persona_list")
 
 
 @role_required(ADMIN)
-def persona_create_view(request):
+def persona_create(request):
     form = PersonaForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with shown_as_message(request) as outcome:
-            persona = persona_create(**form.cleaned_data)
+            persona = personas.persona_create(**form.cleaned_data)
         if outcome.ok:
             messages.success(request, f"Created {persona}.")
             return redirect("studies:persona_detail", persona.pk)
@@ -245,7 +227,7 @@ def persona_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         changes = {k: v for k, v in form.cleaned_data.items() if not form.fields[k].disabled}
         with shown_as_message(request) as outcome:
-            saved = persona_update(persona=persona, **changes)
+            saved = personas.persona_update(persona=persona, **changes)
         if outcome.ok:
             if saved.pk != persona.pk:
                 messages.success(request, f"Saved as version {saved.version}: version {persona.version} is used by "
@@ -254,7 +236,7 @@ def persona_edit(request, pk: int):
                 messages.success(request, "Saved.")
             return redirect("studies:persona_detail", saved.pk)
     return render(request, "studies/persona_form.html", {
-        "form": form, "persona": persona, "frozen": persona_is_frozen(persona),
+        "form": form, "persona": persona, "frozen": personas.persona_is_frozen(persona),
     })
 
 
@@ -269,9 +251,9 @@ def persona_detail(request, pk: int):
     preview = None
     if form.is_bound and form.is_valid():
         with shown_as_message(request):
-            preview = persona_preview(persona=persona, case=form.cleaned_data["case"],
+            preview = personas.persona_preview(persona=persona, case=form.cleaned_data["case"],
                                       study=form.cleaned_data.get("study"))
     return render(request, "studies/persona_detail.html", {
-        "persona": persona, "versions": persona_versions(persona=persona), "form": form, "preview": preview,
+        "persona": persona, "versions": selectors.persona_versions(persona=persona), "form": form, "preview": preview,
         "studies": persona.studies.order_by("name"),
     })

@@ -10,7 +10,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
 from accounts.permissions import IsResearcher, IsStudyAdmin, ReadOnly
 
@@ -196,12 +195,3 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSe
         source = data["file"].read() if "file" in data else data["data"]
         study = study_import(data=source, owner=request.user, name=data.get("name"))
         return Response(s.StudySerializer(study).data, status=status.HTTP_201_CREATED)
-
-
-router = SimpleRouter()
-router.register("case-sets", CaseSetViewSet, basename="case-set")
-router.register("cases", CaseViewSet, basename="case")
-router.register("personas", PersonaViewSet, basename="persona")
-router.register("model-specs", ModelSpecViewSet, basename="model-spec")
-router.register("studies", StudyViewSet, basename="study")
-urlpatterns = router.urls

@@ -99,12 +99,12 @@ def test_a_report_without_a_file_is_not_downloadable(client, study):
 def test_api_refuses_clinicians_and_anonymous_users(api_as, client, study):
     report = _csv_report(study)
     clinician_api = api_as(factories.clinician())
-    for url in (reverse("agreement-api:report_list"), reverse("agreement-api:report_detail", args=[report.pk]),
-                reverse("agreement-api:report_download", args=[report.pk])):
+    for url in (reverse("agreement-api:report-list"), reverse("agreement-api:report-detail", args=[report.pk]),
+                reverse("agreement-api:report-download", args=[report.pk])):
         assert clinician_api.get(url).status_code == 403, url
         assert client.get(url).status_code in (401, 403), url
     before = Report.objects.count()
-    response = clinician_api.post(reverse("agreement-api:report_list"), {"study": study.pk, "format": "csv"},
+    response = clinician_api.post(reverse("agreement-api:report-list"), {"study": study.pk, "format": "csv"},
                                   format="json")
     assert response.status_code == 403 and Report.objects.count() == before
 
@@ -112,14 +112,14 @@ def test_api_refuses_clinicians_and_anonymous_users(api_as, client, study):
 def test_api_queues_a_report_and_serves_its_status_and_file(api_as, study, django_capture_on_commit_callbacks):
     api = api_as(factories.researcher())
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.post(reverse("agreement-api:report_list"),
+        response = api.post(reverse("agreement-api:report-list"),
                             {"study": study.pk, "format": "csv", "parameters": {"seed": 7}}, format="json")
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["status"] == "queued" and body["parameters"]["seed"] == 7
-    detail = api.get(reverse("agreement-api:report_detail", args=[body["id"]])).json()
+    detail = api.get(reverse("agreement-api:report-detail", args=[body["id"]])).json()
     assert detail["status"] == "done" and detail["progress"] == 1.0 and len(detail["data_hash"]) == 64
-    listed = api.get(reverse("agreement-api:report_list"), {"study": study.pk}).json()
+    listed = api.get(reverse("agreement-api:report-list"), {"study": study.pk}).json()
     assert [r["id"] for r in listed["results"]] == [body["id"]]
     download = api.get(detail["download_url"])
     assert download.status_code == 200
@@ -128,7 +128,7 @@ def test_api_queues_a_report_and_serves_its_status_and_file(api_as, study, djang
 def test_api_rejects_bad_parameters_with_every_field_named_and_creates_nothing(api_as, study):
     api = api_as(factories.researcher())
     response = api.post(
-        reverse("agreement-api:report_list"),
+        reverse("agreement-api:report-list"),
         {"study": study.pk, "format": "json", "parameters": {"n_boot": -5, "ci_level": 2, "colour": "red",
                                                             "min_confidence": "certain"}},
         format="json",

@@ -20,13 +20,13 @@ ROLES = {"clinician": factories.clinician, "researcher": factories.researcher}
 
 def api_endpoints(study, job):
     return [
-        ("get", reverse("inference-api:study_jobs", args=[study.pk])),
-        ("post", reverse("inference-api:generation_start", args=[study.pk])),
-        ("post", reverse("inference-api:judge_start", args=[study.pk])),
-        ("get", reverse("inference-api:job_detail", args=[job.pk])),
-        ("post", reverse("inference-api:job_cancel", args=[job.pk])),
-        ("post", reverse("inference-api:job_retry_failed", args=[job.pk])),
-        ("post", reverse("inference-api:job_resume", args=[job.pk])),
+        ("get", reverse("inference-api:study-jobs", args=[study.pk])),
+        ("post", reverse("inference-api:generation-start", args=[study.pk])),
+        ("post", reverse("inference-api:judge-start", args=[study.pk])),
+        ("get", reverse("inference-api:job-detail", args=[job.pk])),
+        ("post", reverse("inference-api:job-cancel", args=[job.pk])),
+        ("post", reverse("inference-api:job-retry-failed", args=[job.pk])),
+        ("post", reverse("inference-api:job-resume", args=[job.pk])),
     ]
 
 
@@ -53,39 +53,39 @@ def test_admin_starts_follows_cancels_and_resumes_a_job_through_the_api(
     study = grid_study(samples=1)
     api = api_as(admin_user)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        started = api.post(reverse("inference-api:generation_start", args=[study.pk]))
+        started = api.post(reverse("inference-api:generation-start", args=[study.pk]))
     assert started.status_code == 201, started.content
     body = started.json()
     assert (body["total"], body["done"], body["status"], body["failed_rows"]) == (4, 0, "queued", [])
     assert len(callbacks) == 1  # the chunks are sent only once the plan is committed
     job_id = body["job_id"]
 
-    again = api.post(reverse("inference-api:generation_start", args=[study.pk]))
+    again = api.post(reverse("inference-api:generation-start", args=[study.pk]))
     assert again.status_code == 400 and "already running" in again.json()["message"]
     assert Job.objects.count() == 1
 
-    cancelled = api.post(reverse("inference-api:job_cancel", args=[job_id]))
+    cancelled = api.post(reverse("inference-api:job-cancel", args=[job_id]))
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["cancelled"] == 4
 
     with django_capture_on_commit_callbacks(execute=True):
-        resumed = api.post(reverse("inference-api:job_resume", args=[job_id]))
+        resumed = api.post(reverse("inference-api:job-resume", args=[job_id]))
     assert resumed.status_code == 200
-    detail = api.get(reverse("inference-api:job_detail", args=[job_id])).json()
+    detail = api.get(reverse("inference-api:job-detail", args=[job_id])).json()
     assert (detail["status"], detail["done"], detail["total"], detail["percent"]) == ("done", 4, 4, 100.0)
-    listed = api.get(reverse("inference-api:study_jobs", args=[study.pk])).json()
+    listed = api.get(reverse("inference-api:study-jobs", args=[study.pk])).json()
     assert [j["job_id"] for j in listed] == [job_id]
     assert Response.objects.filter(study=study).count() == 4
 
-    nothing = api.post(reverse("inference-api:job_retry_failed", args=[job_id]))
+    nothing = api.post(reverse("inference-api:job-retry-failed", args=[job_id]))
     assert nothing.status_code == 400 and nothing.json() == {"message": f"Job {job_id} has no failed rows to retry.",
                                                              "extra": {}}
 
 
 def test_unknown_study_or_job_is_a_404(admin_user, api_as):
     api = api_as(admin_user)
-    assert api.post(reverse("inference-api:generation_start", args=[999999])).status_code == 404
-    assert api.get(reverse("inference-api:job_detail", args=[999999])).status_code == 404
+    assert api.post(reverse("inference-api:generation-start", args=[999999])).status_code == 404
+    assert api.get(reverse("inference-api:job-detail", args=[999999])).status_code == 404
 
 
 def test_judge_job_scores_every_response_once(admin_user, api_as, django_capture_on_commit_callbacks):
@@ -94,7 +94,7 @@ def test_judge_job_scores_every_response_once(admin_user, api_as, django_capture
     study.save()
     services.job_run_in_process(job=services.generation_job_start(study=study, enqueue=False))
     with django_capture_on_commit_callbacks(execute=True):
-        started = api_as(admin_user).post(reverse("inference-api:judge_start", args=[study.pk]))
+        started = api_as(admin_user).post(reverse("inference-api:judge-start", args=[study.pk]))
     assert started.status_code == 201, started.content
     job = Job.objects.get(pk=started.json()["job_id"])
     assert job.kind == "judge" and job.status == JobStatus.DONE
@@ -105,7 +105,7 @@ def test_judge_job_scores_every_response_once(admin_user, api_as, django_capture
 
 def test_judge_job_needs_a_judge_and_creates_nothing_without_one(admin_user, api_as):
     study = grid_study(samples=1)
-    response = api_as(admin_user).post(reverse("inference-api:judge_start", args=[study.pk]))
+    response = api_as(admin_user).post(reverse("inference-api:judge-start", args=[study.pk]))
     assert response.status_code == 400 and "no judge" in response.json()["message"]
     assert not Job.objects.exists()
 

@@ -7,7 +7,6 @@ double click or a second tab returns the rating already stored instead of creati
 from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -31,7 +30,7 @@ from ..selectors.rating import (
 )
 from ..services.assignments import assignment_rebalance, study_rater_add, study_rater_remove, study_raters_ensure
 from ..services.ratings import item_flag_create, preference_submit, rating_submit, task_draft_save, task_mark_shown
-from . import serializers_rating as s
+from . import serializers as s
 
 User = get_user_model()
 ERRORS = {400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT}
@@ -187,17 +186,3 @@ class StudyRebalanceApi(APIView):
     def post(self, request, pk):
         summary = assignment_rebalance(study=get_object_or_404(Study, pk=pk))
         return Response(s.PlanSummarySerializer(summary).data)
-
-
-urlpatterns = [
-    path("rating/studies/", EnrolmentListApi.as_view(), name="rating-enrolments"),
-    path("rating/assignments/", AssignmentListApi.as_view(), name="rating-assignments"),
-    path("rating/assignments/<str:code>/", AssignmentDetailApi.as_view(), name="rating-assignment"),
-    path("rating/assignments/<str:code>/draft/", AssignmentDraftApi.as_view(), name="rating-draft"),
-    path("rating/assignments/<str:code>/submit/", AssignmentSubmitApi.as_view(), name="rating-submit"),
-    path("rating/assignments/<str:code>/flags/", AssignmentFlagApi.as_view(), name="rating-flags"),
-    path("rating/admin/studies/<int:pk>/raters/", StudyRatersApi.as_view(), name="rating-study-raters"),
-    path("rating/admin/studies/<int:pk>/raters/<str:username>/", StudyRaterDetailApi.as_view(),
-         name="rating-study-rater"),
-    path("rating/admin/studies/<int:pk>/rebalance/", StudyRebalanceApi.as_view(), name="rating-study-rebalance"),
-]

@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 from accounts.permissions import IsStudyAdmin
 from studies.models import Study
 
-from . import selectors, services
-from .models import Job
+from .. import selectors, services
+from ..models import Job
 from .serializers import JobDetailSerializer, JobProgressSerializer
 
 ADMIN_ONLY = [IsAuthenticated & IsStudyAdmin]

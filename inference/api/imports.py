@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsStudyAdmin
 from studies.models import Study
 
-from .importers import responses_import
+from ..importers import responses_import
 
 
 class ResponseImportInputSerializer(serializers.Serializer):

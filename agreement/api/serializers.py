@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from studies.models import Study
 
-from .models import Report, ReportFormat, ReportStatus
+from ..models import Report, ReportFormat, ReportStatus
 
 
 class ReportSerializer(serializers.ModelSerializer):
@@ -20,7 +20,7 @@ class ReportSerializer(serializers.ModelSerializer):
     def get_download_url(self, report) -> str | None:
         if report.status != ReportStatus.DONE or not report.file:
             return None
-        return reverse("agreement-api:report_download", args=[report.pk])
+        return reverse("agreement-api:report-download", args=[report.pk])
 
 
 class ReportRequestSerializer(serializers.Serializer):

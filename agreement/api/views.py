@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsResearcher, IsStudyAdmin
 
-from . import services
-from .models import Report, ReportStatus
+from .. import services
+from ..models import Report, ReportStatus
 from .serializers import ReportRequestSerializer, ReportSerializer
 
 RESEARCH_ONLY = [IsAuthenticated & (IsResearcher | IsStudyAdmin)]
