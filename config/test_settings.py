@@ -7,6 +7,11 @@ os.environ.setdefault("SECURE_COOKIES", "0")
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Django's test client logs in with authenticate() and no request; the lockout backend then needs one.
+AUTHENTICATION_BACKENDS = ["tests.accounts.auth_backends.LockoutBackend", *AUTHENTICATION_BACKENDS[1:]]  # noqa: F405
+# HTTP Basic is listed so that a test can turn it on (settings.API_BASIC_AUTH); it is inert while off.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_AUTHENTICATION_CLASSES": [  # noqa: F405
+    "accounts.authentication.SessionAuthentication", "accounts.authentication.BasicAuthentication"]}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
