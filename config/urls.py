@@ -1,7 +1,13 @@
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+# Swagger UI comes from its CDN; the split view serves its start-up script as a file, not inline.
+SWAGGER_UI_ORIGIN = "https://cdn.jsdelivr.net"
+api_docs = csp_update({"script-src": [SWAGGER_UI_ORIGIN], "style-src": [SWAGGER_UI_ORIGIN],
+                       "img-src": [SWAGGER_UI_ORIGIN]})(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
 
 urlpatterns = [
     path("", include("accounts.urls")),
@@ -14,7 +20,7 @@ urlpatterns = [
     path("api/", include("inference.api_urls")),
     path("api/", include("agreement.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("admin/", admin.site.urls),
 ]
 

@@ -16,6 +16,12 @@ export DJANGO_SETTINGS_MODULE=config.test_settings
 .venv/bin/lint-imports --no-cache
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null \
   || { echo "models changed without a migration: run manage.py makemigrations"; exit 1; }
+# Production-like settings pass Django's deployment check (HTTPS redirect, HSTS, secure cookies, secret key).
+env -u SECURE_COOKIES DJANGO_SETTINGS_MODULE=config.settings DEBUG=0 ALLOWED_HOSTS=lab.example.org \
+  SECRET_KEY="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+  SECURE_SSL_REDIRECT=1 SECURE_HSTS_SECONDS=31536000 SECURE_HSTS_INCLUDE_SUBDOMAINS=1 SECURE_HSTS_PRELOAD=1 \
+  SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https \
+  .venv/bin/python manage.py check --deploy --fail-level WARNING
 # The suite builds its tables from the models (--no-migrations, faster); prove the migrations apply too.
 migrate_db=$(mktemp -d)
 DATABASE_URL="sqlite:///$migrate_db/db.sqlite3" .venv/bin/python manage.py migrate --noinput -v0

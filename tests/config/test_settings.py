@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _settings_probe(env_overrides: dict, expr: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DATABASE_URL",
-                                                             "CELERY_BROKER_URL")}
+                                                             "CELERY_BROKER_URL", "SECURE_COOKIES")}
     env.update(env_overrides, DJANGO_SETTINGS_MODULE="config.settings")
     code = f"import django; django.setup(); from django.conf import settings as s; print({expr})"
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
