@@ -18,7 +18,7 @@ BLAS runs single-threaded by default (``--blas-threads``): on a busy 2-core mach
 threads spin-wait for each other, and the matrix products ran 2x slower with two threads than with
 one in our runs; a Celery worker process per core is the deployment anyway.
 
-Goals (issue 6): full report <= 10 s on 2 cores, and >= 10x faster than the naive loop. Both
+Goals: full report <= 10 s on 2 cores, and >= 10x faster than the naive loop. Both
 ratios are printed: the full report against the naive all-pairs loop (literal goal) and our pairwise
 step against the same loop (like for like). Results go to benchmarks/results/agreement.json.
 

@@ -10,7 +10,7 @@
 
 Both use the same engine settings, prompts, sampling and seeds; the prefix cache is reset before
 every measured run, so neither profits from the other's cache. Runs alternate (bare, pipeline, ...)
-and the medians are compared. Throughput = completion tokens / wall seconds. Goal (issue 4): the
+and the medians are compared. Throughput = completion tokens / wall seconds. Goal: the
 pipeline keeps at least 90% of bare vLLM's throughput. Results: benchmarks/results/generation_<tag>.json.
 
     .venv-vllm/bin/python benchmarks/generation.py --model tiny            # CPU, a tiny random model
