@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import ADMIN, RESEARCHER
+from config.downloads import download_filename
 from config.pages import shown_as_message
 from studies.models import Study
 from studies.schema import study_schema
@@ -89,7 +90,7 @@ def report_download(request, report_id: int):
     report = _finished_report(report_id)
     return FileResponse(
         report.file.open("rb"), as_attachment=True,
-        filename=f"{report.study.name}-agreement-{report.data_hash[:12]}.{report.format}",
+        filename=download_filename(f"{report.study.name}-agreement-{report.data_hash[:12]}", report.format),
     )
 
 

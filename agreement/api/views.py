@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsResearcher, IsStudyAdmin
+from config.downloads import download_filename
 
 from .. import services
 from ..models import Report, ReportStatus
@@ -64,5 +65,5 @@ class ReportDownloadApi(APIView):
             raise NotFound("This report has no file yet.")
         return FileResponse(
             report.file.open("rb"), as_attachment=True,
-            filename=f"{report.study.name}-agreement-{report.data_hash[:12]}.{report.format}",
+            filename=download_filename(f"{report.study.name}-agreement-{report.data_hash[:12]}", report.format),
         )
