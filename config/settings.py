@@ -208,6 +208,20 @@ OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=300.0)  # o
 OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=5)  # per request, for 429/5xx/timeouts
 JUDGE_MAX_ATTEMPTS = env.int("JUDGE_MAX_ATTEMPTS", default=3)  # judge calls per response before "unparseable"
 
+# --- Import limits, model servers and report workers (docs/case-set-format.md, docs/responses-jsonl.md) ---
+# A CSV header with more columns, or a CSV/JSONL line with more characters, refuses the whole file.
+CASE_UPLOAD_MAX_COLUMNS = env.int("CASE_UPLOAD_MAX_COLUMNS", default=200)
+CASE_UPLOAD_MAX_LINE_CHARS = env.int("CASE_UPLOAD_MAX_LINE_CHARS", default=2_000_000)
+STUDY_FILE_MAX_BYTES = env.int("STUDY_FILE_MAX_BYTES", default=2 * 1024 * 1024)  # study export files
+# Where a model spec's API base URL may point: host names ("gpu", "api.openai.com") or URL prefixes
+# ("https://api.openai.com/v1"). Empty: any URL while DEBUG is on, none once it is off.
+MODEL_API_BASE_ALLOWLIST = env.list("MODEL_API_BASE_ALLOWLIST", default=[])
+# The only folder an imported model's engine_options.responses_file may name a file in.
+IMPORTED_RESPONSES_DIR = Path(env.str("IMPORTED_RESPONSES_DIR", default=str(MEDIA_ROOT / "imported-responses")))
+# A building report touches its heartbeat this often; one silent for REPORT_STALE_SECONDS is stale.
+REPORT_HEARTBEAT_SECONDS = env.int("REPORT_HEARTBEAT_SECONDS", default=60)
+REPORT_STALE_SECONDS = env.int("REPORT_STALE_SECONDS", default=900)
+
 # --- HTTPS and browser protections (docs/security.md) ---
 # Cookies are HTTPS-only once DEBUG is off; SECURE_COOKIES=0 serves plain HTTP (a local compose stack).
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=not DEBUG)

@@ -2,7 +2,8 @@
 
 Order of checks: size -> gzip (by magic bytes, decompressed size bounded) -> encoding (UTF-8 with or
 without BOM; UTF-16/32, binary and non-UTF-8 files are refused with a message saying what they look
-like) -> format (file extension, else the first character) -> syntax -> row count.
+like) -> format (file extension, else the first character) -> line length (CSV, JSON Lines) -> syntax
+(a CSV header's column count first) -> row count. Every check is linear in the size of the file.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import gzip
 import io
 import json
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -32,6 +34,8 @@ SIGNATURES = (
     (b"\xfd7zXZ", "an xz archive: only gzip (.gz) compression is supported"),
     (b"SQLite format 3\x00", "an SQLite database"),
 )
+DEFAULT_MAX_COLUMNS = 200  # CASE_UPLOAD_MAX_COLUMNS
+DEFAULT_MAX_LINE_CHARS = 2_000_000  # CASE_UPLOAD_MAX_LINE_CHARS
 # C0 controls other than tab, newline, carriage return and form feed; DEL.
 CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 32), 127])
 
@@ -240,16 +244,46 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _parse_csv(text: str, parsed: ParsedFile, max_rows: int) -> None:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0]), strict=True)
+def check_line_lengths(text: str, max_chars: int) -> None:
+    """Refuse a file with a line longer than max_chars; one pass over the text, however long its lines."""
+    start, line, size = 0, 1, len(text)
+    while start <= size:
+        end = text.find("\n", start)
+        if end < 0:
+            end = size
+        if end - start > max_chars:
+            raise FileRejected(
+                f"Line {line:,} is {end - start:,} characters long; the limit is {max_chars:,} "
+                "(CASE_UPLOAD_MAX_LINE_CHARS). Check that the file is what it should be."
+            )
+        start, line = end + 1, line + 1
+
+
+def _header_columns(header: list[str], max_columns: int) -> list[str]:
+    """The header's column names, normalised; refused when there are too many or one is named twice."""
+    if len(header) > max_columns:
+        raise FileRejected(
+            f"The header has {len(header):,} columns; the limit is {max_columns:,} (CASE_UPLOAD_MAX_COLUMNS). "
+            "Check the delimiter and that the first row is the header."
+        )
+    columns = [h.strip().lower() for h in header]
+    counts = Counter(c for c in columns if c)
+    dupes = sorted(c for c, n in counts.items() if n > 1)
+    if dupes:
+        shown = ", ".join(d if len(d) <= 60 else d[:60] + "..." for d in dupes[:10])
+        more = f" and {len(dupes) - 10:,} more" if len(dupes) > 10 else ""
+        raise FileRejected(f"The header names column(s) more than once: {shown}{more}.")
+    return columns
+
+
+def _parse_csv(text: str, parsed: ParsedFile, max_rows: int, max_columns: int = DEFAULT_MAX_COLUMNS) -> None:
+    first_line = text.split("\n", 1)[0] if len(text) < 65_536 else text[:65_536].split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line), strict=True)
     try:
         header = next(reader, None)
         if header is None:
             raise FileRejected("The file is empty.")
-        columns = [h.strip().lower() for h in header]
-        dupes = sorted({c for c in columns if c and columns.count(c) > 1})
-        if dupes:
-            raise FileRejected(f"The header names column(s) more than once: {', '.join(dupes)}.")
+        columns = _header_columns(header, max_columns)
         unnamed = [i for i, c in enumerate(columns) if not c]
         parsed.columns = [c for c in columns if c]
         count = 0
@@ -273,9 +307,24 @@ def _parse_csv(text: str, parsed: ParsedFile, max_rows: int) -> None:
         raise FileRejected(f"The CSV cannot be read at line {reader.line_num}: {exc}.") from None
 
 
+def _setting(name: str, default: int) -> int:
+    from django.conf import settings
+
+    return getattr(settings, name, default)
+
+
 def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
-               max_bytes: int, max_rows: int) -> ParsedFile:
-    """Bytes of an upload (possibly gzip-compressed) to records; raises FileRejected for unreadable files."""
+               max_bytes: int, max_rows: int, max_columns: int | None = None,
+               max_line_chars: int | None = None) -> ParsedFile:
+    """Bytes of an upload (possibly gzip-compressed) to records; raises FileRejected for unreadable files.
+
+    max_columns and max_line_chars default to the CASE_UPLOAD_MAX_COLUMNS and CASE_UPLOAD_MAX_LINE_CHARS
+    settings. A JSON array may be written on one line, so the line limit applies to CSV and JSON Lines.
+    """
+    if max_columns is None:
+        max_columns = _setting("CASE_UPLOAD_MAX_COLUMNS", DEFAULT_MAX_COLUMNS)
+    if max_line_chars is None:
+        max_line_chars = _setting("CASE_UPLOAD_MAX_LINE_CHARS", DEFAULT_MAX_LINE_CHARS)
     compressed = data.startswith(GZIP_MAGIC)
     if compressed:
         data = gunzip_bounded(data, max_bytes=max_bytes)
@@ -285,7 +334,12 @@ def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
     if not text.strip():
         raise FileRejected("The file is empty.")
     parsed = ParsedFile(format=detect_format(filename, text, format), compressed=compressed, had_bom=had_bom)
-    {"csv": _parse_csv, "json": _parse_json, "jsonl": _parse_jsonl}[parsed.format](text, parsed, max_rows)
+    if parsed.format != "json":
+        check_line_lengths(text, max_line_chars)
+    if parsed.format == "csv":
+        _parse_csv(text, parsed, max_rows, max_columns)
+    else:
+        {"json": _parse_json, "jsonl": _parse_jsonl}[parsed.format](text, parsed, max_rows)
     if not parsed.records and not parsed.errors:
         raise FileRejected("The file has no cases" + (" (a header but no rows)." if parsed.columns else "."))
     return parsed

@@ -1,9 +1,11 @@
 """Validator: records in, normalised case dicts and ALL row/field errors out (docs/case-set-format.md).
 
 Normalisation (so that the same cases give the same hash whatever the file format): text is
-stripped, line endings become \\n and Unicode is NFC; enum values are lower-cased with spaces and
-hyphens read as underscores; a triage reference answer "ESI 2" is stored as "2"; metadata is an
-object ({} when absent).
+stripped, line endings become \\n and Unicode is NFC (external ids: NFKC, with every dash read as
+"-"; invisible and format characters refused, ids that differ only in look-alike letters refused as
+duplicates); no field may hold a lone surrogate or a NUL (PostgreSQL cannot store either); enum
+values are lower-cased with spaces and hyphens read as underscores; a triage reference answer "ESI 2"
+is stored as "2"; metadata is an object ({} when absent).
 """
 from __future__ import annotations
 
@@ -28,6 +30,19 @@ FORMULA_PREFIXES = {"external_id": ("=", "+", "-", "@")}
 TEXT_FORMULA_PREFIXES = ("=", "@")
 ESI_LEVEL = re.compile(r"^(?:esi[\s:-]*)?([1-5])$", re.IGNORECASE)
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SURROGATES = re.compile("[\ud800-\udfff]")
+# Characters that show as nothing: zero-width, fillers and joiners (some are not in category Cf).
+INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u2060\u2800\u3164\ufeff\uffa0")
+INVISIBLE_CATEGORIES = ("Cf", "Cc", "Cs", "Co", "Cn", "Zl", "Zp")
+# Dashes that read as a hyphen in an id (NFKC keeps most of them apart).
+ID_DASHES = str.maketrans(dict.fromkeys(
+    "\u058a\u05be\u1400\u1806\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e17\u2e1a\u2e3a\u2e3b\u2e40"
+    "\u301c\u30a0\ufe31\ufe32\ufe58\ufe63\uff0d", "-"))
+# Cyrillic and Greek letters drawn like Latin ones: ids equal after this mapping look the same.
+HOMOGLYPHS = str.maketrans(
+    "АВСЕНІЈКМОРЅТХУаеіјорсу\u0445ѕԁһԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧον",
+    "ABCEHIJKMOPSTXYaeijopcyxsdhqwABEZHIKMNOPTYXov",
+)
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 ONE_LINE = ("external_id", "task_type", "care_setting")
 NUMBERS_AS_TEXT = ("external_id", "reference_answer")
@@ -47,7 +62,14 @@ def _text(value, field: str) -> tuple[str, str | None]:
         if not (isinstance(value, int) and not isinstance(value, bool) and field in NUMBERS_AS_TEXT):
             return "", f"must be text, got {kind_of(value)}"
         value = str(value)
+    bad = SURROGATES.search(value)
+    if bad:
+        return "", f"contains a lone surrogate (U+{ord(bad.group()):04X}), which is not a character"
     text = value.strip()
+    if field == "external_id" and not text.isascii():
+        text, problem = _external_id(text)
+        if problem:
+            return "", problem
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
@@ -67,6 +89,42 @@ def _text(value, field: str) -> tuple[str, str | None]:
             "(see 'Formula-looking cells' in docs/case-set-format.md)"
         )
     return text, None
+
+
+def _external_id(text: str) -> tuple[str, str | None]:
+    """NFKC with every dash as "-": look-alike ids become one id. Invisible characters are refused."""
+    text = unicodedata.normalize("NFKC", text).translate(ID_DASHES).strip()
+    for position, char in enumerate(text, start=1):
+        if char in INVISIBLE or unicodedata.category(char) in INVISIBLE_CATEGORIES:
+            if char in "\n\t\r":
+                continue  # reported as "must be on one line"
+            return "", (f"contains an invisible or formatting character (U+{ord(char):04X}) at position {position}; "
+                        "ids must be visible text")
+    return text, None
+
+
+def id_skeleton(external_id: str) -> str:
+    """What an id looks like: Cyrillic and Greek look-alike letters read as the Latin ones."""
+    return external_id.translate(HOMOGLYPHS) if not external_id.isascii() else external_id
+
+
+def string_problem(value) -> str | None:
+    """The first problem with a string anywhere in a JSON value (keys too): a lone surrogate or a NUL."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            bad = SURROGATES.search(item)
+            if bad:
+                return f"contains a lone surrogate (U+{ord(bad.group()):04X}), which is not a character"
+            if "\x00" in item:
+                return "contains a NUL character (U+0000), which cannot be stored"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def _depth(value, level: int = 1) -> int:
@@ -94,6 +152,9 @@ def _metadata(value, *, csv_mode: bool) -> tuple[dict, str | None]:
         return {}, f"has the key {dups[0]!r} more than once"
     if any(isinstance(v, dict | list) for v in value.values()) and _depth(value) > METADATA_MAX_DEPTH:
         return {}, f"is nested more than {METADATA_MAX_DEPTH} levels deep"
+    problem = string_problem(value)
+    if problem:
+        return {}, problem
     size = len(_COMPACT.encode(value))
     if size > METADATA_MAX_CHARS:
         return {}, f"is {size:,} characters long as JSON; the limit is {METADATA_MAX_CHARS:,}"
@@ -157,18 +218,26 @@ def validate_records(records: list[Record], *, columns: list[str] | None) -> tup
         header_errors = missing_and_unknown(columns, None)
         if header_errors:
             return [], header_errors  # the rows cannot be read field by field without the right header
-    cases, errors, first_row = [], [], {}
+    cases, errors, first_row, looks = [], [], {}, {}
     for record in records:
         case, problems = validate_record(record, csv_mode=csv_mode)
         errors += problems
         external_id = case["external_id"] if case else _text(record.values.get("external_id"), "external_id")[0]
         if external_id:
+            skeleton = id_skeleton(external_id)
             if external_id in first_row:
                 errors.append(RowError(record.row, "external_id",
                                        f"{_shown(external_id)} is also used on row {first_row[external_id]}"))
                 case = None
+            elif skeleton in looks:
+                other, row = looks[skeleton]
+                errors.append(RowError(record.row, "external_id", (
+                    f"{_shown(external_id)} looks the same as {_shown(other)} on row {row} (it differs only in "
+                    "look-alike letters from another alphabet)")))
+                case = None
             else:
                 first_row[external_id] = record.row
+                looks[skeleton] = (external_id, record.row)
         if case:
             cases.append(case)
     errors.sort(key=lambda e: (e.row or 0))
