@@ -5,11 +5,13 @@ which validates every row against the study. This backend serves the same JSONL 
 (docs/responses-jsonl.md) to a generation job instead: each request is answered with the file's row
 for exactly the same prompt messages and sample index, so a response can never be filed under a
 prompt it was not generated from. The file is `ModelSpec.engine_options["responses_file"]`; only its
-rows naming this model are used.
+rows naming this model are used. It must lie inside the IMPORTED_RESPONSES_DIR folder (a relative
+name is read from there), and its size is checked before it is read.
 """
 from __future__ import annotations
 
 import hashlib
+import stat
 from pathlib import Path
 
 from studies.prompts import messages_hash
@@ -20,9 +22,9 @@ from .base import ChatRequest, ChatResult, SamplingSettings
 class ImportedBackend:
     name = "imported"
 
-    def __init__(self, *, model_name: str, path: str | Path | None):
+    def __init__(self, *, model_name: str, path: str | Path | None, folder: str | Path | None = None):
         self.model_name = model_name
-        self.path = Path(path) if path else None
+        self.path = confined_path(path, folder) if path else None
         self._rows: dict[tuple[str, int], dict] | None = None
         self._sha256 = ""
 
@@ -66,9 +68,22 @@ class ImportedBackend:
 
         from config.exceptions import ApplicationError
         from studies.importers import FileRejected
-        from studies.importers.readers import parse_file
+        from studies.importers.readers import human_bytes, parse_file, read_upload
+        from studies.importers.validator import string_problem
 
-        data = self.path.read_bytes()
+        limit = settings.CASE_UPLOAD_MAX_BYTES
+        try:
+            info = self.path.stat()  # the size first: a file over the limit is never read
+            if not stat.S_ISREG(info.st_mode):
+                raise ApplicationError(f"The responses file {self.path.name} is not a regular file.")
+            if info.st_size > limit:
+                raise FileRejected(f"The file is {human_bytes(info.st_size)}; the limit is {human_bytes(limit)} "
+                                   "(CASE_UPLOAD_MAX_BYTES).")
+            data, _name = read_upload(self.path, filename=self.path.name, max_bytes=limit)
+        except OSError as exc:
+            raise ApplicationError(f"The responses file {self.path.name} cannot be read: {exc.strerror}.") from None
+        except FileRejected as exc:
+            raise ApplicationError(f"{self.path.name}: {exc.message}") from None
         try:
             parsed = parse_file(data, filename=self.path.name, format="jsonl",
                                 max_bytes=settings.CASE_UPLOAD_MAX_BYTES, max_rows=settings.CASE_UPLOAD_MAX_ROWS)
@@ -79,6 +94,9 @@ class ImportedBackend:
             row = record.values
             if row.get("model_name") != self.model_name:
                 continue
+            problem = string_problem(row)
+            if problem:
+                raise ApplicationError(f"{self.path.name}, row {record.row}: {problem}")
             if not (isinstance(row.get("prompt_messages"), list) and isinstance(row.get("text"), str)
                     and isinstance(row.get("sample_index"), int)):
                 raise ApplicationError(f"{self.path.name}, row {record.row}: needs prompt_messages, text and "
@@ -89,3 +107,25 @@ class ImportedBackend:
     @staticmethod
     def _fail(requests, sampling, error: str) -> list[ChatResult]:
         return [ChatResult(key=r.key, sample_index=i, error=error) for r in requests for i in range(sampling.n)]
+
+
+def confined_path(name: str | Path, folder: str | Path | None = None) -> Path:
+    """`name` resolved inside `folder` (IMPORTED_RESPONSES_DIR); a path that leads anywhere else is refused.
+
+    Symbolic links and ".." are resolved first, so neither can lead out of the folder.
+    """
+    from django.conf import settings
+
+    from config.exceptions import ApplicationError
+
+    root = Path(folder if folder is not None else settings.IMPORTED_RESPONSES_DIR).resolve()
+    if not isinstance(name, str | Path) or "\x00" in str(name):
+        raise ApplicationError("engine_options.responses_file must be a file name (text).")
+    text = str(name)
+    path = (root / text).resolve()  # an absolute name replaces root here, and is then checked like any other
+    if not path.is_relative_to(root):
+        raise ApplicationError(
+            f"The responses file must be inside {root} (IMPORTED_RESPONSES_DIR); {text!r} is not. Put the file "
+            "there and name it relative to that folder."
+        )
+    return path

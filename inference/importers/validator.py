@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from studies.importers import RowError
+from studies.importers.validator import string_problem
 from studies.models import Case, ModelSpec, Study
 from studies.prompts import build_messages
 
@@ -76,6 +77,10 @@ def _row(record, grid: StudyGrid, err: RowCheck) -> dict:
     for key in REQUIRED:
         if key not in values:
             err(key, "missing")
+    for key, value in values.items():
+        problem = string_problem(value)  # checked before anything reaches the database
+        if problem:
+            err(key, problem)
     row = {"row": record.row, **{k: values.get(k) for k in OPTIONAL}}
     row["case"] = _case(values, grid, err)
     row["persona"] = _persona(values, grid, err)

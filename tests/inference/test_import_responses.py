@@ -238,7 +238,8 @@ def test_the_api_is_for_admins_and_reports_errors(study, api_as, admin_user, res
     assert Response.objects.count() == 8
 
 
-def test_the_imported_backend_serves_a_files_rows_by_prompt(study, tmp_path):
+def test_the_imported_backend_serves_a_files_rows_by_prompt(study, tmp_path, settings):
+    settings.IMPORTED_RESPONSES_DIR = tmp_path
     path = tmp_path / "pregenerated.jsonl"
     rows = grid_rows(study)
     path.write_bytes(jsonl(rows))
