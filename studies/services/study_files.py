@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import yaml
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
@@ -56,17 +57,39 @@ def study_export_text(*, study: Study, fmt: str = "yaml") -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
 
 
-def _load(data) -> dict:
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases: an export never writes them, and a few lines of
+    nested aliases expand a million-fold ("billion laughs")."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases (&name, *name) are not allowed in a study file", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _load_text(data) -> object:
+    size = len(data.encode() if isinstance(data, str) else data)
+    limit = settings.STUDY_FILE_MAX_BYTES
+    if size > limit:
+        raise ApplicationError(f"The study file is {size:,} bytes; the limit is {limit:,} (STUDY_FILE_MAX_BYTES).")
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ApplicationError("The study file is not UTF-8 text.") from None
-    if isinstance(data, str):
-        try:
-            data = yaml.safe_load(data)  # JSON is YAML too
-        except yaml.YAMLError as exc:
-            raise ApplicationError(f"The study file is not valid YAML/JSON: {exc}") from None
+    try:
+        return yaml.load(data, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader); JSON is YAML too
+    except yaml.YAMLError as exc:
+        raise ApplicationError(f"The study file is not valid YAML/JSON: {exc}") from None
+    except RecursionError:
+        raise ApplicationError("The study file is not valid YAML/JSON: nested too deeply.") from None
+
+
+def _load(data) -> dict:
+    if isinstance(data, bytes | str):
+        data = _load_text(data)
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise ApplicationError(f"This is not a study file (expected format: {EXPORT_FORMAT}).")
     if data.get("format_version") != EXPORT_VERSION:
