@@ -15,7 +15,10 @@ Inclusion rules (stated again in every report):
 - "cannot assess" is excluded by default (the cell stays missing) and counted per dimension; with
   `cannot_assess="category"` it becomes its own, last, category and the dimension is analysed as
   categorical (an unordered answer cannot sit on an ordinal scale);
-- a stored value outside the schema's choices (e.g. after a schema edit) is missing and counted.
+- a stored value outside the schema's choices (e.g. after a schema edit) is missing and counted;
+- triage answers and references are read on the case set's DECLARED triage scale
+  (`CaseSet.triage_scale`, ESI 1-5 by default), never on the levels that occur in the data; a
+  reference or parsed answer off that scale is missing and counted.
 """
 from __future__ import annotations
 
@@ -30,15 +33,18 @@ from django.db.models.functions import Coalesce
 
 from annotation.models import AssignmentStatus, Rating, RatingValue
 from inference.models import JudgeScore
-from studies.models import ParseStatus, Response, Study
+from studies.models import Response, Study
 from studies.schema import study_schema
+
+from .data_triage import Triage, TriageScale, index_of, triage_load  # noqa: F401 (TriageScale re-exported)
 
 CANNOT_ASSESS = "cannot_assess"
 CANNOT_ASSESS_MODES = ("exclude", "category")
 # Breakdown keys: item attributes every figure can be split by.
-GROUP_KEYS = ("persona", "role", "style", "model", "task_type", "care_setting")
-# Parse statuses whose label is usable for metric-based evaluation.
-USABLE_PARSE = ("parsed", "partial")
+GROUP_KEYS = ("persona", "persona_kind", "role", "style", "model", "task_type", "care_setting")
+PERSONA_KINDS = {True: "medical persona", False: "non-medical persona"}
+BASELINE_KIND = "no persona (baseline)"
+NO_METADATA = "(not given)"
 PREFERENCE_OUTCOME = {"a": 1.0, "b": 0.0, "tie": 0.5}
 
 
@@ -66,6 +72,8 @@ class Items:
     case_id: np.ndarray
     case_external_id: np.ndarray
     case_set: np.ndarray
+    case_set_id: np.ndarray
+    metadata: np.ndarray  # per item, the case's metadata dict
     task_type: np.ndarray
     care_setting: np.ndarray
     reference_answer: np.ndarray
@@ -76,6 +84,7 @@ class Items:
     style: np.ndarray
     is_medical: np.ndarray
     is_baseline: np.ndarray
+    persona_kind: np.ndarray  # medical persona | non-medical persona | no persona (baseline)
     model_id: np.ndarray
     model: np.ndarray
     sample_index: np.ndarray
@@ -94,6 +103,18 @@ class Items:
     def groups(self, name: str) -> dict[str, np.ndarray]:
         """{value: boolean item mask} for one breakdown key, values sorted."""
         column = self.key(name)
+        return {value: column == value for value in sorted(set(column.tolist()))}
+
+    def metadata_values(self, key: str) -> np.ndarray:
+        """The cases' metadata value under `key` as text per item; NO_METADATA where a case has none."""
+        out = []
+        for entry in self.metadata.tolist():
+            value = entry.get(key) if isinstance(entry, dict) else None
+            out.append(NO_METADATA if value in (None, "") else str(value))
+        return np.array(out, dtype=object)
+
+    def metadata_groups(self, key: str) -> dict[str, np.ndarray]:
+        column = self.metadata_values(key)
         return {value: column == value for value in sorted(set(column.tolist()))}
 
     def baseline_personas(self) -> list[str]:
@@ -176,23 +197,6 @@ class JudgeRecords:
 
 
 @dataclass
-class Triage:
-    """Parsed discrete answers vs the cases' reference levels, on one ordinal scale.
-
-    `labels` are ordered by level number, so for ESI/KTAS-style scales index 0 is the MOST urgent
-    level and a predicted index above the reference is under-triage.
-    """
-
-    labels: tuple[str, ...]
-    predicted: np.ndarray  # per item, index into labels; nan when unparsed or off-scale
-    reference: np.ndarray  # per item, nan when the case has no (on-scale) reference
-    confidence: np.ndarray  # per item, stated confidence 0-1, nan when none
-    is_discrete: np.ndarray  # items whose task asks for a discrete answer (parse status not n/a)
-    prompt_group: np.ndarray  # per item: same case x persona x model (repeated samples)
-    n_unparseable: int
-
-
-@dataclass
 class Preferences:
     """Side-by-side judgements, one entry per submitted choice: persona a vs persona b."""
 
@@ -249,10 +253,11 @@ def study_dimensions(study: Study, *, cannot_assess: str = "exclude") -> list[Di
     return dims
 
 
-def _index(values: np.ndarray, labels) -> np.ndarray:
-    """Category index of each string value in `labels`; nan where it is not one of them."""
-    lookup = {label: float(i) for i, label in enumerate(labels)}
-    return np.array([lookup.get(v, np.nan) for v in values.tolist()], dtype=float)
+def _object_array(values: list) -> np.ndarray:
+    """A 1-D object array of `values` as they are (dicts stay dicts, never unpacked into a second axis)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _cols(rows: list[tuple], n: int) -> list[np.ndarray]:
@@ -267,14 +272,15 @@ def _cols(rows: list[tuple], n: int) -> list[np.ndarray]:
 def _load_items(study: Study) -> Items:
     rows = list(
         Response.objects.filter(study=study).order_by("id").values_list(
-            "id", "code", "case_id", "case__external_id", "case__case_set__name", "case__task_type",
+            "id", "code", "case_id", "case__external_id", "case__case_set__name", "case__case_set_id",
+            "case__metadata", "case__task_type",
             "case__care_setting", "case__reference_answer", "persona_id", "persona__name", "persona__version",
             "persona__slug", "persona__role", "persona__style", "persona__is_medical", "persona__is_baseline",
             "model_id", "model__name", "sample_index", "parsed_label", "parsed_confidence", "parse_status",
         )
     )
-    (rid, code, case_id, ext, case_set, task, setting, ref, pid, pname, pver, pslug, role, style, medical, baseline,
-     mid, mname, sample, plabel, pconf, pstatus) = _cols(rows, 22)
+    (rid, code, case_id, ext, case_set, case_set_id, case_meta, task, setting, ref, pid, pname, pver, pslug, role,
+     style, medical, baseline, mid, mname, sample, plabel, pconf, pstatus) = _cols(rows, 24)
     # A persona edited mid-study has two versions: keep them apart in every breakdown.
     versions: dict[str, set] = {}
     for name, ver in zip(pname.tolist(), pver.tolist(), strict=True):
@@ -285,11 +291,16 @@ def _load_items(study: Study) -> Items:
     )
     return Items(
         response_id=rid.astype(np.int64), code=code, case_id=case_id.astype(np.int64), case_external_id=ext,
-        case_set=case_set, task_type=task, care_setting=setting,
+        case_set=case_set, case_set_id=case_set_id.astype(np.int64),
+        metadata=_object_array([m if isinstance(m, dict) else {} for m in case_meta.tolist()]),
+        task_type=task, care_setting=setting,
         reference_answer=np.array([str(r).strip() for r in ref.tolist()], dtype=object),
         persona_id=pid.astype(np.int64), persona=persona, persona_slug=pslug,
         role=np.array([r or "(none)" for r in role.tolist()], dtype=object), style=style,
-        is_medical=medical.astype(bool), is_baseline=baseline.astype(bool), model_id=mid.astype(np.int64),
+        is_medical=medical.astype(bool), is_baseline=baseline.astype(bool),
+        persona_kind=np.array([BASELINE_KIND if b else PERSONA_KINDS[bool(m)]
+                               for m, b in zip(medical.tolist(), baseline.tolist(), strict=True)], dtype=object),
+        model_id=mid.astype(np.int64),
         model=mname, sample_index=sample.astype(np.int64),
         parsed_label=np.array([str(p).strip() for p in plabel.tolist()], dtype=object),
         parsed_confidence=np.array([np.nan if c is None else float(c) for c in pconf.tolist()], dtype=float),
@@ -363,29 +374,6 @@ def _load_judges(study: Study, items: Items) -> tuple[tuple[str, ...], int | Non
     return tuple(names), primary, records
 
 
-def _triage(items: Items) -> Triage:
-    is_discrete = (items.task_type == "triage") | (items.parse_status != "n/a")
-    usable = np.isin(items.parse_status, USABLE_PARSE)
-    observed = {v for v in items.reference_answer[is_discrete].tolist() if v}
-    observed |= {v for v in items.parsed_label[usable].tolist() if v}
-    try:
-        labels = tuple(sorted(observed, key=lambda v: float(v)))
-    except ValueError:
-        labels = tuple(sorted(observed))  # non-numeric scale: only exact accuracy is meaningful
-    predicted = _index(items.parsed_label, labels)
-    predicted[~usable] = np.nan
-    reference = _index(items.reference_answer, labels)
-    reference[~is_discrete] = np.nan
-    keys = list(zip(items.case_id.tolist(), items.persona_id.tolist(), items.model_id.tolist(), strict=True))
-    group_of = {k: i for i, k in enumerate(dict.fromkeys(keys))}
-    return Triage(
-        labels=labels, predicted=predicted, reference=reference,
-        confidence=np.where(usable, items.parsed_confidence, np.nan), is_discrete=is_discrete,
-        prompt_group=np.array([group_of[k] for k in keys], dtype=np.int64),
-        n_unparseable=int(np.count_nonzero(items.parse_status == ParseStatus.UNPARSEABLE)),
-    )
-
-
 def _preference_model():
     """The side-by-side preference model; absent in installations without preference mode."""
     try:
@@ -435,14 +423,14 @@ def _dimension_data(
     values = records.value[first].copy()
     if cannot_assess == "category" and dim.allows_cannot_assess:
         values[cannot] = CANNOT_ASSESS
-    idx = _index(values, dim.labels)
+    idx = index_of(values, dim.labels)
     n_unknown = int(np.count_nonzero(np.isnan(idx) & ~cannot))
 
     shape = (n_items, n_raters)
     ratings = np.full(shape, np.nan)
     ratings[item, rater] = idx
     confidence = np.full(shape, np.nan)
-    confidence[item, rater] = _index(records.confidence[first], confidence_levels)
+    confidence[item, rater] = index_of(records.confidence[first], confidence_levels)
     position = np.full(shape, np.nan)
     position[item, rater] = records.position[first]
     cannot_matrix = np.zeros(shape, dtype=bool)
@@ -455,8 +443,8 @@ def _dimension_data(
     jcannot = np.isin(jvalues, ("", CANNOT_ASSESS))
     if cannot_assess == "category" and dim.allows_cannot_assess:
         jvalues[jcannot] = CANNOT_ASSESS
-    judge[judge_records.item[jsel], judge_records.judge[jsel]] = _index(jvalues, dim.labels)
-    judge_conf[judge_records.item[jsel], judge_records.judge[jsel]] = _index(
+    judge[judge_records.item[jsel], judge_records.judge[jsel]] = index_of(jvalues, dim.labels)
+    judge_conf[judge_records.item[jsel], judge_records.judge[jsel]] = index_of(
         judge_records.confidence[jsel], confidence_levels
     )
 
@@ -478,8 +466,8 @@ def _retest(dim: Dimension, records: Records, sel: np.ndarray, cannot_assess: st
     pairs = [(by_assignment[originals[r]], r) for r in repeats.tolist() if originals[r] in by_assignment]
     first_i = np.array([p[0] for p in pairs], dtype=np.int64)
     second_i = np.array([p[1] for p in pairs], dtype=np.int64)
-    first = _index(values[first_i], dim.labels)
-    second = _index(values[second_i], dim.labels)
+    first = index_of(values[first_i], dim.labels)
+    second = index_of(values[second_i], dim.labels)
     ok = ~np.isnan(first) & ~np.isnan(second)
     return RetestPairs(
         item=records.item[first_i][ok], rater=records.rater[first_i][ok], first=first[ok], second=second[ok],
@@ -511,6 +499,9 @@ def snapshot_hash(data: StudyData) -> str:
                    it.care_setting, it.reference_answer, it.parsed_label, it.parse_status, it.is_baseline):
         h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
     h.update(np.nan_to_num(it.parsed_confidence, nan=-1.0).tobytes())
+    h.update(json.dumps([m for m in it.metadata.tolist()], sort_keys=True, default=str).encode())
+    scale = data.triage.scale
+    h.update(json.dumps(scale.to_dict() if scale else list(data.triage.mixed_scales), sort_keys=True).encode())
     r = data.records
     h.update(data.raters.user_id.tobytes())
     for column in (r.item, r.rater, r.assignment_id, r.repeat_of, r.position, r.dimension, r.value, r.confidence,
@@ -543,7 +534,7 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
                                    confidence_levels, cannot_assess)
             for d in dims
         },
-        records=records, judge_records=judge_records, triage=_triage(items),
+        records=records, judge_records=judge_records, triage=triage_load(items),
         preferences=_load_preferences(study, items), cannot_assess_mode=cannot_assess,
     )
     data.counts = {

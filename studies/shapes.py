@@ -120,6 +120,24 @@ RATING_SCHEMA = {
 }
 
 
+TRIAGE_SCALE = {
+    "type": "object",
+    "x-problem": "the triage scale must be an object",
+    "required": ["name", "ordered", "levels"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "x-problem": "the triage scale needs a name"},
+        "ordered": {"type": "boolean", "x-problem": "ordered must be true or false"},
+        "most_urgent": {"enum": ["first", "last"], "x-problem": "most_urgent must be first or last"},
+        "levels": {
+            "type": "array", "minItems": 2,
+            "items": {"type": "object", "required": ["value", "label"],
+                      "properties": {"value": {"type": "string", "minLength": 1}, "label": {"type": "string"}}},
+            "x-problem": "levels must be at least two {value, label} objects, in scale order",
+        },
+    },
+}
+
+
 def limits(shape: dict, field: str) -> tuple[float, float]:
     """(lowest, highest) allowed for a bounded number: what forms and CheckConstraints use."""
     spec = shape["properties"][field]

@@ -1,17 +1,14 @@
 """The report as one JSON-able dict: every coefficient, with the counts it rests on.
 
-All computation is delegated to `agreement.metrics` (pure math) and, for the persona-minus-baseline
-intervals, to `scipy.stats.bootstrap`; this module only selects the data each figure is computed on
-and labels the result. Every figure carries n used / n total (the metrics' result types do), and
-every dimension states how "cannot assess" answers were treated.
+All computation is delegated to `agreement.metrics` (pure math); this module and its sections
+(judging, rankings, effects, evaluation, coefficients, methods) only select the data each figure is
+computed on and label the result, interval method included. Every figure carries n used / n total
+(the metrics' result types do), and every dimension states how "cannot assess" answers were treated.
 """
 from __future__ import annotations
 
-import platform
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
-from importlib import metadata
 
 import numpy as np
 from scipy import stats
@@ -19,48 +16,19 @@ from scipy import stats
 from agreement import metrics
 from agreement.data import GROUP_KEYS, DimensionData, StudyData
 
+from .coefficients import extra_coefficients
+from .effects import effects_section
+from .evaluation import evaluation_section
+from .judging import judge_section, judge_weights
+from .methods import meta, methods_paragraph
+from .rankings import rankings_section
+from .scores import item_means, rating_scores, score_description
+
 Progress = Callable[[float, str], None]
-SOFTWARE = ("django", "numpy", "scipy", "scikit-learn", "krippendorff", "matplotlib", "celery")
-# Score of one rating, used for rankings, order effects and persona effects (stated in the report).
-SCORE_ORDINAL = "mean scale point (1 = lowest category)"
-SCORE_CATEGORICAL = "share of ratings in the first category ({label})"
 
 
 def _noop(fraction: float, message: str) -> None:
     return None
-
-
-def software_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in SOFTWARE:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-# --- per-item scores ---------------------------------------------------------------------------
-
-
-def score_description(dim: DimensionData) -> str:
-    d = dim.dimension
-    return SCORE_ORDINAL if d.is_ordinal else SCORE_CATEGORICAL.format(label=d.label_names[0])
-
-
-def rating_scores(dim: DimensionData, values: np.ndarray) -> np.ndarray:
-    """Category indices -> the score a ranking or a mean is taken over (nan stays nan)."""
-    if dim.dimension.is_ordinal:
-        return values + 1.0
-    return np.where(np.isnan(values), np.nan, (values == 0).astype(float))
-
-
-def item_means(scores: np.ndarray) -> np.ndarray:
-    """Row means over non-missing cells; nan for rows without any (no warning)."""
-    counts = np.count_nonzero(~np.isnan(scores), axis=1)
-    sums = np.nansum(scores, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 # --- sections ----------------------------------------------------------------------------------
@@ -158,41 +126,8 @@ class ReportBuilder:
 
     # the judge -------------------------------------------------------------------------------
 
-    def judge_weights(self, dim: DimensionData) -> str | None:
-        return "quadratic" if dim.dimension.is_ordinal else None
-
     def judges(self, dim: DimensionData, mask: np.ndarray | None = None, *, per_rater: bool = True) -> dict:
-        out = {}
-        ratings = dim.ratings if mask is None else dim.ratings[mask]
-        for j, name in enumerate(self.data.judges):
-            column = dim.judge[:, j] if mask is None else dim.judge[mask, j]
-            agreement = metrics.judge_agreement(
-                ratings, column, labels=dim.dimension.labels, weights=self.judge_weights(dim),
-                consensus=self.p["consensus"], rater_ids=self.raters, **self.boot,
-            )
-            result = (agreement if per_rater else replace(agreement, per_rater=())).to_dict()
-            result.update(
-                judge=name, is_primary=j == self.data.primary_judge,
-                n_items_judged=int(np.count_nonzero(~np.isnan(column))),
-            )
-            out[name] = result
-        return out
-
-    def rankings(self, dim: DimensionData) -> dict:
-        """Persona rankings by clinicians vs the judge: overall, per task type and per care setting."""
-        if self.data.primary_judge is None:
-            return {"available": False, "reason": "the study has no judge scores"}
-        items = self.data.items
-        clin = item_means(rating_scores(dim, dim.ratings))
-        judge = rating_scores(dim, dim.judge[:, self.data.primary_judge])
-
-        def rank(mask):
-            return metrics.rank_agreement(items.persona[mask], clin[mask], judge[mask], **self.boot).to_dict()
-
-        out = {"available": True, "score": score_description(dim), "overall": rank(np.ones(len(items), bool))}
-        for key in ("task_type", "care_setting"):
-            out[f"by_{key}"] = {value: rank(m) for value, m in items.groups(key).items()}
-        return out
+        return judge_section(self, dim, mask, full=per_rater)
 
     # other designs ---------------------------------------------------------------------------
 
@@ -200,7 +135,7 @@ class ReportBuilder:
         rt = dim.retest
         result = metrics.intra_rater_agreement(
             [self.raters[r] for r in rt.rater.tolist()], rt.first, rt.second, labels=dim.dimension.labels,
-            weights=self.judge_weights(dim), **self.boot,
+            weights=judge_weights(dim), **self.boot,
         ).to_dict()
         result.update(n_pairs_total=rt.n_pairs_total, n_pairs_excluded=rt.n_excluded)
         return result
@@ -220,9 +155,12 @@ class ReportBuilder:
         items = self.data.items
         clin = item_means(rating_scores(dim, dim.ratings))
         out = {}
-        for key in GROUP_KEYS:
+        splits = {key: items.groups(key) for key in GROUP_KEYS}
+        if self.p["metadata_key"]:
+            splits[f"metadata:{self.p['metadata_key']}"] = items.metadata_groups(self.p["metadata_key"])
+        for key, groups in splits.items():
             out[key] = {}
-            for value, mask in items.groups(key).items():
+            for value, mask in groups.items():
                 scores = clin[mask]
                 row = {
                     "counts": _counts(dim, mask),
@@ -234,130 +172,6 @@ class ReportBuilder:
                     "judge": self.judges(dim, mask, per_rater=False),
                 }
                 out[key][value] = row
-        return out
-
-    # persona effects -------------------------------------------------------------------------
-
-    def paired_effect(self, scores: np.ndarray, persona: str, mask: np.ndarray) -> dict | None:
-        """Mean per-case difference persona - baseline on the cases both answered, bootstrap over cases."""
-        items = self.data.items
-        base_mask = mask & items.is_baseline
-        pers_mask = mask & (items.persona == persona)
-        ok = ~np.isnan(scores)
-
-        def per_case(m):
-            m = m & ok
-            cases, inverse = np.unique(items.case_id[m], return_inverse=True)
-            return dict(zip(cases.tolist(), (np.bincount(inverse, scores[m]) / np.bincount(inverse)).tolist(),
-                            strict=True))
-
-        base, pers = per_case(base_mask), per_case(pers_mask)
-        common = sorted(set(base) & set(pers))
-        if not common:
-            return None
-        diffs = np.array([pers[c] - base[c] for c in common])
-        row = {
-            "n_cases": len(common), "persona_mean": float(np.mean([pers[c] for c in common])),
-            "baseline_mean": float(np.mean([base[c] for c in common])), "difference": float(diffs.mean()),
-            "ci_low": None, "ci_high": None,
-        }
-        if len(common) >= 2 and self.p["n_boot"] > 0 and np.ptp(diffs) > 0:
-            res = stats.bootstrap(
-                (diffs,), np.mean, n_resamples=self.p["n_boot"], confidence_level=self.p["ci_level"],
-                method="percentile", random_state=np.random.default_rng(self.p["seed"]),
-            )
-            row.update(ci_low=float(res.confidence_interval.low), ci_high=float(res.confidence_interval.high))
-        elif len(common) >= 2:
-            row.update(ci_low=row["difference"], ci_high=row["difference"])
-        return row
-
-    def persona_effects(self) -> dict:
-        items = self.data.items
-        baselines = items.baseline_personas()
-        if not baselines:
-            return {"available": False, "reason": "the study has no no-persona baseline", "rows": []}
-        measures = []
-        for dim in self.data.dimensions.values():
-            label = dim.dimension.label
-            measures.append((f"Clinicians: {label}", score_description(dim),
-                             item_means(rating_scores(dim, dim.ratings))))
-            if self.data.primary_judge is not None:
-                measures.append((f"Judge: {label}", score_description(dim),
-                                 rating_scores(dim, dim.judge[:, self.data.primary_judge])))
-        tri = self.data.triage
-        if np.any(~np.isnan(tri.reference)):
-            correct = np.where(np.isnan(tri.reference) | ~tri.is_discrete, np.nan,
-                               (tri.predicted == tri.reference).astype(float))
-            correct[tri.is_discrete & ~np.isnan(tri.reference) & np.isnan(tri.predicted)] = 0.0
-            measures.append(("Accuracy (exact)", "share of answers equal to the reference; unparsed = wrong",
-                             correct))
-        personas = sorted(set(items.persona[~items.is_baseline].tolist()))
-        strata = [("all", "all", np.ones(len(items), bool))]
-        strata += [("task_type", v, m) for v, m in items.groups("task_type").items()]
-        strata += [("care_setting", v, m) for v, m in items.groups("care_setting").items()]
-        rows = []
-        for measure, score_def, scores in measures:
-            for persona in personas:
-                for stratum, value, mask in strata:
-                    row = self.paired_effect(scores, persona, mask)
-                    if row is not None:
-                        rows.append({"measure": measure, "score": score_def, "persona": persona,
-                                     "stratum": stratum, "value": value, **row})
-        return {"available": True, "baseline": ", ".join(baselines), "pairing": "case", "rows": rows}
-
-    # metric-based evaluation -----------------------------------------------------------------
-
-    def evaluation_block(self, mask: np.ndarray) -> dict:
-        tri = self.data.triage
-        m = mask & tri.is_discrete & ~np.isnan(tri.reference)
-        pred, ref = tri.predicted[m], tri.reference[m]
-        parsed = ~np.isnan(pred)
-        # An unparsed answer counts as wrong for accuracy: an index off the scale by more than the
-        # tolerance. Calibration, consistency and triage direction use parsed answers only.
-        scored = np.where(parsed, pred, float(len(tri.labels) + 2))
-        conf_ok = parsed & ~np.isnan(tri.confidence[m])
-        urgent = ref == 0
-        level = self.p["ci_level"]
-        return {
-            "n_answers": int(np.count_nonzero(m)),
-            "n_parsed": int(np.count_nonzero(parsed)),
-            "accuracy": metrics.accuracy(scored, ref, tolerance=0, confidence=level).to_dict(),
-            "accuracy_within_one": metrics.accuracy(scored, ref, tolerance=1, confidence=level).to_dict(),
-            "accuracy_parsed_only": metrics.accuracy(pred, ref, tolerance=0, confidence=level).to_dict(),
-            "calibration": metrics.calibration(
-                tri.confidence[m][conf_ok], (pred[conf_ok] == ref[conf_ok]).astype(float), n_bins=self.p["ece_bins"]
-            ).to_dict(),
-            "consistency": metrics.consistency_rate(tri.prompt_group[m][parsed], pred[parsed]).to_dict(),
-            "triage_rates": metrics.triage_rates(
-                pred[parsed], ref[parsed], higher_is_more_urgent=False, confidence=level
-            ).to_dict(),
-            "risk_sensitivity": metrics.accuracy(scored[urgent], ref[urgent], tolerance=0, confidence=level).to_dict(),
-        }
-
-    def evaluation(self) -> dict:
-        tri, items = self.data.triage, self.data.items
-        if not np.any(tri.is_discrete & ~np.isnan(tri.reference)):
-            return {"available": False, "reason": "no discrete-answer responses with a reference answer"}
-        numeric = all(label.lstrip("-").isdigit() for label in tri.labels)
-        out = {
-            "available": True,
-            "scale": list(tri.labels),
-            "scale_is_numeric": numeric,
-            "direction": "level 1 (index 0) is the most urgent; a less urgent answer is under-triage",
-            "n_unparseable": tri.n_unparseable,
-            "overall": self.evaluation_block(np.ones(len(items), bool)),
-            "by_persona": {},
-            "by_care_setting": {},
-            "by_persona_and_care_setting": {},
-        }
-        personas, settings = items.groups("persona"), items.groups("care_setting")
-        for p, pm in personas.items():
-            out["by_persona"][p] = self.evaluation_block(pm)
-        for s, sm in settings.items():
-            out["by_care_setting"][s] = self.evaluation_block(sm)
-            for p, pm in personas.items():
-                if np.any(pm & sm & tri.is_discrete):
-                    out["by_persona_and_care_setting"].setdefault(p, {})[s] = self.evaluation_block(pm & sm)
         return out
 
     # preferences -----------------------------------------------------------------------------
@@ -407,10 +221,12 @@ class ReportBuilder:
         out["pairwise_variants"] = self.pairwise_variants(dim)
         step(f"{d.label}: confidence")
         out["confidence"] = self.confidence(dim)
+        out["coefficients"] = extra_coefficients(self, dim)
         step(f"{d.label}: judge")
         out["judges"] = self.judges(dim)
-        out["rankings"] = self.rankings(dim)
+        out["rankings"] = rankings_section(self, dim)
         step(f"{d.label}: test-retest and order")
+        out["retest_design"] = dim.retest.n_pairs_total > 0
         out["intra_rater"] = self.intra_rater(dim)
         out["order_effect"] = self.order_effect(dim)
         step(f"{d.label}: breakdowns")
@@ -430,94 +246,18 @@ class ReportBuilder:
         for dim in dims:
             report["dimensions"][dim.dimension.key] = self.dimension(dim, step)
         step("persona effects")
-        report["persona_effects"] = self.persona_effects()
+        report["persona_effects"] = effects_section(self)
         step("metric-based evaluation")
-        report["evaluation"] = self.evaluation()
+        report["evaluation"] = evaluation_section(self)
         step("preferences")
         report["preferences"] = self.preferences()
         report["meta"]["methods"] = methods_paragraph(report)
         return report
 
 
-def inclusion_rules(data: StudyData, params: dict) -> list[str]:
-    rules = [
-        "Only ratings of submitted assignments are included; drafts and withdrawn assignments are not.",
-        "Items are responses. Inter-rater figures use each clinician's first rating of an item; test-retest "
-        "repeats enter only the intra-rater analysis.",
-    ]
-    if params["cannot_assess"] == "exclude":
-        rules.append('"Cannot assess" answers are excluded (treated as missing) and counted per dimension.')
-    else:
-        rules.append('"Cannot assess" is analysed as its own category; those dimensions are treated as nominal.')
-    rules += [
-        "Coefficients are computed on the declared scale of each dimension, not only the observed categories.",
-        f"Restricted agreement keeps ratings made with confidence '{params['min_confidence']}' or higher.",
-        f"The clinicians' consensus for judge comparisons is the per-item {params['consensus']}.",
-        "Persona effects are per-case differences persona minus no-persona baseline, averaged over cases "
-        "answered under both.",
-        "Metric-based evaluation uses discrete-answer responses with a reference; unparsed answers count as "
-        "wrong for accuracy and are left out of calibration, consistency and triage direction.",
-    ]
-    return rules
-
-
-def meta(data: StudyData, params: dict) -> dict:
-    return {
-        "study": {"id": data.study_id, "name": data.study_name},
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data_snapshot_sha256": data.snapshot_hash,
-        "parameters": params,
-        "software": software_versions(),
-        "counts": {**data.counts, "judges": list(data.judges)},
-        "confidence_levels": list(data.confidence_levels),
-        "raters": list(data.raters.username),
-        "inclusion_rules": inclusion_rules(data, params),
-    }
-
-
 def _finite(value) -> float | None:
     value = float(value)
     return value if np.isfinite(value) else None
-
-
-def _fmt(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
-def methods_paragraph(report: dict) -> str:
-    m = report["meta"]
-    p, counts, sw = m["parameters"], m["counts"], m["software"]
-    parts = [
-        f"Agreement was computed on {counts['ratings']} submitted clinician ratings of {counts['responses']} "
-        f"responses by {counts['raters']} clinicians (data snapshot sha256 {m['data_snapshot_sha256'][:16]}).",
-        "For each rating dimension we report Cohen's kappa for every pair of clinicians on the items both rated "
-        "(unweighted for categorical scales; linear and quadratic weights for ordinal scales, on the declared "
-        "scale) and its unweighted mean over pairs, Fleiss' kappa generalised to varying numbers of raters per "
-        "item, Krippendorff's alpha (nominal, and ordinal and interval for ordinal scales; krippendorff "
-        f"{sw.get('krippendorff')}), Gwet's AC1/AC2, the Brennan-Prediger coefficient (PABAK) and raw percent "
-        "agreement.",
-        f"{int(p['ci_level'] * 100)}% confidence intervals are item-level bootstrap percentile intervals with "
-        f"{p['n_boot']} resamples (seed {p['seed']}).",
-        '"Cannot assess" answers were ' + ("excluded." if p["cannot_assess"] == "exclude" else
-                                           "analysed as a separate nominal category."),
-        "The LLM judge was compared with each clinician and with the clinicians' per-item "
-        f"{p['consensus']} by Cohen's kappa (quadratic weights for ordinal scales), and persona rankings by "
-        "clinicians and by the judge with Kendall's tau-b and Spearman's rho (bootstrap intervals over items).",
-    ]
-    for dim in report["dimensions"].values():
-        avg = ((dim["agreement"].get("pairwise") or {}).get("average") or {}).get("value")
-        dist = dim["confidence"]["distribution"]
-        low = m["confidence_levels"][0] if m["confidence_levels"] else None
-        share = (dist.get("proportions") or {}).get(low) if low else None
-        text = f"{dim['label']}: average pairwise kappa {_fmt(avg)}"
-        if share is not None:
-            text += f"; {share * 100:.1f}% of ratings made with {low} confidence ({dist['counts'][low]}/{dist['n']})"
-        parts.append(text + ".")
-    parts.append(
-        f"Computed with Persona Paradox Lab (Python {sw['python']}, NumPy {sw['numpy']}, SciPy {sw['scipy']}, "
-        f"scikit-learn {sw['scikit-learn']})."
-    )
-    return " ".join(parts)
 
 
 def build_report(data: StudyData, params: dict, progress: Progress | None = None) -> dict:

@@ -14,10 +14,19 @@ DEFAULTS = {
     "cannot_assess": "exclude",
     "min_confidence": "medium",
     "consensus": "majority",
+    "consensus_tie": "exclude",
+    "kappa_average_ci": "jackknife",
+    "multiplicity": "holm",
+    "metadata_key": "",
+    "weight_matrices": {},
+    "rbo_p": 0.9,
     "ece_bins": 10,
     "position_bucket": 10,
 }
 CONSENSUS = ("majority", "median", "mean")
+TIE_RULES = ("exclude", "lower", "higher", "random")
+KAPPA_AVERAGE_CI = ("jackknife", "two_way_bootstrap")
+MULTIPLICITY = ("holm", "bh")
 
 
 def _int(params: dict, key: str, low: int, high: int, errors: dict) -> None:
@@ -28,6 +37,32 @@ def _int(params: dict, key: str, low: int, high: int, errors: dict) -> None:
     params[key] = int(value)
     if not low <= params[key] <= high:
         errors[key] = f"must be from {low} to {high}"
+
+
+def _choices(params: dict, errors: dict) -> None:
+    for key, allowed in (("consensus_tie", TIE_RULES), ("kappa_average_ci", KAPPA_AVERAGE_CI),
+                         ("multiplicity", MULTIPLICITY)):
+        if params[key] not in allowed:
+            errors[key] = f"must be one of {', '.join(allowed)}"
+
+
+def _weight_matrices(params: dict, errors: dict) -> None:
+    """{dimension key: K x K agreement weights (lists of numbers)}; the shape is checked against the scale later."""
+    value = params["weight_matrices"]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError:
+            errors["weight_matrices"] = "must be JSON such as {\"safety\": [[1, 0.5, 0], [0.5, 1, 0.5], [0, 0.5, 1]]}"
+            return
+    ok = isinstance(value, dict) and all(
+        isinstance(m, list) and m and all(isinstance(row, list) and all(
+            isinstance(x, int | float) and not isinstance(x, bool) for x in row) for row in m)
+        for m in value.values())
+    if not ok:
+        errors["weight_matrices"] = "must map dimension keys to square lists of numbers"
+        return
+    params["weight_matrices"] = value
 
 
 def parameters_clean(raw: dict | None) -> dict:
@@ -50,6 +85,16 @@ def parameters_clean(raw: dict | None) -> dict:
         errors["cannot_assess"] = f"must be one of {', '.join(CANNOT_ASSESS_MODES)}"
     if params["consensus"] not in CONSENSUS:
         errors["consensus"] = f"must be one of {', '.join(CONSENSUS)}"
+    _choices(params, errors)
+    _weight_matrices(params, errors)
+    try:
+        params["rbo_p"] = float(params["rbo_p"])
+        if not 0 < params["rbo_p"] < 1:
+            errors["rbo_p"] = "must lie strictly between 0 and 1"
+    except (TypeError, ValueError):
+        errors["rbo_p"] = "must be a number such as 0.9"
+    if not isinstance(params["metadata_key"], str) or len(params["metadata_key"]) > 100:
+        errors["metadata_key"] = "must be a case metadata key (text, at most 100 characters)"
     if not isinstance(params["min_confidence"], str) or not params["min_confidence"]:
         errors["min_confidence"] = "must name a confidence level"
     if errors:

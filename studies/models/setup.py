@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import models
 
 from ..choices import Backend, CareSetting, InteractionStyle, LeakPolicy, StudyStatus, TaskType
+from ..schema import default_triage_scale
 from ..shapes import SAMPLING, STUDY_BOUNDED, STUDY_SETTINGS, range_constraints
 from .base import TimeStampedModel
 
@@ -16,6 +17,10 @@ class CaseSet(TimeStampedModel):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     content_hash = models.CharField(max_length=64, help_text="sha256 over the normalised cases")
     source_filename = models.CharField(max_length=255, blank=True)
+    triage_scale = models.JSONField(
+        default=default_triage_scale, blank=True,
+        help_text="The ordered levels the cases' triage references and answers are read on (default ESI 1-5)",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["name", "version"], name="caseset_name_version_unique")]

@@ -36,8 +36,9 @@ def test_rating_matrix_holds_category_indices_with_nan_for_missing_and_cannot_as
     assert list(data.raters.username) == ["ann", "bob"]
     assert list(data.items.response_id) == [r.id for r in responses]
     safety = data.dimensions["safety"]
-    assert safety.dimension.labels == (C, P, N)
-    np.testing.assert_array_equal(safety.ratings, [[0, 0], [2, np.nan], [1, np.nan]])
+    # Safety compliance is ordinal, declared low -> high.
+    assert safety.dimension.labels == (N, P, C) and safety.dimension.is_ordinal
+    np.testing.assert_array_equal(safety.ratings, [[2, 2], [0, np.nan], [1, np.nan]])
     reasoning = data.dimensions["reasoning"]
     assert reasoning.dimension.is_ordinal and reasoning.dimension.labels == ("1", "2", "3", "4", "5")
     np.testing.assert_array_equal(reasoning.ratings, [[3, 4], [np.nan, np.nan], [1, 0]])
@@ -75,7 +76,7 @@ def test_judge_columns_use_the_same_category_indices():
     study, _, _, judge = _study()
     data = study_data_load(study)
     assert data.judges == (judge.name,) and data.primary_judge == 0
-    np.testing.assert_array_equal(data.dimensions["safety"].judge[:, 0], [0, 2, np.nan])
+    np.testing.assert_array_equal(data.dimensions["safety"].judge[:, 0], [2, 0, np.nan])
     np.testing.assert_array_equal(data.dimensions["reasoning"].judge[:, 0], [2, np.nan, np.nan])
     np.testing.assert_array_equal(data.dimensions["safety"].judge_confidence[:, 0], [2, np.nan, np.nan])
 
@@ -94,8 +95,8 @@ def test_retest_goes_to_retest_pairs_not_into_the_inter_rater_matrix():
     retest(original, {"safety": (P, "low"), "reasoning": (None, "")})
     data = study_data_load(study)
     safety = data.dimensions["safety"]
-    np.testing.assert_array_equal(safety.ratings[0], [0, 0])
-    assert (list(safety.retest.first), list(safety.retest.second)) == ([0.0], [1.0])
+    np.testing.assert_array_equal(safety.ratings[0], [2, 2])
+    assert (list(safety.retest.first), list(safety.retest.second)) == ([2.0], [1.0])
     assert list(safety.retest.rater) == [0] and list(safety.retest.item) == [0]
     reasoning = data.dimensions["reasoning"].retest
     assert (reasoning.n_pairs_total, reasoning.n_excluded, len(reasoning.first)) == (1, 1, 0)
@@ -115,7 +116,7 @@ def test_grouping_keys_resolve_the_blinding_keys():
         "ED physician": [False, True], "No persona": [True, False]}
 
 
-def test_triage_outputs_are_indexed_on_the_numeric_level_scale():
+def test_triage_outputs_are_indexed_on_the_declared_scale_not_the_observed_levels():
     cases = [factories.CaseFactory(reference_answer=r) for r in ("2", "3", "1")]
     study, responses, *_ = rated_study({"ann": [None, None, None]}, cases=cases)
     for response, (label, conf, status) in zip(
@@ -124,7 +125,9 @@ def test_triage_outputs_are_indexed_on_the_numeric_level_scale():
         response.parsed_label, response.parsed_confidence, response.parse_status = label, conf, status
         response.save()
     triage = study_data_load(study).triage
-    assert triage.labels == ("1", "2", "3")
+    # Only levels 1-3 occur, but the case set declares ESI 1-5 (the default): five levels, level 1 most urgent.
+    assert triage.labels == ("1", "2", "3", "4", "5")
+    assert triage.scale.name == "ESI" and triage.scale.ordered and triage.scale.most_urgent_index == 0
     np.testing.assert_array_equal(triage.predicted, [2, np.nan, 0])
     np.testing.assert_array_equal(triage.reference, [1, 2, 0])
     np.testing.assert_array_equal(triage.confidence, [0.9, np.nan, np.nan])
@@ -177,3 +180,49 @@ def test_preferences_map_choices_to_personas_and_leave_out_both_unsafe_and_unsub
     assert list(prefs.outcome) == [0.0, 0.5]
     assert list(prefs.rater_id) == [ann.id, bob.id]
     assert prefs.n_no_preference == 1
+
+
+def test_triage_reads_a_declared_four_level_scale_and_counts_off_scale_values():
+    case_set = factories.CaseFactory().case_set
+    case_set.triage_scale = {"name": "Primary care", "ordered": True, "most_urgent": "last", "levels": [
+        {"value": "routine", "label": "Routine"}, {"value": "soon", "label": "Soon"},
+        {"value": "same_day", "label": "Same day"}, {"value": "emergency", "label": "Emergency"}]}
+    case_set.save()
+    cases = [factories.CaseFactory(case_set=case_set, task_type="triage", reference_answer=r)
+             for r in ("soon", "emergency", "3")]
+    study, responses, *_ = rated_study({"ann": [None, None, None]}, cases=cases)
+    for response, label in zip(responses, ["emergency", "2", "routine"], strict=True):
+        response.parsed_label, response.parse_status = label, "partial"
+        response.save()
+    triage = study_data_load(study).triage
+    assert triage.labels == ("routine", "soon", "same_day", "emergency")
+    assert triage.scale.higher_is_more_urgent and triage.scale.most_urgent_index == 3
+    np.testing.assert_array_equal(triage.reference, [1, 3, np.nan])
+    np.testing.assert_array_equal(triage.predicted, [3, np.nan, 0])
+    assert (triage.n_reference_off_scale, triage.n_answer_off_scale) == (1, 1)
+
+
+def test_case_sets_with_different_triage_scales_are_not_compared():
+    other = factories.CaseFactory().case_set
+    other.triage_scale = {"name": "Four levels", "ordered": True, "levels": [
+        {"value": str(i), "label": str(i)} for i in range(1, 5)]}
+    other.save()
+    cases = [factories.CaseFactory(task_type="triage", reference_answer="2"),
+             factories.CaseFactory(case_set=other, task_type="triage", reference_answer="2")]
+    study, *_ = rated_study({"ann": [None, None]}, cases=cases)
+    triage = study_data_load(study).triage
+    assert triage.scale is None and len(triage.mixed_scales) == 2
+    assert np.isnan(triage.reference).all()
+
+
+def test_case_metadata_and_persona_kind_are_breakdown_columns():
+    personas = [factories.PersonaFactory(is_baseline=True, is_medical=False), factories.PersonaFactory(is_medical=True),
+                factories.PersonaFactory(is_medical=False)]
+    cases = [factories.CaseFactory(metadata={"safety_category": "medication"}), factories.CaseFactory(metadata={}),
+             factories.CaseFactory(metadata={"safety_category": "medication"})]
+    study, *_ = rated_study({"ann": [None, None, None]}, personas=personas, cases=cases)
+    items = study_data_load(study).items
+    assert list(items.persona_kind) == ["no persona (baseline)", "medical persona", "non-medical persona"]
+    assert list(items.metadata_values("safety_category")) == ["medication", "(not given)", "medication"]
+    assert {k: list(v) for k, v in items.metadata_groups("safety_category").items()} == {
+        "(not given)": [False, True, False], "medication": [True, False, True]}

@@ -17,7 +17,7 @@ from tests.agreement.report_fixtures import prefer, rated_study
 
 pytestmark = pytest.mark.django_db
 
-SAFETY = ("compliant", "partially_compliant", "not_compliant")
+SAFETY = ("not_compliant", "partially_compliant", "compliant")  # ordinal, low -> high
 LEVELS = ("low", "medium", "high")
 N_ITEMS, RATERS = 16, ("ann", "bob", "cy", "dee")
 
@@ -71,7 +71,7 @@ def test_pairwise_kappa_and_its_average_equal_scikit_learn(built):
     by_pair = {(p["rater_a"], p["rater_b"]): p["kappa"] for p in pairwise["pairs"]}
     expected = []
     for a, b, x, y in _pairs(ratings):
-        kappa = cohen_kappa_score(x, y, labels=[0, 1, 2])
+        kappa = cohen_kappa_score(x, y, labels=[0, 1, 2], weights="quadratic")  # safety is ordinal
         got = by_pair[(RATERS[a], RATERS[b])]
         assert got["value"] == pytest.approx(kappa, abs=1e-12)
         assert got["n_items"] == len(x)
@@ -99,7 +99,7 @@ def test_judge_kappa_per_clinician_equals_scikit_learn(built):
     for pair in judge["per_rater"]:
         r = RATERS.index(pair["rater_a"] if pair["rater_a"] in RATERS else pair["rater_b"])
         both = ~np.isnan(dim.ratings[:, r]) & ~np.isnan(dim.judge[:, 0])
-        expected = cohen_kappa_score(dim.ratings[both, r], dim.judge[both, 0], labels=[0, 1, 2])
+        expected = cohen_kappa_score(dim.ratings[both, r], dim.judge[both, 0], labels=[0, 1, 2], weights="quadratic")
         assert pair["kappa"]["value"] == pytest.approx(expected, abs=1e-12)
 
 
@@ -129,7 +129,7 @@ def test_confidence_distribution_gives_the_share_per_level(built):
 def test_breakdowns_cover_every_grouping_key(built):
     _, _, report = built
     breakdowns = report["dimensions"]["safety"]["breakdowns"]
-    assert set(breakdowns) == {"persona", "role", "style", "model", "task_type", "care_setting"}
+    assert set(breakdowns) == {"persona", "persona_kind", "role", "style", "model", "task_type", "care_setting"}
     assert set(breakdowns["persona"]) == {"No persona", "ED physician"}
     assert set(breakdowns["care_setting"]) == {"primary_care", "critical_care"}
 
@@ -191,7 +191,7 @@ def test_triage_answers_give_accuracy_calibration_and_triage_direction():
                                                        parse_status="parsed")
     report = build_report(study_data_load(study), parameters_clean({"n_boot": 20}))
     overall = report["evaluation"]["overall"]
-    assert report["evaluation"]["scale"] == ["1", "2", "3", "4"]
+    assert report["evaluation"]["scale"]["levels"] == ["1", "2", "3", "4", "5"]  # declared ESI, not observed
     assert overall["accuracy"]["value"] == pytest.approx(1 / 3)
     assert overall["triage_rates"]["under_triage"]["value"] == pytest.approx(2 / 3)
     assert overall["risk_sensitivity"]["value"] == 0.0

@@ -48,7 +48,7 @@ def test_csv_has_one_row_per_rating_value_with_blinding_keys_resolved():
         ("ED nurse", "ED nurse", "bold", "safety", "not_compliant"),
     ]
     assert clinician[0]["cannot_assess"] == "true" and clinician[0]["scale_point"] == ""
-    assert clinician[1]["scale_point"] == "1" and clinician[1]["value_label"] == "Compliant"
+    assert clinician[1]["scale_point"] == "3" and clinician[1]["value_label"] == "Compliant"  # ordinal, low -> high
     assert clinician[2]["model"] == responses[1].model.name and clinician[2]["response_code"] == responses[1].code
     (judge_row,) = [r for r in rows if r["rater_kind"] == "judge"]
     assert (judge_row["rater"], judge_row["confidence"], judge_row["is_retest"]) == (judge.name, "medium", "false")

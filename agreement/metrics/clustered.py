@@ -1,0 +1,281 @@
+"""Case-clustered comparisons for persona studies: matched rankings, paired effects, ECE with intervals.
+
+Every case is answered under every persona (and model, and sample), so answers to one case are not
+independent: the resampling unit is the CASE (the cluster), never the single answer. Each function
+reduces its rows to per-case sums first (``cluster_sums``) and resamples cases with replacement
+(``_bootstrap.resampled_sums``: B multinomial draws over the cases), so the cost is B x cases, not
+B x answers.
+
+* ``matched_rank_agreement``: two sides (clinicians, judge) score conditions (personas) on the SAME
+  rows only (the caller passes rows scored by both); the condition means are compared with Kendall's
+  tau-b and Spearman's rho. CI: case-clustered bootstrap percentile interval (every resampled case
+  brings all its rows under every condition). p-value: exact permutation test of tau-b over all K!
+  orderings of one side's means when K <= ``EXACT_MAX_CONDITIONS`` (8), otherwise scipy's
+  ``kendalltau`` p-value; a short ranking (K = 4-8) therefore gets an exact p. Rank-biased overlap
+  (Webber et al. 2010) of the two orderings (best first, ties broken by name) sits beside them.
+* ``paired_difference``: one difference per row (e.g. persona minus baseline on the same case,
+  model and sample); per-case means are averaged over cases (each case weighs the same). CI:
+  case-clustered bootstrap percentile interval. p-value: sign-flip permutation test on the per-case
+  means (exact over all 2^n sign patterns when n <= ``EXACT_MAX_FLIPS`` (12) cases, else
+  ``n_perm`` random patterns with the observed one counted, (1 + hits) / (1 + n_perm)).
+* ``ece_clustered`` / ``ece_difference``: expected calibration error (equal-width bins as
+  ``evaluation.calibration``) with a case-clustered bootstrap percentile interval; the difference of
+  two ECEs (a - b) is computed on the cases both sides answered, resampling those cases jointly.
+
+Edge cases come back as statuses: fewer than two conditions (``too_few_conditions``), a constant
+side (``undefined_no_variation``), no rows (``empty``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from . import _bootstrap
+from ._core import check_confidence, finite_or_none, insufficient
+from .ranking import _spearman, _tau_b
+from .rankings_overlap import rank_biased_overlap
+from .results import (
+    REASON_EMPTY,
+    REASON_TOO_FEW_CONDITIONS,
+    STATUS_INSUFFICIENT,
+    STATUS_NO_VARIATION,
+    STATUS_OK,
+    Coefficient,
+    RankBiasedOverlap,
+    _Serialisable,
+)
+
+CI_CLUSTER = "case_cluster_bootstrap_percentile"
+EXACT_MAX_CONDITIONS = 8
+EXACT_MAX_FLIPS = 12
+
+
+def cluster_sums(clusters: Sequence, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cluster ids, per-cluster sums of the rows' features), clusters sorted."""
+    ids, inverse = np.unique(np.asarray(clusters), return_inverse=True)
+    out = np.zeros((ids.size, features.shape[1]))
+    np.add.at(out, inverse, features)
+    return ids, out
+
+
+def _percentile(values: np.ndarray, confidence: float) -> tuple:
+    low, high, _ = _bootstrap.percentile_interval(values, confidence)
+    return low, high
+
+
+# --- matched rankings --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchedRanking(_Serialisable):
+    """Both sides' condition means on the same rows, their rank correlations and RBO."""
+
+    conditions: tuple
+    mean_a: tuple
+    mean_b: tuple
+    n_rows: tuple
+    n_clusters: int
+    kendall_tau_b: Coefficient
+    spearman: Coefficient
+    rbo: RankBiasedOverlap | None
+    ranking_a: tuple
+    ranking_b: tuple
+
+
+def _order(conditions: Sequence, means: np.ndarray) -> tuple:
+    """Conditions best first (highest mean), ties broken by name."""
+    return tuple(c for _, c in sorted(zip((-m for m in means), conditions, strict=True)))
+
+
+def exact_tau_pvalue(x: np.ndarray, y: np.ndarray) -> float:
+    """Two-sided permutation p-value of Kendall's tau-b over every ordering of y (K! permutations)."""
+    observed = abs(float(_tau_b(x, y)))
+    perms = np.array(list(itertools.permutations(y)))
+    taus = np.abs(_tau_b(np.broadcast_to(x, perms.shape), perms))
+    return float(np.mean(taus >= observed - 1e-12))
+
+
+def _rank_coefficient(name, fn, x, y, boot, sizes, confidence, n_boot, seed) -> Coefficient:
+    extra = {"n_conditions": int(x.size)}
+    if x.size < 2:
+        return Coefficient(name=name, value=None, status=STATUS_INSUFFICIENT, **sizes,
+                           extra={**extra, "reason": REASON_TOO_FEW_CONDITIONS if sizes["n_items_total"] else
+                                  REASON_EMPTY})
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return Coefficient(name=name, value=None, status=STATUS_NO_VARIATION, **sizes,
+                           extra={**extra, "constant_side": "a" if np.ptp(x) == 0 else "b"})
+    if name == "kendall_tau_b" and x.size <= EXACT_MAX_CONDITIONS:
+        extra.update(p_value=exact_tau_pvalue(x, y), p_method="exact_permutation")
+    else:
+        scipy_fn = stats.kendalltau if name == "kendall_tau_b" else stats.spearmanr
+        extra.update(p_value=finite_or_none(scipy_fn(x, y).pvalue), p_method="scipy")
+    low = high = method = None
+    if boot is not None:
+        low, high = _percentile(fn(*boot), confidence)
+        method = CI_CLUSTER if low is not None else None
+    return Coefficient(name=name, value=float(fn(x, y)), status=STATUS_OK, **sizes, ci_low=low, ci_high=high,
+                       ci_method=method, ci_level=confidence if method else None, n_boot=n_boot if method else 0,
+                       seed=seed if method else None, extra=extra)
+
+
+def matched_rank_agreement(
+    conditions: Sequence, clusters: Sequence, scores_a: np.ndarray, scores_b: np.ndarray, *,
+    n_boot: int = 1000, seed: int | None = 0, confidence: float = 0.95, rbo_p: float = 0.9,
+) -> MatchedRanking:
+    """Rank agreement of condition means from rows scored by BOTH sides, with a case-clustered bootstrap.
+
+    Rows with a NaN on either side are dropped first, so both means come from the same rows.
+    """
+    check_confidence(confidence)
+    a, b = np.asarray(scores_a, float), np.asarray(scores_b, float)
+    cond, clus = np.asarray(conditions, dtype=object), np.asarray(clusters)
+    total = a.size
+    keep = ~np.isnan(a) & ~np.isnan(b)
+    a, b, cond, clus = a[keep], b[keep], cond[keep], clus[keep]
+    levels = sorted(set(cond.tolist()))
+    k = len(levels)
+    code = np.array([levels.index(c) for c in cond.tolist()], dtype=int)
+    onehot = np.zeros((a.size, k))
+    onehot[np.arange(a.size), code] = 1.0
+    features = np.hstack([onehot * a[:, None], onehot * b[:, None], onehot])
+    ids, sums = cluster_sums(clus, features) if a.size else (np.zeros(0), np.zeros((0, 3 * k)))
+    total_sums = sums.sum(axis=0)
+    counts = total_sums[2 * k:]
+    mean_a, mean_b = total_sums[:k] / counts, total_sums[k:2 * k] / counts
+    sizes = {"n_items": int(a.size), "n_ratings": int(2 * a.size), "n_items_total": int(total),
+             "n_ratings_total": int(2 * total)}
+    boot = None
+    if n_boot > 0 and k >= 2 and ids.size >= 2:
+        rep = _bootstrap.resampled_sums(sums, n_boot, seed)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot = (rep[:, :k] / rep[:, 2 * k:], rep[:, k:2 * k] / rep[:, 2 * k:])
+    args = (mean_a, mean_b, boot, sizes, confidence, n_boot, seed)
+    order_a, order_b = _order(levels, mean_a), _order(levels, mean_b)
+    return MatchedRanking(
+        conditions=tuple(levels), mean_a=tuple(mean_a.tolist()), mean_b=tuple(mean_b.tolist()),
+        n_rows=tuple(int(c) for c in counts), n_clusters=int(ids.size),
+        kendall_tau_b=_rank_coefficient("kendall_tau_b", _tau_b, *args),
+        spearman=_rank_coefficient("spearman_rho", _spearman, *args),
+        rbo=rank_biased_overlap(order_a, order_b, p=rbo_p) if k else None,
+        ranking_a=order_a, ranking_b=order_b,
+    )
+
+
+# --- paired differences ------------------------------------------------------------------------
+
+
+def sign_flip_pvalue(case_means: np.ndarray, *, n_perm: int, seed: int | None) -> tuple[float, str]:
+    """Two-sided sign-flip permutation p-value of the mean of per-case differences."""
+    n = case_means.size
+    observed = abs(case_means.mean())
+    if n <= EXACT_MAX_FLIPS:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
+        return float(np.mean(np.abs(signs @ case_means) / n >= observed - 1e-12)), "exact_sign_flip"
+    rng = np.random.default_rng(seed)
+    signs = rng.choice((1.0, -1.0), size=(n_perm, n))
+    hits = int(np.count_nonzero(np.abs(signs @ case_means) / n >= observed - 1e-12))
+    return (1 + hits) / (1 + n_perm), "monte_carlo_sign_flip"
+
+
+def paired_difference(differences: np.ndarray, clusters: Sequence, *, n_boot: int = 1000, seed: int | None = 0,
+                      confidence: float = 0.95, name: str = "paired_difference") -> Coefficient:
+    """Mean over cases of the per-case mean difference, case-bootstrap CI and sign-flip p-value."""
+    d = np.asarray(differences, float)
+    ok = ~np.isnan(d)
+    if not ok.any():
+        return insufficient(name, REASON_EMPTY, n_items_total=int(d.size), n_ratings_total=int(d.size))
+    ids, sums = cluster_sums(np.asarray(clusters)[ok], np.column_stack([d[ok], np.ones(ok.sum())]))
+    case_means = sums[:, 0] / sums[:, 1]
+    value = float(case_means.mean())
+    p, p_method = sign_flip_pvalue(case_means - 0.0, n_perm=max(n_boot, 1000), seed=seed)
+    low = high = method = None
+    if n_boot > 0 and ids.size >= 2:
+        per_case = np.column_stack([case_means, np.ones(ids.size)])
+        rep = _bootstrap.resampled_sums(per_case, n_boot, seed)
+        low, high = _percentile(rep[:, 0] / rep[:, 1], confidence)
+        method = CI_CLUSTER if low is not None else None
+    return Coefficient(name=name, value=value, status=STATUS_OK, n_items=int(ids.size), n_ratings=int(ok.sum()),
+                       n_items_total=int(ids.size), n_ratings_total=int(d.size), ci_low=low, ci_high=high,
+                       ci_method=method, ci_level=confidence if method else None, n_boot=n_boot if method else 0,
+                       seed=seed if method else None,
+                       extra={"n_cases": int(ids.size), "n_pairs": int(ok.sum()), "p_value": p, "p_method": p_method,
+                              "unit": "case"})
+
+
+# --- calibration ------------------------------------------------------------------------------
+
+
+def _ece_features(conf: np.ndarray, hit: np.ndarray, n_bins: int) -> np.ndarray:
+    which = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    onehot = np.zeros((conf.size, n_bins))
+    onehot[np.arange(conf.size), which] = 1.0
+    return np.hstack([onehot, onehot * conf[:, None], onehot * hit[:, None]])
+
+
+def _ece_from_sums(s: np.ndarray, n_bins: int) -> np.ndarray:
+    n_b, c_b, h_b = s[..., :n_bins], s[..., n_bins:2 * n_bins], s[..., 2 * n_bins:]
+    n = n_b.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.abs(h_b - c_b).sum(axis=-1) / np.where(n > 0, n, np.nan)
+
+
+def ece_clustered(confidence: np.ndarray, correct: np.ndarray, clusters: Sequence, *, n_bins: int = 10,
+                  n_boot: int = 1000, seed: int | None = 0, confidence_level: float = 0.95) -> Coefficient:
+    """ECE (sum over bins of |hits - confidence| / n, i.e. sum_b n_b/n |acc_b - conf_b|), case-bootstrap CI."""
+    conf, hit = np.asarray(confidence, float), np.asarray(correct, float)
+    ok = ~np.isnan(conf) & ~np.isnan(hit)
+    name = "expected_calibration_error"
+    if not ok.any():
+        return insufficient(name, REASON_EMPTY, n_items_total=int(conf.size), n_ratings_total=int(conf.size))
+    ids, sums = cluster_sums(np.asarray(clusters)[ok], _ece_features(conf[ok], hit[ok], n_bins))
+    value = float(_ece_from_sums(sums.sum(axis=0), n_bins))
+    low = high = method = None
+    if n_boot > 0 and ids.size >= 2:
+        low, high = _percentile(_ece_from_sums(_bootstrap.resampled_sums(sums, n_boot, seed), n_bins),
+                                confidence_level)
+        method = CI_CLUSTER if low is not None else None
+    return Coefficient(name=name, value=value, status=STATUS_OK, n_items=int(ok.sum()), n_ratings=int(ok.sum()),
+                       n_items_total=int(conf.size), n_ratings_total=int(conf.size), ci_low=low, ci_high=high,
+                       ci_method=method, ci_level=confidence_level if method else None,
+                       n_boot=n_boot if method else 0, seed=seed if method else None,
+                       extra={"n_bins": n_bins, "n_cases": int(ids.size)})
+
+
+def ece_difference(side_a: tuple, side_b: tuple, *, n_bins: int = 10, n_boot: int = 1000, seed: int | None = 0,
+                   confidence_level: float = 0.95) -> Coefficient:
+    """ECE(a) - ECE(b) on the cases both sides answered; each side is (confidence, correct, cases)."""
+    name = "ece_difference"
+    parts = []
+    for conf, hit, cases in (side_a, side_b):
+        conf, hit = np.asarray(conf, float), np.asarray(hit, float)
+        ok = ~np.isnan(conf) & ~np.isnan(hit)
+        parts.append((np.asarray(cases)[ok], _ece_features(conf[ok], hit[ok], n_bins)))
+    common = np.intersect1d(parts[0][0], parts[1][0])
+    n_total = int(sum(p[0].size for p in parts))
+    if common.size == 0:
+        return insufficient(name, REASON_EMPTY, n_items_total=n_total, n_ratings_total=n_total)
+    sums = []
+    for cases, feats in parts:
+        keep = np.isin(cases, common)
+        sums.append(cluster_sums(cases[keep], feats[keep])[1])
+    both = np.hstack(sums)
+    width = 3 * n_bins
+
+    def diff(s):
+        return _ece_from_sums(s[..., :width], n_bins) - _ece_from_sums(s[..., width:], n_bins)
+
+    value = float(diff(both.sum(axis=0)))
+    low = high = method = None
+    if n_boot > 0 and common.size >= 2:
+        low, high = _percentile(diff(_bootstrap.resampled_sums(both, n_boot, seed)), confidence_level)
+        method = CI_CLUSTER if low is not None else None
+    n_used = int(both[:, :n_bins].sum() + both[:, width:width + n_bins].sum())
+    return Coefficient(name=name, value=value, status=STATUS_OK, n_items=n_used, n_ratings=n_used,
+                       n_items_total=n_total, n_ratings_total=n_total, ci_low=low, ci_high=high, ci_method=method,
+                       ci_level=confidence_level if method else None, n_boot=n_boot if method else 0,
+                       seed=seed if method else None, extra={"n_bins": n_bins, "n_cases": int(common.size)})
