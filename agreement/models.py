@@ -37,6 +37,9 @@ class Report(TimeStampedModel):
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the process building it (every REPORT_HEARTBEAT_SECONDS)"
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,13 +1,23 @@
-"""Writes: request, build and fail reports. Views, the API, the command and the task all call these."""
+"""Writes: request, build, fail and resume reports. Views, the API, the commands and the task call these.
+
+A report being built shows a sign of life (heartbeat_at) on every progress step and, from a thread,
+every REPORT_HEARTBEAT_SECONDS; when the process building it dies, nothing touches it any more. A
+running report silent for REPORT_STALE_SECONDS is stale: requesting a report of its study marks it
+failed, and `manage.py resume_reports` (report_resume) queues it again.
+"""
 from __future__ import annotations
 
 import io
 import logging
 import tempfile
+import threading
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.exceptions import ApplicationError
@@ -25,8 +35,86 @@ logger = logging.getLogger(__name__)
 def _progress(report_id: int, fraction: float, message: str) -> None:
     # A plain UPDATE outside any transaction, so pollers see it while the build runs.
     Report.objects.filter(pk=report_id).update(
-        progress=max(0.0, min(fraction, 1.0)), progress_message=message[:200]
+        progress=max(0.0, min(fraction, 1.0)), progress_message=message[:200], heartbeat_at=timezone.now()
     )
+
+
+class _Heartbeat:
+    """Touches a running report's heartbeat_at from a thread, so that a long step without progress is not
+    taken for a dead process. It dies with the process, which is the point."""
+
+    def __init__(self, report_id: int, interval: float):
+        self.report_id, self.interval = report_id, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"report-{report_id}-heartbeat", daemon=True)
+
+    def __enter__(self):
+        if self.interval > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                Report.objects.filter(pk=self.report_id, status=ReportStatus.RUNNING).update(
+                    heartbeat_at=timezone.now())
+        except Exception:  # a lost beat must never break the build
+            logger.exception("report %s heartbeat failed", self.report_id)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+
+def _stale_running(study: Study | None = None):
+    cutoff = timezone.now() - timedelta(seconds=settings.REPORT_STALE_SECONDS)
+    reports = Report.objects.filter(status=ReportStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+        | Q(heartbeat_at__isnull=True, started_at__isnull=True, updated_at__lt=cutoff)
+    )
+    return reports.filter(study=study) if study is not None else reports
+
+
+def report_stale_message() -> str:
+    minutes = max(1, round(settings.REPORT_STALE_SECONDS / 60))
+    return (f"The process building this report stopped (no sign of life for {minutes} minute(s)); resume it or "
+            "request the report again.")
+
+
+def reports_fail_stale(*, study: Study | None = None) -> int:
+    """Mark running reports whose builder has gone silent as failed; how many were."""
+    return _stale_running(study).update(
+        status=ReportStatus.FAILED, error=report_stale_message(), finished_at=timezone.now(),
+        progress_message="failed: the build stopped",
+    )
+
+
+def report_resume(*, report: Report) -> Report:
+    """Queue a failed, stale or still-queued report again; a report that is done or visibly building is refused."""
+    from .tasks import report_build_task
+
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report.pk)
+        stale = _stale_running().filter(pk=report.pk).exists()
+        if report.status == ReportStatus.DONE or (report.status == ReportStatus.RUNNING and not stale):
+            raise ApplicationError(
+                f"Report #{report.pk} is {report.get_status_display().lower()}; only a failed, queued or stopped "
+                "report can be resumed.", status_code=409)
+        Report.objects.filter(pk=report.pk).update(
+            status=ReportStatus.QUEUED, progress=0.0, progress_message="queued again", error="", started_at=None,
+            heartbeat_at=None, finished_at=None,
+        )
+        transaction.on_commit(lambda: report_build_task.delay(report.pk))
+    report.refresh_from_db()
+    return report
+
+
+def reports_resume_stale(*, study: Study | None = None) -> list[Report]:
+    """Queue every stale running report again (the resume_reports command)."""
+    return [report_resume(report=report) for report in _stale_running(study).order_by("pk")]
 
 
 def report_parameters_for_study(*, study: Study, parameters: dict | None) -> dict:
@@ -54,6 +142,7 @@ def report_request(*, study: Study, format: str, parameters: dict | None = None,
     """Queue a report; the Celery task builds it (or reuses an identical one) after the commit."""
     from .tasks import report_build_task
 
+    reports_fail_stale(study=study)
     with transaction.atomic():
         report = report_create(study=study, format=format, parameters=parameters, requested_by=requested_by)
         transaction.on_commit(lambda: report_build_task.delay(report.pk))
@@ -99,14 +188,21 @@ def report_build(*, report_id: int) -> Report:
     report = Report.objects.select_related("study").get(pk=report_id)
     if report.status == ReportStatus.DONE:
         return report
+    now = timezone.now()
     Report.objects.filter(pk=report_id).update(
-        status=ReportStatus.RUNNING, started_at=timezone.now(), progress=0.0, progress_message="loading ratings",
-        error="",
+        status=ReportStatus.RUNNING, started_at=now, heartbeat_at=now, progress=0.0,
+        progress_message="loading ratings", error="",
     )
 
     def progress(fraction, message):
         _progress(report_id, 0.1 + 0.9 * fraction, message)
 
+    with _Heartbeat(report_id, settings.REPORT_HEARTBEAT_SECONDS):
+        return _build(report, progress)
+
+
+def _build(report: Report, progress) -> Report:
+    report_id = report.pk
     try:
         data = study_data_load(report.study, cannot_assess=report.parameters["cannot_assess"])
         cached = _cached(report, data.snapshot_hash)
@@ -134,6 +230,7 @@ def report_build(*, report_id: int) -> Report:
 def _finish(report: Report, data_hash: str, message: str) -> None:
     report.data_hash = data_hash
     report.status = ReportStatus.DONE
+    report.error = ""  # a build that was taken for stopped but finished after all
     report.progress = 1.0
     report.progress_message = message
     report.finished_at = timezone.now()
