@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -72,20 +73,28 @@ class OpenAIServerBackend:
 
     @classmethod
     def from_spec(cls, spec) -> OpenAIServerBackend:
-        """From a ModelSpec: `api_base`, `model_path` (the served model name) and `engine_options`
-        (max_concurrency, timeout, max_attempts, structured_output, extra_body) over the settings."""
+        """From a ModelSpec: `api_base`, `model_path` (the served model name), the key from the environment
+        variable named by `api_key_env` (none when it is empty), and `engine_options` (max_concurrency,
+        timeout, max_attempts, structured_output, extra_body) over the settings.
+
+        The URL is checked against MODEL_API_BASE_ALLOWLIST again here, so a spec saved before the list
+        changed sends nothing (and no key) to a server that is no longer allowed."""
         from django.conf import settings
 
         from config.exceptions import ApplicationError
+        from studies.services.model_specs import api_base_problem
 
         if not spec.api_base:
             raise ApplicationError(f"Model {spec.name} uses an OpenAI-compatible server but has no API base URL.")
+        problem = api_base_problem(spec.api_base)
+        if problem:
+            raise ApplicationError(f"Model {spec.name}: the API base URL {problem}.")
         options = spec.engine_options or {}
         try:
             return cls(
                 api_base=spec.api_base,
                 model=spec.model_path,
-                api_key=settings.OPENAI_API_KEY,
+                api_key=_api_key(spec),
                 max_concurrency=options.get("max_concurrency", settings.OPENAI_MAX_CONCURRENCY),
                 timeout=options.get("timeout", settings.OPENAI_TIMEOUT_SECONDS),
                 max_attempts=options.get("max_attempts", settings.OPENAI_MAX_ATTEMPTS),
@@ -237,6 +246,23 @@ class OpenAIServerBackend:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         limits = httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency)
         return httpx.Client(headers=headers, timeout=httpx.Timeout(self.timeout), limits=limits)
+
+
+def _api_key(spec) -> str:
+    """The key from the variable the spec names; "" when it names none. A named but unset variable is an error."""
+    from config.exceptions import ApplicationError
+    from studies.services.model_specs import API_KEY_ENV
+
+    name = getattr(spec, "api_key_env", "") or ""
+    if not name:
+        return ""
+    if not API_KEY_ENV.match(name):
+        raise ApplicationError(f"Model {spec.name}: api_key_env {name!r} is not the name of an API key variable.")
+    key = os.environ.get(name, "")
+    if not key:
+        raise ApplicationError(f"Model {spec.name}: the environment variable {name} (api_key_env) is not set in "
+                               "this process.")
+    return key
 
 
 def _error_message(response: httpx.Response) -> str:

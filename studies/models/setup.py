@@ -82,6 +82,10 @@ class ModelSpec(TimeStampedModel):
     model_path = models.CharField(max_length=500, help_text="Hub id, local path or served model name")
     revision = models.CharField(max_length=200, blank=True)
     api_base = models.URLField(blank=True, help_text="OpenAI-compatible servers: e.g. http://gpu:8000/v1")
+    api_key_env = models.CharField(
+        max_length=100, blank=True,
+        help_text="The environment variable holding this server's API key (e.g. OPENAI_API_KEY); empty: no key",
+    )
     temperature = models.FloatField(default=0.7)
     top_p = models.FloatField(default=1.0)
     max_tokens = models.PositiveIntegerField(default=512)

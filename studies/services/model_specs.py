@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import math
+import re
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 
 from config.exceptions import ApplicationError
@@ -12,13 +14,54 @@ from config.services import model_update
 from ..models import Backend, ModelSpec, StudyStatus
 from ..shapes import ENGINE_OPTIONS, SAMPLING, problems
 
-MODEL_SPEC_FIELDS = ("name", "backend", "model_path", "revision", "api_base", "temperature", "top_p", "max_tokens",
-                     "seed", "samples_per_prompt", "engine_options", "is_judge", "rubric_prompt")
+MODEL_SPEC_FIELDS = ("name", "backend", "model_path", "revision", "api_base", "api_key_env", "temperature", "top_p",
+                     "max_tokens", "seed", "samples_per_prompt", "engine_options", "is_judge", "rubric_prompt")
 # What a generated response or judge score depends on: frozen once the spec has produced any.
 MODEL_SPEC_OUTPUT_FIELDS = ("backend", "model_path", "revision", "temperature", "top_p", "max_tokens", "seed",
                             "samples_per_prompt", "engine_options", "is_judge", "rubric_prompt")
 SAMPLING_FIELDS = tuple(SAMPLING["properties"])
 
+# A key variable is named for what it holds: the server's other secrets (SECRET_KEY, DATABASE_URL, ...) never match.
+API_KEY_ENV = re.compile(r"^[A-Z][A-Z0-9_]{0,90}_API_KEY$")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _port(url) -> int | None:
+    try:
+        return url.port or DEFAULT_PORTS.get(url.scheme)
+    except ValueError:
+        return None
+
+
+def _allowed_by(entry: str, url) -> bool:
+    """A host name ("gpu", "*.example.org") or a URL prefix ("https://api.openai.com/v1") lets `url` through."""
+    entry = entry.strip()
+    if "://" not in entry:
+        host = entry.lower()
+        if host.startswith("*."):
+            return url.hostname.endswith(host[1:])
+        return url.hostname == host
+    prefix = urlsplit(entry)
+    return (url.scheme == prefix.scheme and url.hostname == prefix.hostname and _port(url) == _port(prefix)
+            and (url.path.rstrip("/") + "/").startswith(prefix.path.rstrip("/") + "/"))
+
+
+def api_base_problem(api_base: str) -> str | None:
+    """Why a model server URL may not be used, or None. MODEL_API_BASE_ALLOWLIST lists what may be; empty
+    allows any URL while DEBUG is on and none once it is off."""
+    url = urlsplit(api_base)
+    if url.scheme not in ("http", "https") or not url.hostname or " " in api_base or _port(url) is None:
+        return "must be an http(s) URL such as http://gpu:8000/v1"
+    if url.username or url.password:
+        return "may not carry a user name or password; name the key's variable in api_key_env"
+    allowlist = [e for e in settings.MODEL_API_BASE_ALLOWLIST if e.strip()]
+    if not allowlist:
+        return None if settings.DEBUG else (
+            "is not allowed: no model server is (set MODEL_API_BASE_ALLOWLIST to the hosts or URL prefixes model "
+            "servers may use)")
+    if any(_allowed_by(entry, url) for entry in allowlist):
+        return None
+    return f"is not allowed: {url.hostname} is not in MODEL_API_BASE_ALLOWLIST ({', '.join(allowlist)})"
 
 def _as_number(value, kind: str):
     """Form and file values arrive as text: "0.7" is a number; anything else is left for the shape to refuse."""
@@ -43,9 +86,12 @@ def _text_problems(data: dict) -> dict:
         found["api_base"] = "is required for an OpenAI-compatible server (e.g. http://gpu:8000/v1)"
     if data["api_base"]:
         # Not Django's URLValidator: it refuses the bare host names of docker services (http://vllm:8000/v1).
-        url = urlsplit(data["api_base"])
-        if url.scheme not in ("http", "https") or not url.hostname or " " in data["api_base"]:
-            found["api_base"] = "must be an http(s) URL such as http://gpu:8000/v1"
+        problem = api_base_problem(data["api_base"])
+        if problem:
+            found["api_base"] = problem
+    if data["api_key_env"] and not API_KEY_ENV.match(data["api_key_env"]):
+        found["api_key_env"] = ("must name an environment variable ending in _API_KEY (capital letters, digits and "
+                                "_), such as OPENAI_API_KEY")
     if data["is_judge"] and not data["rubric_prompt"]:
         found["rubric_prompt"] = "is required for a judge"
     return found
@@ -54,7 +100,7 @@ def _text_problems(data: dict) -> dict:
 def model_spec_clean(data: dict) -> dict:
     """Validated model-spec fields (sampling parameters included); raises ApplicationError with every problem."""
     data = {**{f: getattr(ModelSpec(), f) for f in MODEL_SPEC_FIELDS}, **data}
-    for key in ("name", "model_path", "revision", "api_base", "rubric_prompt"):
+    for key in ("name", "model_path", "revision", "api_base", "api_key_env", "rubric_prompt"):
         data[key] = (data.get(key) or "").strip()
     data["is_judge"] = bool(data["is_judge"])
     for key in SAMPLING_FIELDS:

@@ -199,7 +199,8 @@ def test_a_server_that_is_down_raises_for_a_later_retry_and_records_nothing(grid
     assert JudgeScore.objects.count() == 0
 
 
-def test_the_backend_factory_builds_the_judge_from_its_model_spec(grid):
+def test_the_backend_factory_builds_the_judge_from_its_model_spec(grid, settings):
+    settings.MODEL_API_BASE_ALLOWLIST = ["127.0.0.1"]
     study, judge, responses = grid
     with StubOpenAIServer(default=valid_judge) as server:
         judge.api_base = server.url

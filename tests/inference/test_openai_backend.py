@@ -183,14 +183,15 @@ def test_empty_batch_makes_no_request():
 
 
 @pytest.mark.django_db
-def test_from_spec_reads_the_model_spec_and_settings(settings):
+def test_from_spec_reads_the_model_spec_and_settings(settings, monkeypatch):
     from config.exceptions import ApplicationError
     from tests.factories import ModelSpecFactory
 
-    settings.OPENAI_API_KEY = "k"
+    monkeypatch.setenv("GPU_API_KEY", "k")
+    settings.MODEL_API_BASE_ALLOWLIST = ["gpu", "x"]
     settings.OPENAI_MAX_CONCURRENCY = 7
     spec = ModelSpecFactory(backend="openai", api_base="http://gpu:8000/v1/", model_path="served-name",
-                            engine_options={"timeout": 9, "structured_output": "both"})
+                            api_key_env="GPU_API_KEY", engine_options={"timeout": 9, "structured_output": "both"})
     backend = OpenAIServerBackend.from_spec(spec)
     assert (backend.api_base, backend.model, backend.api_key) == ("http://gpu:8000/v1", "served-name", "k")
     assert (backend.max_concurrency, backend.timeout, backend.structured_output) == (7, 9.0, "both")

@@ -28,7 +28,8 @@ def planned(monkeypatch):
 
 
 @pytest.fixture
-def setup_data(admin_user):
+def setup_data(admin_user, settings):
+    settings.MODEL_API_BASE_ALLOWLIST = ["gpu"]
     persona_library_load(include_extras=True)
     case_set = case_set_import(file=EXAMPLE, name="Examples", owner=admin_user).case_set
     model = model_spec_create(name="SmolLM2-135M", backend="vllm", model_path="HuggingFaceTB/SmolLM2-135M-Instruct",
@@ -70,7 +71,8 @@ def test_model_spec_sampling_parameters_are_validated(fields, message):
 
 
 @pytest.mark.django_db
-def test_a_model_spec_that_produced_responses_keeps_its_generation_settings():
+def test_a_model_spec_that_produced_responses_keeps_its_generation_settings(settings):
+    settings.MODEL_API_BASE_ALLOWLIST = ["other"]
     spec = model_spec_create(name="m", model_path="org/m", temperature=0.2)
     assert model_spec_update(model_spec=spec, temperature=0.3).temperature == 0.3
     factories.ResponseFactory(model=spec)
