@@ -19,8 +19,12 @@ B x answers.
   means (exact over all 2^n sign patterns when n <= ``EXACT_MAX_FLIPS`` (12) cases, else
   ``n_perm`` random patterns with the observed one counted, (1 + hits) / (1 + n_perm)).
 * ``ece_clustered`` / ``ece_difference``: expected calibration error (equal-width bins as
-  ``evaluation.calibration``) with a case-clustered bootstrap percentile interval; the difference of
-  two ECEs (a - b) is computed on the cases both sides answered, resampling those cases jointly.
+  ``evaluation.calibration``). ECE sums absolute bin gaps, so resampled ECEs lie above the estimate
+  (a well-calibrated model's percentile interval can lie wholly above its own ECE); its interval is
+  therefore the case-clustered percentile interval shifted down by the bootstrap bias estimate
+  (mean of the resampled ECEs minus the ECE): [q_lo - bias, q_hi - bias], floored at 0. The
+  difference of two ECEs (a - b) is computed on the cases both sides answered, resampling those cases
+  jointly (the bias of the two sides largely cancels), with the percentile interval.
 
 Edge cases come back as statuses: fewer than two conditions (``too_few_conditions``), a constant
 side (``undefined_no_variation``), no rows (``empty``).
@@ -51,6 +55,7 @@ from .results import (
 )
 
 CI_CLUSTER = "case_cluster_bootstrap_percentile"
+CI_CLUSTER_SHIFTED = "case_cluster_bootstrap_bias_shifted"
 EXACT_MAX_CONDITIONS = 8
 EXACT_MAX_FLIPS = 12
 
@@ -236,9 +241,11 @@ def ece_clustered(confidence: np.ndarray, correct: np.ndarray, clusters: Sequenc
     value = float(_ece_from_sums(sums.sum(axis=0), n_bins))
     low = high = method = None
     if n_boot > 0 and ids.size >= 2:
-        low, high = _percentile(_ece_from_sums(_bootstrap.resampled_sums(sums, n_boot, seed), n_bins),
-                                confidence_level)
-        method = CI_CLUSTER if low is not None else None
+        reps = _ece_from_sums(_bootstrap.resampled_sums(sums, n_boot, seed), n_bins)
+        q_low, q_high = _percentile(reps, confidence_level)
+        if q_low is not None:  # resampled ECEs sit above the estimate (|.| bias): shift them back by that bias
+            bias = float(np.nanmean(reps)) - value
+            low, high, method = max(0.0, q_low - bias), max(0.0, q_high - bias), CI_CLUSTER_SHIFTED
     return Coefficient(name=name, value=value, status=STATUS_OK, n_items=int(ok.sum()), n_ratings=int(ok.sum()),
                        n_items_total=int(conf.size), n_ratings_total=int(conf.size), ci_low=low, ci_high=high,
                        ci_method=method, ci_level=confidence_level if method else None,

@@ -24,6 +24,9 @@ INTERVAL_METHODS = {
     "f_satterthwaite": "F-based interval with Satterthwaite degrees of freedom (McGraw & Wong 1996)",
     "case_cluster_bootstrap_percentile": "case-clustered bootstrap percentile interval ({n_boot} resamples of the "
                                          "cases, each with all its responses, seed {seed})",
+    "case_cluster_bootstrap_bias_shifted": "case-clustered bootstrap percentile interval shifted by the bootstrap "
+                                           "bias estimate, floored at 0 ({n_boot} resamples of the cases, seed "
+                                           "{seed})",
     "two_way_bootstrap_percentile": "two-way bootstrap percentile interval ({n_boot} resamples of items and, "
                                     "independently, of raters, seed {seed})",
 }
