@@ -428,7 +428,7 @@ def scenarios() -> list[Scenario]:
         Scenario("alpha_nominal_bootstrap_n200", "bootstrap_percentile", "Krippendorff nominal, n 200, item bootstrap",
                  alpha("nominal", 200), n_boot=500),
         Scenario("alpha_interval_bootstrap_n40", "bootstrap_percentile", "Krippendorff interval, n 40, item bootstrap",
-                 alpha("interval", 40), n_boot=500),
+                 alpha("interval", 40), n_boot=500, expect="below"),
         Scenario("accuracy_wilson_p10_n30", "wilson", "accuracy, p .10, n 30", proportion(0.1, 30, "wilson"),
                  expect="above"),
         Scenario("accuracy_wald_baseline_p10_n30", "wald (baseline, not used)", "the textbook Wald interval, same data",
