@@ -2,7 +2,7 @@ from django import forms
 
 from .data import CANNOT_ASSESS_MODES
 from .models import ReportFormat
-from .reports.parameters import CONSENSUS, DEFAULTS
+from .reports.parameters import CONSENSUS, DEFAULTS, TIE_RULES
 
 
 class ReportRequestForm(forms.Form):
@@ -18,6 +18,21 @@ class ReportRequestForm(forms.Form):
     )
     consensus = forms.ChoiceField(choices=[(c, c) for c in CONSENSUS], initial=DEFAULTS["consensus"],
                                   label="Clinicians' consensus for the judge")
+    consensus_tie = forms.ChoiceField(choices=[(t, t) for t in TIE_RULES], initial=DEFAULTS["consensus_tie"],
+                                      label="Tied consensus (counted whatever the rule)")
+    kappa_average_ci = forms.ChoiceField(
+        choices=[("jackknife", "Jackknife over items"), ("two_way_bootstrap", "Bootstrap over items and raters")],
+        initial=DEFAULTS["kappa_average_ci"], label="Average kappa: extra interval",
+    )
+    multiplicity = forms.ChoiceField(choices=[("holm", "Holm (family-wise error)"),
+                                              ("bh", "Benjamini-Hochberg (false discovery rate)")],
+                                     initial=DEFAULTS["multiplicity"], label="Persona effects: p-value adjustment")
+    metadata_key = forms.CharField(required=False, max_length=100, label="Break down by case metadata key",
+                                   help_text="e.g. safety_category")
+    weight_matrices = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Kappa weight matrices (JSON)",
+        help_text='Agreement weights per dimension, e.g. {"safety": [[1, 0.5, 0], [0.5, 1, 0.5], [0, 0.5, 1]]}',
+    )
 
     def __init__(self, *args, confidence_levels=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -26,4 +41,7 @@ class ReportRequestForm(forms.Form):
             self.fields["min_confidence"].initial = DEFAULTS["min_confidence"]
 
     def parameters(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != "format"}
+        params = {k: v for k, v in self.cleaned_data.items() if k != "format"}
+        if not params.get("weight_matrices"):
+            params["weight_matrices"] = {}
+        return params

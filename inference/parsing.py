@@ -121,11 +121,11 @@ def _confidence_value(value) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return _to_unit(float(value), explicit_percent=False)
+        return _to_unit(float(value), explicit_percent=isinstance(value, int))
     if isinstance(value, str):
         match = re.fullmatch(r"\s*" + _NUM + r"\s*(%|percent|/\s*100)?\s*", value, re.IGNORECASE)
         if match:
-            return _to_unit(_number(match.group(1)), explicit_percent=bool(match.group(2)))
+            return _to_unit(_number(match.group(1)), explicit_percent=bool(match.group(2)) or _whole(match.group(1)))
     return None
 
 
@@ -141,7 +141,7 @@ def _last_confidence(text: str) -> float | None:
     found: list[tuple[int, float]] = []
     for pattern in _CONFIDENCE_PATTERNS:
         for match in pattern.finditer(text):
-            value = _to_unit(_number(match.group(1)), explicit_percent=bool(match.group(2)))
+            value = _to_unit(_number(match.group(1)), explicit_percent=bool(match.group(2)) or _whole(match.group(1)))
             if value is not None:
                 found.append((match.start(), value))
     return max(found)[1] if found else None
@@ -151,8 +151,16 @@ def _number(raw: str) -> float:
     return float(raw.replace(",", "."))
 
 
+def _whole(raw: str) -> bool:
+    """A number written without a decimal part ("1", "80"): on the prompt's 0-100 scale, a percentage."""
+    return not re.search(r"[.,]", raw)
+
+
 def _to_unit(value: float, *, explicit_percent: bool) -> float | None:
-    """0-100 (or a stated percentage) -> 0-1; a bare number <= 1 is already a probability."""
+    """0-100 (or a stated percentage, or a whole number) -> 0-1; a decimal <= 1 ("0.8") is a probability.
+
+    The prompt asks for a confidence on 0-100, so "Confidence: 1" is 1%, not certainty.
+    """
     if explicit_percent or value > 1:
         value = value / 100
     return value if 0 <= value <= 1 else None

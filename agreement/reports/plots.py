@@ -126,7 +126,7 @@ def rank_plot(dim: dict, key: str = "") -> str | None:
         ax.margins(0.2)
         ax.set_xlabel(_label(f"clinicians: {ranking['score']}"))
         ax.set_ylabel(_label(f"judge: {ranking['score']}"))
-        ax.set_title(_label(f"{dim['label']}: personas, clinicians vs judge "
+        ax.set_title(_label(f"{dim['label']}: personas, clinicians vs judge on matched responses "
                             f"(Kendall tau-b {'n/a' if tau is None else f'{tau:.2f}'})"))
         ax.grid(alpha=0.3)
         return _svg(fig, chart_id("rank", key))
@@ -142,34 +142,33 @@ def rank_points(dim: dict) -> list[dict]:
 
 
 def forest_plot(report: dict) -> str | None:
-    """One panel per measure (the measures have different units), one row per persona and subset."""
+    """One panel per measure and subset (all cases, then each model): one row per persona, its CI."""
     effects = report.get("persona_effects") or {}
-    # Overall and per care setting (where the published effect reverses); the table has every stratum.
-    rows = [r for r in effects.get("rows", []) if r["stratum"] in ("all", "care_setting")]
+    rows = [r for r in effects.get("rows", []) if r["stratum"] in ("all", "model") and r["difference"] is not None]
     if not rows:
         return None
-    panels: dict[str, list] = {}
-    for r in sorted(rows, key=lambda r: (r["persona"], r["stratum"] != "all", r["value"])):
-        panels.setdefault(r["measure"], []).append(r)
-    heights = [len(v) + 1.5 for v in panels.values()]
+    panels: dict[tuple, list] = {}
+    for r in sorted(rows, key=lambda r: (r["measure"], r["stratum"] != "all", r["value"], r["persona"])):
+        panels.setdefault((r["measure"], r["stratum"], r["value"]), []).append(r)
+    heights = [len(v) + 1.6 for v in panels.values()]
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(len(panels), 1, figsize=(9, 0.3 * sum(heights) + 0.8), squeeze=False,
+        fig, axes = plt.subplots(len(panels), 1, figsize=(9, 0.34 * sum(heights) + 0.8), squeeze=False,
                                  gridspec_kw={"height_ratios": heights})
-        for ax, (measure, panel) in zip(axes[:, 0], panels.items(), strict=True):
+        for ax, ((measure, stratum, value), panel) in zip(axes[:, 0], panels.items(), strict=True):
             for i, r in enumerate(panel):
                 if r["ci_low"] is not None:
                     ax.plot([r["ci_low"], r["ci_high"]], [i, i], color="#5b6475", linewidth=1.2)
                 colour = "#067647" if r["difference"] > 0 else "#b42318" if r["difference"] < 0 else "#5b6475"
-                ax.plot([r["difference"]], [i], "o", color=colour, markersize=4)
+                ax.plot([r["difference"]], [i], "o", color=colour, markersize=5)
             ax.axvline(0, color="black", linewidth=0.8)
-            ax.set_yticks(range(len(panel)), [
-                _label(f"{r['persona']} | {r['value'] if r['stratum'] != 'all' else 'all cases'} (n={r['n_cases']})")
-                for r in panel
-            ], fontsize=MIN_FONT)
+            ax.set_yticks(range(len(panel)), [_label(f"{r['persona']} (n={r['n_cases']} cases)") for r in panel],
+                          fontsize=MIN_FONT)
             ax.set_ylim(len(panel) - 0.5, -0.5)
-            ax.set_title(_label(f"{measure}: {panel[0]['score']}"), fontsize=MIN_FONT, loc="left")
+            subset = "all cases" if stratum == "all" else f"model {value}"
+            ax.set_title(_label(f"{measure}, {subset}: {panel[0]['score']}"), fontsize=MIN_FONT, loc="left")
             ax.grid(axis="x", alpha=0.3)
-        axes[-1, 0].set_xlabel(_label(f"persona minus {effects['baseline']} (per-case mean difference, CI)"))
+        axes[-1, 0].set_xlabel(_label(f"persona minus {effects['baseline']} (mean per-case difference, "
+                                      "case bootstrap CI)"))
         fig.tight_layout()
         return _svg(fig, chart_id("forest"))
 

@@ -10,11 +10,29 @@ STATUS_TEXT = {
     "insufficient_data": "not computable",
     "not_identifiable": "not identifiable",
 }
+STATUS_TEXT["invalid_for_scale"] = "not valid for this scale"
 REASON_TEXT = {
     "empty": "no ratings",
     "single_rater": "fewer than two raters",
     "no_pairable_item": "no item rated twice",
     "no_overlap": "no shared items",
+    "too_few_conditions": "fewer than two personas scored by both sides",
+    "too_few_items": "too few complete items",
+    "consensus_needs_ordered_scale": "a median or mean needs an ordered scale",
+    "tie_rule_needs_ordered_scale": "this tie rule needs an ordered scale",
+}
+# Every interval is shown with the method that computed it.
+CI_METHOD_TEXT = {
+    "bootstrap_percentile": "item bootstrap",
+    "jackknife_normal": "jackknife",
+    "wald": "Wald",
+    "wilson": "Wilson",
+    "t": "t",
+    "f": "F",
+    "f_satterthwaite": "F, Satterthwaite",
+    "case_cluster_bootstrap_percentile": "case bootstrap",
+    "case_cluster_bootstrap_bias_shifted": "case bootstrap, bias-shifted",
+    "two_way_bootstrap_percentile": "items x raters bootstrap",
 }
 
 
@@ -36,13 +54,15 @@ def coef(c):
     if not c:
         return "n/a"
     if c.get("status") != "ok" or c.get("value") is None:
-        reason = REASON_TEXT.get((c.get("extra") or {}).get("reason"), "")
+        raw = (c.get("extra") or {}).get("reason") or c.get("reason")
+        reason = REASON_TEXT.get(raw, raw or "")
         text = STATUS_TEXT.get(c.get("status"), c.get("status") or "n/a")
         return format_html("<span class=\"muted\">{}{}</span>", text, f" ({reason})" if reason else "")
     used = _used(c)
     if c.get("ci_low") is not None and c.get("ci_high") is not None:
-        return format_html("<span title=\"{}\">{} <span class=\"ci\">[{}, {}]</span></span>", used,
-                           num(c["value"]), num(c["ci_low"]), num(c["ci_high"]))
+        method = CI_METHOD_TEXT.get(c.get("ci_method"), c.get("ci_method") or "")
+        return format_html("<span title=\"{}\">{} <span class=\"ci\">[{}, {}] <small>{}</small></span></span>", used,
+                           num(c["value"]), num(c["ci_low"]), num(c["ci_high"]), method)
     return format_html("<span title=\"{}\">{}</span>", used, num(c["value"]))
 
 
@@ -62,6 +82,19 @@ def coef_n(c):
     if warnings:
         return format_html("{} <span class=\"warn\">{}</span>", _used(c), warnings)
     return _used(c)
+
+
+@register.filter
+def ci_text(method):
+    """The interval method's short name, e.g. "jackknife"."""
+    return CI_METHOD_TEXT.get(method, method or "no interval")
+
+
+@register.filter
+def level_name(value, names):
+    """A stored level key shown by its schema label: `value|level_name:dim` with dim's labels/label_names."""
+    labels, label_names = names.get("labels") or [], names.get("label_names") or []
+    return label_names[labels.index(value)] if value in labels else str(value).replace("_", " ")
 
 
 @register.filter

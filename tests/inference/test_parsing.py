@@ -46,7 +46,8 @@ def test_statuses_are_the_response_models_parse_statuses():
         ("Confidence ~ 70%. ESI 3", "3", 0.7),
         ("Could be ESI 2 or ESI 3. On balance: ESI level: 3\nConfidence: 60%", "3", 0.6),
         ("Confidence: 0%\nESI level: 5", "5", 0.0),
-        ("Confidence: 1\nESI 2", "2", 1.0),  # a bare number <= 1 is a probability
+        ("Confidence: 1\nESI 2", "2", 0.01),  # a whole number is on the prompt's 0-100 scale: 1%
+        ("Confidence: 0.8\nESI 2", "2", 0.8),  # a decimal <= 1 is a probability
         ("## Assessment\n> ESI level: 2\n> Confidence: 95%", "2", 0.95),
     ],
 )
@@ -110,6 +111,7 @@ def test_explicit_esi_statement_outranks_a_bare_level_line():
         ({"esi_level": "3", "confidence": "70%"}, "3", 0.7),
         ({"ESI": "ESI 4", "confidence": 0.6}, "4", 0.6),
         ({"level": 1.0, "Confidence": "0.95"}, "1", 0.95),
+        ({"esi_level": 2, "confidence": 1}, "2", 0.01),
         ({"triage_level": 5, "confidence": "40/100"}, "5", 0.4),
     ],
 )
