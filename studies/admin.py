@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from accounts.roles import ADMIN, user_has_role
 from config.exceptions import ApplicationError
 
-from .models import Case, CaseSet, ModelSpec, Persona, Response, Study, StudyStatus
+from .models import AuditEvent, Case, CaseSet, ModelSpec, Persona, Response, Study, StudyStatus
 from .services.case_sets import case_set_import
 from .services.model_specs import (
     MODEL_SPEC_FIELDS,
@@ -211,7 +211,7 @@ class PersonaAdmin(SetupAdmin):
             return
         if not obj.is_current:
             return  # every field is read-only on old versions
-        saved = persona_update(persona=Persona.objects.get(pk=obj.pk),
+        saved = persona_update(persona=Persona.objects.get(pk=obj.pk), actor=request.user,
                                **{f: form.cleaned_data[f] for f in PERSONA_EDITABLE if f in form.cleaned_data})
         request._persona_saved_as = saved
 
@@ -255,7 +255,7 @@ class ModelSpecAdmin(SetupAdmin):
     def save_model(self, request, obj, form, change):
         fields = {f: form.cleaned_data[f] for f in MODEL_SPEC_FIELDS if f in form.cleaned_data}
         if change:
-            model_spec_update(model_spec=ModelSpec.objects.get(pk=obj.pk), **fields)
+            model_spec_update(model_spec=ModelSpec.objects.get(pk=obj.pk), actor=request.user, **fields)
         else:
             obj.pk = model_spec_create(**fields).pk
 
@@ -308,7 +308,8 @@ class StudyAdmin(SetupAdmin):
     def save_model(self, request, obj, form, change):
         values = {f: form.cleaned_data[f] for f in STUDY_FIELDS if f in form.cleaned_data}
         if change:
-            study_update(study=obj, **{k: v for k, v in values.items() if k in form.changed_data})
+            study_update(study=obj, actor=request.user,
+                         **{k: v for k, v in values.items() if k in form.changed_data})
         else:
             obj.pk = study_create(owner=request.user, **values).pk
 
@@ -316,6 +317,25 @@ class StudyAdmin(SetupAdmin):
         """The service set the many-to-many fields (and the baseline) already."""
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(SetupAdmin):
+    """The audit log, read only: events are appended by the services, never edited or removed."""
+
+    list_display = ("created_at", "study", "action", "actor")
+    list_filter = ("action", "study")
+    readonly_fields = ("created_at", "study", "actor", "action", "detail")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 admin.site.register(Response)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet, Sum
 
-from .models import Case, CaseSet, ModelSpec, Persona, Study
+from .models import AuditEvent, Case, CaseSet, ModelSpec, Persona, Study
 from .services.studies import STUDY_TRANSITIONS
 
 
@@ -62,3 +62,11 @@ def study_grid(*, study: Study) -> StudyGrid:
 
 def study_allowed_transitions(*, study: Study) -> tuple[str, ...]:
     return STUDY_TRANSITIONS.get(study.status, ())
+
+
+AUDIT_SHOWN = 50
+
+
+def study_audit_events(*, study: Study, limit: int = AUDIT_SHOWN) -> list[AuditEvent]:
+    """The study's most recent audit events, newest first."""
+    return list(AuditEvent.objects.filter(study=study).select_related("actor").order_by("-created_at", "-id")[:limit])

@@ -59,7 +59,7 @@ def study_edit(request, pk: int):
     form = StudyForm(request.POST or None, study=study, initial=_study_form_initial(study))
     if request.method == "POST" and form.is_valid():
         with shown_as_message(request) as outcome:
-            studies.study_update(study=study, **form.changed_values())
+            studies.study_update(study=study, actor=request.user, **form.changed_values())
         if outcome.ok:
             messages.success(request, "Saved.")
             return redirect("studies:study_detail", study.pk)
@@ -77,6 +77,7 @@ def study_detail(request, pk: int):
         "personas": study.personas.order_by("-is_baseline", "-is_medical", "slug"),
         "model_specs": study.model_specs.order_by("name"),
         "schema": study_schema(study),
+        "audit_events": selectors.study_audit_events(study=study),
     })
 
 
@@ -95,7 +96,7 @@ def study_transition(request, pk: int):
 def study_export(request, pk: int):
     study = get_object_or_404(Study, pk=pk)
     fmt = "json" if request.GET.get("as") == "json" else "yaml"
-    response = HttpResponse(study_files.study_export_text(study=study, fmt=fmt),
+    response = HttpResponse(study_files.study_export_text(study=study, fmt=fmt, actor=request.user),
                             content_type="application/json" if fmt == "json" else "application/yaml")
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}.{fmt}"'
     return response
@@ -227,7 +228,7 @@ def persona_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         changes = {k: v for k, v in form.cleaned_data.items() if not form.fields[k].disabled}
         with shown_as_message(request) as outcome:
-            saved = personas.persona_update(persona=persona, **changes)
+            saved = personas.persona_update(persona=persona, actor=request.user, **changes)
         if outcome.ok:
             if saved.pk != persona.pk:
                 messages.success(request, f"Saved as version {saved.version}: version {persona.version} is used by "

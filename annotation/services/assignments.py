@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.roles import CLINICIAN, user_has_role
 from config.exceptions import ApplicationError
 from studies.models import Response, Study, StudyStatus, opaque_code
+from studies.services.audit import audit_record
 
 from ..assignment import (
     Existing,
@@ -76,24 +77,26 @@ def study_raters_ensure(*, study: Study) -> list[StudyRater]:
 
 
 @transaction.atomic
-def study_rater_add(*, study: Study, rater) -> StudyRater:
+def study_rater_add(*, study: Study, rater, actor=None) -> StudyRater:
     if not user_has_role(rater, CLINICIAN):
         raise ApplicationError(f"{rater.username} is not a clinician and cannot rate.")
     study_raters_ensure(study=study)
     enrolment, _ = StudyRater.objects.update_or_create(study=study, rater=rater, defaults={"is_active": True})
+    audit_record(study=study, actor=actor, action="rater_enrolled", detail={"rater": rater.get_username()})
     if study.status == StudyStatus.RATING:
         assignment_rebalance(study=study)
     return enrolment
 
 
 @transaction.atomic
-def study_rater_remove(*, study: Study, rater) -> StudyRater:
+def study_rater_remove(*, study: Study, rater, actor=None) -> StudyRater:
     study_raters_ensure(study=study)
     enrolment = StudyRater.objects.filter(study=study, rater=rater).first()
     if enrolment is None:
         raise ApplicationError(f"{rater.username} is not enrolled in this study.", status_code=404)
     enrolment.is_active = False
     enrolment.save(update_fields=["is_active", "updated_at"])
+    audit_record(study=study, actor=actor, action="rater_withdrawn", detail={"rater": rater.get_username()})
     if study.status == StudyStatus.RATING:
         assignment_rebalance(study=study)
     return enrolment

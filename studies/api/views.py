@@ -99,7 +99,7 @@ class PersonaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupView
     def partial_update(self, request, pk=None):
         form = s.PersonaUpdateSerializer(data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        persona = persona_update(persona=self.get_object(), **form.validated_data)
+        persona = persona_update(persona=self.get_object(), actor=request.user, **form.validated_data)
         return Response(s.PersonaSerializer(persona).data)
 
     @extend_schema(summary="The exact messages a model receives from this persona for a case",
@@ -132,7 +132,8 @@ class ModelSpecViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupVi
         spec = self.get_object()
         form = s.ModelSpecSerializer(spec, data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        return Response(s.ModelSpecSerializer(model_spec_update(model_spec=spec, **form.validated_data)).data)
+        spec = model_spec_update(model_spec=spec, actor=request.user, **form.validated_data)
+        return Response(s.ModelSpecSerializer(spec).data)
 
 
 class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSet):
@@ -154,7 +155,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSe
     def partial_update(self, request, pk=None):
         form = s.StudyWriteSerializer(data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        study = study_update(study=self.get_object(), **form.validated_data)
+        study = study_update(study=self.get_object(), actor=request.user, **form.validated_data)
         return Response(s.StudySerializer(study).data)
 
     @extend_schema(summary="Move the study along draft -> generating -> rating -> closed",
@@ -177,8 +178,8 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSe
         study = self.get_object()
         fmt = request.query_params.get("as")
         if fmt not in ("yaml", "json"):
-            return Response(study_export(study=study))
-        response = HttpResponse(study_export_text(study=study, fmt=fmt),
+            return Response(study_export(study=study, actor=request.user))
+        response = HttpResponse(study_export_text(study=study, fmt=fmt, actor=request.user),
                                 content_type="application/yaml" if fmt == "yaml" else "application/json")
         response["Content-Disposition"] = f'attachment; filename="study-{study.pk}.{fmt}"'
         return response

@@ -13,6 +13,7 @@ from config.services import model_update
 
 from ..models import Backend, ModelSpec, StudyStatus
 from ..shapes import ENGINE_OPTIONS, SAMPLING, problems
+from .audit import audit_record_for_studies
 
 MODEL_SPEC_FIELDS = ("name", "backend", "model_path", "revision", "api_base", "api_key_env", "temperature", "top_p",
                      "max_tokens", "seed", "samples_per_prompt", "engine_options", "is_judge", "rubric_prompt")
@@ -20,7 +21,6 @@ MODEL_SPEC_FIELDS = ("name", "backend", "model_path", "revision", "api_base", "a
 MODEL_SPEC_OUTPUT_FIELDS = ("backend", "model_path", "revision", "temperature", "top_p", "max_tokens", "seed",
                             "samples_per_prompt", "engine_options", "is_judge", "rubric_prompt")
 SAMPLING_FIELDS = tuple(SAMPLING["properties"])
-
 # A key variable is named for what it holds: the server's other secrets (SECRET_KEY, DATABASE_URL, ...) never match.
 API_KEY_ENV = re.compile(r"^[A-Z][A-Z0-9_]{0,90}_API_KEY$")
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -62,6 +62,7 @@ def api_base_problem(api_base: str) -> str | None:
     if any(_allowed_by(entry, url) for entry in allowlist):
         return None
     return f"is not allowed: {url.hostname} is not in MODEL_API_BASE_ALLOWLIST ({', '.join(allowlist)})"
+
 
 def _as_number(value, kind: str):
     """Form and file values arrive as text: "0.7" is a number; anything else is left for the shape to refuse."""
@@ -155,11 +156,15 @@ def model_spec_check_update(spec: ModelSpec, changes: dict) -> tuple[dict, list[
 
 
 @transaction.atomic
-def model_spec_update(*, model_spec: ModelSpec, **changes) -> ModelSpec:
+def model_spec_update(*, model_spec: ModelSpec, actor=None, **changes) -> ModelSpec:
     unknown = sorted(set(changes) - set(MODEL_SPEC_FIELDS))
     if unknown:
         raise ApplicationError(f"Unknown model spec field(s): {', '.join(unknown)}.")
     spec = ModelSpec.objects.select_for_update().get(pk=model_spec.pk)
     data, _changed = model_spec_check_update(spec, changes)
-    spec, _changed = model_update(instance=spec, fields=MODEL_SPEC_FIELDS, data=data)
+    spec, changed = model_update(instance=spec, fields=MODEL_SPEC_FIELDS, data=data)
+    if changed:
+        studies = sorted({*spec.studies.all(), *spec.judged_studies.all()}, key=lambda study: study.pk)
+        audit_record_for_studies(studies=studies, actor=actor, action="model_spec_updated",
+                                 detail={"model_spec": spec.name, "changed": changed})
     return spec

@@ -21,6 +21,7 @@ from config.services import model_update
 
 from ..models import Case, InteractionStyle, Persona, StudyStatus
 from ..prompts import PromptTemplateError, build_messages, render_system_prompt
+from .audit import audit_record_for_studies
 
 LIBRARY_PATH = Path(__file__).resolve().parent.parent / "data" / "personas.yaml"
 BASELINE_SLUG = "no-persona"
@@ -94,7 +95,7 @@ def persona_create(*, slug: str, name: str, role: str = "", style: str = Interac
 
 
 @transaction.atomic
-def persona_update(*, persona: Persona, **changes) -> Persona:
+def persona_update(*, persona: Persona, actor=None, **changes) -> Persona:
     """Apply edits; returns the persona that is now current (the same row, or a new version)."""
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
@@ -109,8 +110,19 @@ def persona_update(*, persona: Persona, **changes) -> Persona:
     data = persona_clean({**{f: getattr(persona, f) for f in CONTENT_FIELDS}, **changes})
     if all(getattr(persona, f) == data[f] for f in CONTENT_FIELDS):
         return persona
-    if not persona_is_frozen(persona):
-        return model_update(instance=persona, fields=CONTENT_FIELDS, data=data)[0]
+    changed = [f for f in CONTENT_FIELDS if getattr(persona, f) != data[f]]
+    studies = list(persona.studies.order_by("pk"))
+    if persona_is_frozen(persona):
+        saved = _persona_new_version(persona, data)
+    else:
+        saved = model_update(instance=persona, fields=CONTENT_FIELDS, data=data)[0]
+    audit_record_for_studies(studies=studies, actor=actor, action="persona_updated", detail={
+        "slug": persona.slug, "from_version": persona.version, "to_version": saved.version, "changed": changed})
+    return saved
+
+
+def _persona_new_version(persona: Persona, data: dict) -> Persona:
+    """A used persona stays as it was: the edit becomes version n+1, and draft studies move to it."""
     latest = Persona.objects.filter(slug=persona.slug).aggregate(v=Max("version"))["v"]
     Persona.objects.filter(pk=persona.pk).update(is_current=False)
     new = Persona.objects.create(slug=persona.slug, version=latest + 1, previous=persona, is_current=True, **data)

@@ -18,6 +18,7 @@ from config.services import model_update
 from ..models import Study, StudyStatus
 from ..shapes import RATING_SCHEMA, STUDY_SETTINGS, problems
 from ..signals import study_status_changed, study_transition_check
+from .audit import audit_record
 from .personas import persona_baseline
 
 STUDY_TRANSITIONS = {
@@ -87,13 +88,20 @@ def study_clean(data: dict) -> dict:
     return data
 
 
-def _apply(study: Study, data: dict) -> None:
+def _apply(study: Study, data: dict) -> list[str]:
+    """Save the changes; returns the names of the fields that changed (a many-to-many only if its set did)."""
+    before = {name: _ids(study, name) for name in M2M_FIELDS if name in data and study.pk}
     try:
         with transaction.atomic():
-            model_update(instance=study, fields=STUDY_FIELDS, data=data, m2m=M2M_FIELDS)
+            changed = model_update(instance=study, fields=STUDY_FIELDS, data=data, m2m=M2M_FIELDS)[1]
     except IntegrityError:
         raise ApplicationError(f"A study named '{study.name}' exists already.") from None
     study_ensure_baseline(study=study)
+    return [name for name in changed if name not in before or _ids(study, name) != before[name]]
+
+
+def _ids(study: Study, name: str) -> set[int]:
+    return set(getattr(study, name).values_list("pk", flat=True))
 
 
 def study_ensure_baseline(*, study: Study) -> None:
@@ -114,11 +122,12 @@ def study_create(*, name: str, owner=None, **fields) -> Study:
     data = study_clean({"name": name, **fields})
     study = Study(owner=owner)
     _apply(study, data)
+    audit_record(study=study, actor=owner, action="study_created", detail={"name": study.name})
     return study
 
 
 @transaction.atomic
-def study_update(*, study: Study, **fields) -> Study:
+def study_update(*, study: Study, actor=None, **fields) -> Study:
     study = Study.objects.select_for_update().get(pk=study.pk)
     _refuse_unknown(fields)
     locked = sorted(set(fields) - set(EDITABLE_BY_STATUS[study.status]))
@@ -127,7 +136,16 @@ def study_update(*, study: Study, **fields) -> Study:
             f"'{study.name}' is {study.get_status_display().lower()}: {', '.join(locked)} can no longer change.",
             extra={"fields": {f: "locked" for f in locked}},
         )
-    _apply(study, study_clean(dict(fields)))
+    if study.status == StudyStatus.RATING and "safety_lead_email" in fields and not fields["safety_lead_email"]:
+        raise ApplicationError("A study in rating needs its safety contact: give another address instead.",
+                               extra={"fields": {"safety_lead_email": "required while the study is rating"}})
+    schema_before = study.rating_schema
+    changed = _apply(study, study_clean(dict(fields)))
+    if changed:
+        audit_record(study=study, actor=actor, action="study_updated", detail={"changed": changed})
+    if "rating_schema" in changed:
+        audit_record(study=study, actor=actor, action="rating_schema_changed",
+                     detail={"before": schema_before, "after": study.rating_schema})
     return study
 
 
@@ -165,4 +183,5 @@ def study_transition(*, study: Study, to_status: str, user) -> Study:
     from_status, study.status = study.status, to_status
     study.save(update_fields=["status", "updated_at"])
     study_status_changed.send(sender=Study, study=study, from_status=from_status, to_status=to_status)
+    audit_record(study=study, actor=user, action="study_transition", detail={"from": from_status, "to": to_status})
     return study

@@ -17,6 +17,7 @@ from config.exceptions import ApplicationError
 
 from ..models import CaseSet, ModelSpec, Persona, Study
 from ..schema import study_schema
+from .audit import audit_record
 from .model_specs import MODEL_SPEC_FIELDS, MODEL_SPEC_OUTPUT_FIELDS, model_spec_clean
 from .personas import CONTENT_FIELDS as PERSONA_FIELDS
 from .personas import persona_baseline, persona_clean
@@ -34,8 +35,13 @@ def _spec_dict(spec: ModelSpec) -> dict:
     return {f: getattr(spec, f) for f in MODEL_SPEC_FIELDS}
 
 
-def study_export(*, study: Study) -> dict:
+def study_export(*, study: Study, actor=None) -> dict:
     """The study as plain data: everything needed to set it up again on another server."""
+    audit_record(study=study, actor=actor, action="study_exported", detail={"format": "data"})
+    return _export_data(study)
+
+
+def _export_data(study: Study) -> dict:
     study = Study.objects.select_related("judge").get(pk=study.pk)  # plain values, not in-memory enum members
     return {
         "format": EXPORT_FORMAT,
@@ -50,8 +56,9 @@ def study_export(*, study: Study) -> dict:
     }
 
 
-def study_export_text(*, study: Study, fmt: str = "yaml") -> str:
-    data = study_export(study=study)
+def study_export_text(*, study: Study, fmt: str = "yaml", actor=None) -> str:
+    audit_record(study=study, actor=actor, action="study_exported", detail={"format": fmt})
+    data = _export_data(study)
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
