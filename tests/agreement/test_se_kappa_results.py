@@ -39,8 +39,8 @@ def test_cohen_kappa_edge_results():
 
 
 def test_pairwise_fields_and_average_counts():
-    ratings = np.array([[0, 0, np.nan, 1], [1, 1, np.nan, 1], [0, 1, 0, 1], [1, 1, 1, 1], [2, 2, 2, 1],
-                        [np.nan, 0, 0, np.nan]], float)
+    ratings = np.array([[0, 0, np.nan, np.nan], [1, 1, np.nan, 1], [0, 1, 0, np.nan], [1, 1, 1, 1],
+                        [2, 2, 2, np.nan], [np.nan, 0, 0, np.nan]], float)  # d rates "1" twice: no variation
     res = pairwise_cohen_kappa(ratings, labels=[0, 1, 2], weights="quadratic", rater_ids=["a", "b", "c", "d"])
     assert res.raters == ("a", "b", "c", "d") and res.weights == "quadratic"
     assert [(p.rater_a, p.rater_b) for p in res.pairs] == [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"),
@@ -62,7 +62,7 @@ def test_pairwise_fields_and_average_counts():
     defined = [p.kappa.value for p in res.pairs if p.kappa.ok]
     assert average.extra["min"] == pytest.approx(min(defined)) and average.extra["max"] == pytest.approx(max(defined))
     assert average.extra["median"] == pytest.approx(np.median(defined))
-    assert (average.n_items, average.n_ratings, average.n_items_total, average.n_ratings_total) == (6, 20, 6, 20)
+    assert (average.n_items, average.n_ratings, average.n_items_total, average.n_ratings_total) == (6, 17, 6, 17)
     assert average.warnings == ("small_n",)
 
 
