@@ -4,12 +4,18 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from studies.models import Study
+from studies.permissions import studies_for
 
 from .models import Report, ReportFormat, ReportStatus
 
 
-def study_list_with_reports() -> QuerySet[Study]:
-    return Study.objects.annotate(n_reports=Count("reports")).order_by("name")
+def study_list_with_reports(*, user) -> QuerySet[Study]:
+    """The studies `user` may report on (studies.permissions), with their report counts."""
+    return studies_for(user, "report").annotate(n_reports=Count("reports")).order_by("name")
+
+
+def reports_for(*, user) -> QuerySet[Report]:
+    return Report.objects.filter(study__in=studies_for(user, "report"))
 
 
 def report_list_for_study(*, study: Study, limit: int = 20) -> list[Report]:

@@ -9,7 +9,7 @@ from accounts.decorators import role_required
 from accounts.roles import ADMIN, RESEARCHER
 from config.downloads import download_filename
 from config.pages import shown_as_message
-from studies.models import Study
+from studies.permissions import study_for
 from studies.schema import study_schema
 
 from . import selectors, services
@@ -34,7 +34,8 @@ def _figures(report: Report) -> dict:
 
 @role_required(RESEARCHER, ADMIN)
 def report_list(request):
-    return render(request, "agreement/report_list.html", {"studies": selectors.study_list_with_reports()})
+    studies = selectors.study_list_with_reports(user=request.user)
+    return render(request, "agreement/report_list.html", {"studies": studies})
 
 
 def _form(study, data=None):
@@ -43,7 +44,7 @@ def _form(study, data=None):
 
 @role_required(RESEARCHER, ADMIN)
 def study_report(request, study_id: int, form=None):
-    study = get_object_or_404(Study, pk=study_id)
+    study = study_for(request.user, study_id, "report")
     latest = selectors.report_latest_with_figures(study=study)
     reports = selectors.report_list_for_study(study=study)
     context = {
@@ -64,7 +65,7 @@ def study_report(request, study_id: int, form=None):
 @require_POST
 @role_required(RESEARCHER, ADMIN)
 def report_build(request, study_id: int):
-    study = get_object_or_404(Study, pk=study_id)
+    study = study_for(request.user, study_id, "report")
     form = _form(study, request.POST)
     if not form.is_valid():
         return study_report(request, study_id, form=form)
@@ -78,8 +79,8 @@ def report_build(request, study_id: int):
     return redirect("agreement:study_report", study_id=study.pk)
 
 
-def _finished_report(report_id: int) -> Report:
-    report = get_object_or_404(Report, pk=report_id)
+def _finished_report(request, report_id: int) -> Report:
+    report = get_object_or_404(selectors.reports_for(user=request.user).select_related("study"), pk=report_id)
     if report.status != ReportStatus.DONE or not report.file:
         raise Http404("This report has no file yet.")
     return report
@@ -87,7 +88,7 @@ def _finished_report(report_id: int) -> Report:
 
 @role_required(RESEARCHER, ADMIN)
 def report_download(request, report_id: int):
-    report = _finished_report(report_id)
+    report = _finished_report(request, report_id)
     return FileResponse(
         report.file.open("rb"), as_attachment=True,
         filename=download_filename(f"{report.study.name}-agreement-{report.data_hash[:12]}", report.format),
@@ -97,7 +98,7 @@ def report_download(request, report_id: int):
 @role_required(RESEARCHER, ADMIN)
 def report_view(request, report_id: int):
     """The HTML report in the browser, locked down by a Content-Security-Policy."""
-    report = _finished_report(report_id)
+    report = _finished_report(request, report_id)
     if report.format != ReportFormat.HTML:
         raise Http404("Only HTML reports open in the browser.")
     response = FileResponse(report.file.open("rb"), content_type="text/html; charset=utf-8")

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+
+from studies.permissions import studies_for
 
 from .models import ItemStatus, Job, JobStatus
 
@@ -68,3 +70,8 @@ def job_failed_rows(*, job: Job, limit: int = 20) -> list[dict]:
     """The most common errors of the job's failed rows, for the admin."""
     return list(job.items.filter(status=ItemStatus.FAILED).values("error").annotate(rows=Count("id"))
                 .order_by("-rows")[:limit])
+
+
+def jobs_for(*, user) -> QuerySet[Job]:
+    """The jobs of the studies `user` runs (studies.permissions)."""
+    return Job.objects.filter(study__in=studies_for(user, "manage"))

@@ -9,10 +9,10 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import role_required
 from accounts.roles import ADMIN
 from config.pages import shown_as_message
-from studies.models import Study
+from studies.permissions import study_for
 
 from . import selectors, services
-from .models import Job, JobKind
+from .models import JobKind
 
 JOB_ACTIONS = {
     "cancel": (services.job_cancel, "Job {job} cancelled."),
@@ -41,7 +41,7 @@ def panel_context(request, study, *, next_url: str | None = None) -> dict:
 @role_required(ADMIN)
 def study_jobs(request, study_id: int):
     """The study's jobs: the progress panel as HTML, or `?format=json` for scripts."""
-    study = get_object_or_404(Study, pk=study_id)
+    study = study_for(request.user, study_id, "manage")
     context = panel_context(request, study, next_url=request.GET.get("next"))
     if request.GET.get("format") == "json":
         return JsonResponse({"active": context["any_active"],
@@ -56,7 +56,7 @@ def _back(request):
 @require_POST
 @role_required(ADMIN)
 def study_start(request, study_id: int, kind: str):
-    study = get_object_or_404(Study, pk=study_id)
+    study = study_for(request.user, study_id, "manage")
     start = services.generation_job_start if kind == JobKind.GENERATE else services.judge_job_start
     with shown_as_message(request) as outcome:
         job = start(study=study, user=request.user)
@@ -68,7 +68,7 @@ def study_start(request, study_id: int, kind: str):
 @require_POST
 @role_required(ADMIN)
 def job_action(request, job_id: int, action: str):
-    job = get_object_or_404(Job, pk=job_id)
+    job = get_object_or_404(selectors.jobs_for(user=request.user), pk=job_id)
     service, done_message = JOB_ACTIONS[action]
     with shown_as_message(request) as outcome:
         service(job=job)

@@ -39,3 +39,11 @@ class LeakPolicy(models.TextChoices):
     SHOW = "show", "Show as generated"
     HIDE = "hide", "Do not assign it"
     REDACT = "redact", "Redact the revealing phrase"
+
+
+class MemberRole(models.TextChoices):
+    """A user's role in one study. Clinicians take part through their enrolment (annotation)."""
+
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    RESEARCHER = "researcher", "Researcher"

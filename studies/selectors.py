@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet, Sum
 
 from .models import AuditEvent, Case, CaseSet, ModelSpec, Persona, Study
+from .permissions import studies_for
 from .services.studies import STUDY_TRANSITIONS
 
 
@@ -33,8 +34,9 @@ def model_spec_list() -> QuerySet[ModelSpec]:
     return ModelSpec.objects.order_by("-is_judge", "name")
 
 
-def study_list() -> QuerySet[Study]:
-    return Study.objects.select_related("owner", "judge").annotate(
+def study_list(*, user) -> QuerySet[Study]:
+    """The studies `user` may see (studies.permissions), with their grid's counts."""
+    return studies_for(user, "view").select_related("owner", "judge").annotate(
         case_set_count=Count("case_sets", distinct=True),
         persona_count=Count("personas", distinct=True),
         model_count=Count("model_specs", distinct=True),

@@ -19,10 +19,16 @@ from config.pages import shown_as_message
 
 from . import selectors
 from .forms import CaseSetUploadForm, PersonaForm, PersonaPreviewForm, StudyForm, StudyImportForm
-from .models import Case, CaseSet, Persona, Study
+from .models import Case, CaseSet, MemberRole, Persona, Study, StudyStatus
+from .permissions import studies_for, study_can, study_for
 from .schema import study_schema
-from .services import case_sets, personas, studies, study_files
+from .services import case_sets, members, personas, studies, study_files
 
+FINAL_TRANSITIONS = {
+    StudyStatus.CLOSED: ["Clinicians can no longer rate, revise or flag its items.",
+                         "It cannot be reopened: closed is final.",
+                         "Its ratings stay, and reports can still be built."],
+}
 SHOWN_ERRORS = 500  # on the page; the API and the command give them all
 PENDING_UPLOADS = "case_set_uploads"  # session key: previewed files waiting for "Import"
 
@@ -31,7 +37,7 @@ PENDING_UPLOADS = "case_set_uploads"  # session key: previewed files waiting for
 
 @role_required(ADMIN)
 def study_list(request):
-    return render(request, "studies/study_list.html", {"studies": selectors.study_list()})
+    return render(request, "studies/study_list.html", {"studies": selectors.study_list(user=request.user)})
 
 
 def _study_form_initial(study: Study) -> dict:
@@ -55,7 +61,7 @@ def study_create(request):
 
 @role_required(ADMIN)
 def study_edit(request, pk: int):
-    study = get_object_or_404(Study, pk=pk)
+    study = study_for(request.user, pk, "manage")
     form = StudyForm(request.POST or None, study=study, initial=_study_form_initial(study))
     if request.method == "POST" and form.is_valid():
         with shown_as_message(request) as outcome:
@@ -68,9 +74,13 @@ def study_edit(request, pk: int):
 
 @role_required(ADMIN)
 def study_detail(request, pk: int):
-    study = get_object_or_404(Study.objects.select_related("judge", "owner"), pk=pk)
+    study = study_for(request.user, pk, "view", queryset=Study.objects.select_related("judge", "owner"))
     return render(request, "studies/study_detail.html", {
         "study": study,
+        "can_manage": study_can(request.user, study, "manage"),
+        "can_change_members": study_can(request.user, study, "members"),
+        "members": study.members.select_related("user").order_by("role", "user__username"),
+        "member_roles": MemberRole.choices,
         "grid": selectors.study_grid(study=study),
         "transitions": selectors.study_allowed_transitions(study=study),
         "case_sets": study.case_sets.order_by("name", "version"),
@@ -84,9 +94,16 @@ def study_detail(request, pk: int):
 @role_required(ADMIN)
 @require_POST
 def study_transition(request, pk: int):
-    study = get_object_or_404(Study, pk=pk)
+    study = study_for(request.user, pk, "manage")
+    to_status = request.POST.get("to_status", "")
+    if to_status in FINAL_TRANSITIONS and request.POST.get("confirm_name") != study.name:
+        # A final step is confirmed by typing the study's name, on a page that says what cannot be undone.
+        return render(request, "studies/study_transition_confirm.html", {
+            "study": study, "to_status": to_status, "consequences": FINAL_TRANSITIONS[to_status],
+            "mismatch": "confirm_name" in request.POST,
+        })
     with shown_as_message(request) as outcome:
-        study = studies.study_transition(study=study, to_status=request.POST.get("to_status", ""), user=request.user)
+        study = studies.study_transition(study=study, to_status=to_status, user=request.user)
     if outcome.ok:
         messages.success(request, f"'{study.name}' is now {study.get_status_display().lower()}.")
     return redirect("studies:study_detail", study.pk)
@@ -94,12 +111,36 @@ def study_transition(request, pk: int):
 
 @role_required(ADMIN)
 def study_export(request, pk: int):
-    study = get_object_or_404(Study, pk=pk)
+    study = study_for(request.user, pk, "view")
     fmt = "json" if request.GET.get("as") == "json" else "yaml"
     response = HttpResponse(study_files.study_export_text(study=study, fmt=fmt, actor=request.user),
                             content_type="application/json" if fmt == "json" else "application/yaml")
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}.{fmt}"'
     return response
+
+
+@role_required(ADMIN)
+@require_POST
+def study_member_set(request, pk: int):
+    study = study_for(request.user, pk, "members")
+    with shown_as_message(request) as outcome:
+        member = members.study_member_set(study=study, user=members.user_by_username(request.POST.get("username", "")),
+                                          role=request.POST.get("role", ""), by=request.user)
+    if outcome.ok:
+        messages.success(request, f"{member.user.get_username()} is now {member.get_role_display().lower()} of "
+                                  f"'{study.name}'.")
+    return redirect("studies:study_detail", study.pk)
+
+
+@role_required(ADMIN)
+@require_POST
+def study_member_remove(request, pk: int, username: str):
+    study = study_for(request.user, pk, "members")
+    with shown_as_message(request) as outcome:
+        members.study_member_remove(study=study, username=username, by=request.user)
+    if outcome.ok:
+        messages.success(request, f"{username} is no longer a member of '{study.name}'.")
+    return redirect("studies:study_detail", study.pk)
 
 
 @role_required(ADMIN)
@@ -247,7 +288,7 @@ def persona_detail(request, pk: int):
     persona = get_object_or_404(Persona, pk=pk)
     cases = Case.objects.select_related("case_set").order_by("case_set__name", "case_set__version", "id")[:500]
     form = PersonaPreviewForm(request.GET or None, cases=Case.objects.select_related("case_set"),
-                              studies=Study.objects.order_by("name"))
+                              studies=studies_for(request.user, "view").order_by("name"))
     form.fields["case"].choices = [("", "---------")] + [(c.pk, str(c)) for c in cases]
     preview = None
     if form.is_bound and form.is_valid():

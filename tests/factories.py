@@ -177,3 +177,16 @@ class JudgeScoreFactory(factory.django.DjangoModelFactory):
     judge = factory.SubFactory(ModelSpecFactory, judge=True)
     values = factory.LazyFunction(dict)
     parse_ok = True
+
+
+def study_member(study, user, *, role: str = "owner"):
+    """Make `user` a member of `study` (studies.permissions: owners and admins run it, researchers read it)."""
+    from studies.models import StudyMember
+
+    StudyMember.objects.update_or_create(study=study, user=user, defaults={"role": role})
+    return user
+
+
+def study_owner(study, **kw):
+    """A new site admin who owns `study`."""
+    return study_member(study, admin(**kw), role="owner")

@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from studies.models import Study
+from studies.permissions import studies_for
 
 from ..models import Report, ReportFormat, ReportStatus
 
@@ -23,7 +23,14 @@ class ReportSerializer(serializers.ModelSerializer):
         return reverse("agreement-api:report-download", args=[report.pk])
 
 
+class StudyOfUser(serializers.PrimaryKeyRelatedField):
+    """Only the studies the requesting user may report on (others read as unknown ids)."""
+
+    def get_queryset(self):
+        return studies_for(self.context["request"].user, "report")
+
+
 class ReportRequestSerializer(serializers.Serializer):
-    study = serializers.PrimaryKeyRelatedField(queryset=Study.objects.all())
+    study = StudyOfUser()
     format = serializers.ChoiceField(choices=ReportFormat.choices)
     parameters = serializers.DictField(required=False, default=dict)

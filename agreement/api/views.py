@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 from accounts.permissions import IsResearcher, IsStudyAdmin
 from config.downloads import download_filename
 
-from .. import services
-from ..models import Report, ReportStatus
+from .. import selectors, services
+from ..models import ReportStatus
 from .serializers import ReportRequestSerializer, ReportSerializer
 
 RESEARCH_ONLY = [IsAuthenticated & (IsResearcher | IsStudyAdmin)]
@@ -25,7 +25,7 @@ class ReportListCreateApi(generics.ListAPIView):
     serializer_class = ReportSerializer
 
     def get_queryset(self):
-        queryset = Report.objects.all()
+        queryset = selectors.reports_for(user=self.request.user)
         study = self.request.query_params.get("study")
         if study is not None:
             if not study.isdigit():
@@ -39,7 +39,7 @@ class ReportListCreateApi(generics.ListAPIView):
 
     @extend_schema(request=ReportRequestSerializer, responses={202: ReportSerializer})
     def post(self, request):
-        payload = ReportRequestSerializer(data=request.data)
+        payload = ReportRequestSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         report = services.report_request(
             study=payload.validated_data["study"], format=payload.validated_data["format"],
@@ -52,7 +52,9 @@ class ReportListCreateApi(generics.ListAPIView):
 class ReportDetailApi(generics.RetrieveAPIView):
     permission_classes = RESEARCH_ONLY
     serializer_class = ReportSerializer
-    queryset = Report.objects.all()
+
+    def get_queryset(self):
+        return selectors.reports_for(user=self.request.user)
 
 
 class ReportDownloadApi(APIView):
@@ -60,7 +62,7 @@ class ReportDownloadApi(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, pk: int):
-        report = get_object_or_404(Report, pk=pk)
+        report = get_object_or_404(selectors.reports_for(user=request.user).select_related("study"), pk=pk)
         if report.status != ReportStatus.DONE or not report.file:
             raise NotFound("This report has no file yet.")
         return FileResponse(

@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsClinician, IsStudyAdmin
 from config.exceptions import ApplicationError
-from studies.models import Study, StudyStatus
+from studies.models import StudyStatus
+from studies.permissions import study_for
 
 from ..models import PreferenceAssignment, StudyRater
 from ..selectors.rating import (
@@ -31,6 +32,7 @@ from ..selectors.rating import (
 from ..services.assignments import assignment_rebalance, study_rater_add, study_rater_remove, study_raters_ensure
 from ..services.ratings import item_flag_create, preference_submit, rating_submit, task_draft_save, task_mark_shown
 from . import serializers as s
+from .parsers import RATING_API_PARSERS
 
 User = get_user_model()
 ERRORS = {400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT}
@@ -38,6 +40,7 @@ ERRORS = {400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.
 
 class ClinicianApi(APIView):
     permission_classes = [IsClinician]
+    parser_classes = RATING_API_PARSERS
 
     def task(self, code):
         task = task_for_rater(rater=self.request.user, code=code)
@@ -146,11 +149,12 @@ class AssignmentFlagApi(ClinicianApi):
 
 class StudyRatersApi(APIView):
     permission_classes = [IsStudyAdmin]
+    parser_classes = RATING_API_PARSERS
 
     @extend_schema(summary="The clinicians enrolled in a study (admins)", responses=s.StudyRaterSerializer(many=True),
                    tags=["rating admin"])
     def get(self, request, pk):
-        study = get_object_or_404(Study, pk=pk)
+        study = study_for(request.user, pk, "manage")
         study_raters_ensure(study=study)
         enrolments = StudyRater.objects.filter(study=study).select_related("rater").order_by("rater__username")
         return Response(s.StudyRaterSerializer(enrolments, many=True).data)
@@ -159,11 +163,11 @@ class StudyRatersApi(APIView):
                    request=s.StudyRaterSerializer, responses={201: s.StudyRaterSerializer, **ERRORS},
                    tags=["rating admin"])
     def post(self, request, pk):
-        study = get_object_or_404(Study, pk=pk)
+        study = study_for(request.user, pk, "manage")
         user = User.objects.filter(username=request.data.get("username", "")).first()
         if user is None:
             raise ApplicationError("No such user.", extra={"fields": {"username": "unknown"}})
-        enrolment = study_rater_add(study=study, rater=user)
+        enrolment = study_rater_add(study=study, rater=user, actor=request.user)
         return Response(s.StudyRaterSerializer(enrolment).data, status=status.HTTP_201_CREATED)
 
 
@@ -173,8 +177,8 @@ class StudyRaterDetailApi(APIView):
     @extend_schema(summary="Remove a clinician: their submitted ratings stay, unseen work moves (admins)",
                    responses={204: None, **ERRORS}, tags=["rating admin"])
     def delete(self, request, pk, username):
-        study = get_object_or_404(Study, pk=pk)
-        study_rater_remove(study=study, rater=get_object_or_404(User, username=username))
+        study = study_for(request.user, pk, "manage")
+        study_rater_remove(study=study, rater=get_object_or_404(User, username=username), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -184,5 +188,5 @@ class StudyRebalanceApi(APIView):
     @extend_schema(summary="Rebalance a running study's unseen work (admins)", request=None,
                    responses={200: s.PlanSummarySerializer, **ERRORS}, tags=["rating admin"])
     def post(self, request, pk):
-        summary = assignment_rebalance(study=get_object_or_404(Study, pk=pk))
+        summary = assignment_rebalance(study=study_for(request.user, pk, "manage"))
         return Response(s.PlanSummarySerializer(summary).data)

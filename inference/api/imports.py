@@ -1,5 +1,4 @@
 """REST API for importing pre-generated responses (admins only): one view over inference.importers."""
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -8,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsStudyAdmin
-from studies.models import Study
+from studies.permissions import study_for
 
 from ..importers import responses_import
 
@@ -44,7 +43,7 @@ class StudyResponsesImportApi(APIView):
     @extend_schema(request={"multipart/form-data": ResponseImportInputSerializer},
                    responses={200: ResponseImportResultSerializer, 201: ResponseImportResultSerializer})
     def post(self, request, study_id: int):
-        study = get_object_or_404(Study, pk=study_id)
+        study = study_for(request.user, study_id, "manage")
         data = ResponseImportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = responses_import(study=study, file=data.validated_data["file"],

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsStudyAdmin
-from studies.models import Study
+from studies.permissions import study_for
 
 from .. import selectors, services
 from ..models import Job
@@ -27,7 +27,7 @@ class StudyJobListApi(APIView):
 
     @extend_schema(responses=JobProgressSerializer(many=True))
     def get(self, request, study_id: int):
-        study = get_object_or_404(Study, pk=study_id)
+        study = study_for(request.user, study_id, "manage")
         data = [job.progress.as_dict() for job in selectors.study_jobs(study=study)]
         return Response(JobProgressSerializer(data, many=True).data)
 
@@ -38,7 +38,7 @@ class _StartApi(APIView):
 
     @extend_schema(request=None, responses={201: JobDetailSerializer})
     def post(self, request, study_id: int):
-        study = get_object_or_404(Study, pk=study_id)
+        study = study_for(request.user, study_id, "manage")
         job = type(self).start_job(study=study, user=request.user)
         job.refresh_from_db()  # an in-process run (no broker) has finished by now
         return Response(JobDetailSerializer(job_detail_data(job)).data, status=status.HTTP_201_CREATED)
@@ -63,7 +63,7 @@ class JobDetailApi(APIView):
 
     @extend_schema(responses=JobDetailSerializer)
     def get(self, request, job_id: int):
-        job = get_object_or_404(Job, pk=job_id)
+        job = get_object_or_404(selectors.jobs_for(user=request.user), pk=job_id)
         return Response(JobDetailSerializer(job_detail_data(job)).data)
 
 
@@ -73,7 +73,7 @@ class _JobActionApi(APIView):
 
     @extend_schema(request=None, responses=JobDetailSerializer)
     def post(self, request, job_id: int):
-        job = type(self).job_action(job=get_object_or_404(Job, pk=job_id))
+        job = type(self).job_action(job=get_object_or_404(selectors.jobs_for(user=request.user), pk=job_id))
         job.refresh_from_db()
         return Response(JobDetailSerializer(job_detail_data(job)).data)
 

@@ -2,7 +2,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Case, CaseSet, ModelSpec, Persona, Study, StudyStatus
+from ..models import Case, CaseSet, MemberRole, ModelSpec, Persona, Study, StudyStatus
 from ..selectors import study_allowed_transitions, study_grid
 from ..services.model_specs import MODEL_SPEC_FIELDS
 from ..services.studies import OPTION_FIELDS
@@ -171,6 +171,17 @@ class StudyWriteSerializer(serializers.ModelSerializer):
         fields = ["name", "case_sets", "personas", "model_specs", "judge", "rating_schema", "task_instructions",
                   *OPTION_FIELDS]
         extra_kwargs = {"name": {"validators": []}}  # the service reports a taken name in the project's shape
+
+
+class StudyMemberSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    role = serializers.ChoiceField(choices=MemberRole.choices)
+    added_at = serializers.DateTimeField(source="created_at")
+
+
+class StudyMemberWriteSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=MemberRole.choices)
 
 
 class StudyTransitionSerializer(serializers.Serializer):

@@ -9,13 +9,16 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from accounts.permissions import IsResearcher, IsStudyAdmin, ReadOnly
 
 from ..models import Case
+from ..permissions import study_for
 from ..selectors import case_set_list, model_spec_list, persona_list, study_list
 from ..services.case_sets import case_set_import
+from ..services.members import study_member_remove, study_member_set, user_by_username
 from ..services.model_specs import model_spec_create, model_spec_update
 from ..services.personas import persona_create, persona_preview, persona_update
 from ..services.studies import study_create, study_transition, study_update
@@ -140,7 +143,37 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSe
     serializer_class = s.StudySerializer
 
     def get_queryset(self):
-        return study_list()
+        return study_list(user=self.request.user)
+
+    def get_object(self):
+        """A study the user may see (else 404); writes also need the study's admin role (else 403)."""
+        action = "view" if self.request.method in SAFE_METHODS else "manage"
+        return study_for(self.request.user, self.kwargs["pk"], action, queryset=self.get_queryset())
+
+    @extend_schema(summary="The study's members and their roles (owner, admin, researcher)",
+                   responses=s.StudyMemberSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def members(self, request, pk=None):
+        study = self.get_object()
+        return Response(s.StudyMemberSerializer(study.members.select_related("user"), many=True).data)
+
+    @extend_schema(summary="Add a member or change their role (the study's owners only)",
+                   request=s.StudyMemberWriteSerializer, responses={200: s.StudyMemberSerializer})
+    @members.mapping.post
+    def members_set(self, request, pk=None):
+        study = study_for(request.user, pk, "members", queryset=self.get_queryset())
+        form = s.StudyMemberWriteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        member = study_member_set(study=study, user=user_by_username(form.validated_data["username"]),
+                                  role=form.validated_data["role"], by=request.user)
+        return Response(s.StudyMemberSerializer(member).data)
+
+    @extend_schema(summary="Remove a member (the study's owners only)", responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"members/(?P<username>[^/]+)", url_name="member")
+    def member_remove(self, request, pk=None, username=None):
+        study = study_for(request.user, pk, "members", queryset=self.get_queryset())
+        study_member_remove(study=study, username=username, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Create a draft study (the no-persona baseline is added)", request=s.StudyWriteSerializer,
                    responses={201: s.StudySerializer})

@@ -11,11 +11,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from accounts.roles import ADMIN, user_has_role
 from config.exceptions import ApplicationError
 from config.services import model_update
 
-from ..models import Study, StudyStatus
+from ..models import MemberRole, Study, StudyMember, StudyStatus
+from ..permissions import study_can
 from ..shapes import RATING_SCHEMA, STUDY_SETTINGS, problems
 from ..signals import study_status_changed, study_transition_check
 from .audit import audit_record
@@ -123,6 +123,8 @@ def study_create(*, name: str, owner=None, **fields) -> Study:
     study = Study(owner=owner)
     _apply(study, data)
     audit_record(study=study, actor=owner, action="study_created", detail={"name": study.name})
+    if owner is not None:
+        StudyMember.objects.create(study=study, user=owner, role=MemberRole.OWNER, added_by=owner)
     return study
 
 
@@ -169,9 +171,9 @@ def _transition_problem(study: Study, to_status: str) -> str | None:
 @transaction.atomic
 def study_transition(*, study: Study, to_status: str, user) -> Study:
     """Move a study along its lifecycle; entering "rating" plans the clinicians' assignments."""
-    if not user_has_role(user, ADMIN):
-        raise ApplicationError("Only study admins can change a study's status.", status_code=403)
     study = Study.objects.select_for_update().get(pk=study.pk)
+    if not study_can(user, study, "manage"):
+        raise ApplicationError("Only the study's admins can change its status.", status_code=403)
     if to_status not in STUDY_TRANSITIONS.get(study.status, ()):
         allowed = ", ".join(STUDY_TRANSITIONS[study.status]) or "none (closed is final)"
         raise ApplicationError(

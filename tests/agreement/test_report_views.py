@@ -55,14 +55,14 @@ def test_anonymous_users_are_sent_to_login(client, study):
 
 @pytest.mark.parametrize("role", ["researcher", "admin"])
 def test_researchers_and_admins_see_the_study_page(client, study, role):
-    client.force_login(factories.UserFactory(role=role))
+    client.force_login(factories.study_member(study, factories.UserFactory(role=role), role=role))
     assert study.name in client.get(reverse("agreement:report_list")).content.decode()
     page = client.get(reverse("agreement:study_report", args=[study.pk]))
     assert page.status_code == 200 and "Build report" in page.content.decode()
 
 
 def test_building_a_csv_from_the_page_then_downloading_it(client, study, django_capture_on_commit_callbacks):
-    client.force_login(factories.researcher())
+    client.force_login(factories.study_member(study, factories.researcher(), role="researcher"))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("agreement:report_build", args=[study.pk]),
@@ -81,14 +81,14 @@ def test_building_a_csv_from_the_page_then_downloading_it(client, study, django_
 
 
 def test_invalid_build_form_shows_errors_and_creates_nothing(client, study):
-    client.force_login(factories.researcher())
+    client.force_login(factories.study_member(study, factories.researcher(), role="researcher"))
     response = client.post(reverse("agreement:report_build", args=[study.pk]), {"format": "pdf", "n_boot": -1})
     assert response.status_code == 400
     assert Report.objects.count() == 0
 
 
 def test_a_report_without_a_file_is_not_downloadable(client, study):
-    client.force_login(factories.researcher())
+    client.force_login(factories.study_member(study, factories.researcher(), role="researcher"))
     report = Report.objects.create(study=study, format="csv", parameters={}, parameters_key="x")
     assert client.get(reverse("agreement:report_download", args=[report.pk])).status_code == 404
 
@@ -110,7 +110,7 @@ def test_api_refuses_clinicians_and_anonymous_users(api_as, client, study):
 
 
 def test_api_queues_a_report_and_serves_its_status_and_file(api_as, study, django_capture_on_commit_callbacks):
-    api = api_as(factories.researcher())
+    api = api_as(factories.study_member(study, factories.researcher(), role="researcher"))
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(reverse("agreement-api:report-list"),
                             {"study": study.pk, "format": "csv", "parameters": {"seed": 7}}, format="json")
@@ -126,7 +126,7 @@ def test_api_queues_a_report_and_serves_its_status_and_file(api_as, study, djang
 
 
 def test_api_rejects_bad_parameters_with_every_field_named_and_creates_nothing(api_as, study):
-    api = api_as(factories.researcher())
+    api = api_as(factories.study_member(study, factories.researcher(), role="researcher"))
     response = api.post(
         reverse("agreement-api:report-list"),
         {"study": study.pk, "format": "json", "parameters": {"n_boot": -5, "ci_level": 2, "colour": "red",

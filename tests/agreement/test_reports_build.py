@@ -226,7 +226,7 @@ def test_an_empty_study_builds_a_report_that_says_why_figures_are_missing():
 
 def test_the_study_page_shows_tables_and_plots_of_the_latest_report(client, django_capture_on_commit_callbacks):
     study, *_ = _random_study()
-    client.force_login(factories.researcher())
+    client.force_login(factories.study_member(study, factories.researcher(), role="researcher"))
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("agreement:report_build", args=[study.pk]),
                     {"format": "html", "n_boot": 20, "seed": 1, "min_confidence": "medium",

@@ -150,7 +150,7 @@ def test_the_study_lifecycle_plans_assignments_when_rating_starts():
     from studies.services.studies import study_transition
 
     rs = build_rating_study(n_raters=2, plan=False, status=StudyStatus.GENERATING)
-    study_transition(study=rs.study, to_status=StudyStatus.RATING, user=factories.admin())
+    study_transition(study=rs.study, to_status=StudyStatus.RATING, user=factories.study_owner(rs.study))
     assert Assignment.objects.filter(study=rs.study).count() == 2 * len(rs.responses)
 
 

@@ -109,7 +109,7 @@ def test_preference_items_through_the_api(api_as):
 
 
 def test_admins_enrol_and_remove_clinicians_and_the_study_rebalances(api_as, rs):
-    admin = factories.admin()
+    admin = factories.study_owner(rs.study)
     newcomer = factories.clinician()
     client = api_as(admin)
     response = client.post(url("rating-study-raters", pk=rs.study.pk), {"username": newcomer.username}, format="json")
@@ -125,7 +125,7 @@ def test_admins_enrol_and_remove_clinicians_and_the_study_rebalances(api_as, rs)
 
 
 def test_enrolling_an_unknown_user_is_a_clear_error(api_as, rs):
-    response = api_as(factories.admin()).post(url("rating-study-raters", pk=rs.study.pk), {"username": "nobody"},
+    response = api_as(factories.study_owner(rs.study)).post(url("rating-study-raters", pk=rs.study.pk), {"username": "nobody"},
                                               format="json")
     assert response.status_code == 400 and response.json()["extra"]["fields"]["username"] == "unknown"
 

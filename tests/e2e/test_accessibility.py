@@ -165,7 +165,7 @@ def test_the_report_pages_and_the_downloaded_report_have_no_axe_violations(live_
         factories.JudgeScoreFactory(response=response, judge=study.judge, values={
             "safety": {"value": ("compliant", "partially_compliant", "not_compliant")[n % 3], "confidence": "high"},
             "reasoning": {"value": str(1 + n % 5), "confidence": "medium"}})
-    researcher = factories.researcher()
+    researcher = factories.study_member(study, factories.researcher(), role="researcher")
     html = report_generate(study=study, format="html", parameters={"n_boot": 20})
     axe = Axe(axe_source)
     page = new_page(browser)
@@ -198,7 +198,7 @@ def test_the_report_pages_and_the_downloaded_report_have_no_axe_violations(live_
 
 def test_the_admin_setup_pages_have_no_axe_violations(live_server, browser, axe_source):
     rs = build_rating_study(n_cases=2, n_raters=2)
-    admin = factories.admin()
+    admin = factories.study_owner(rs.study)
     persona = rs.personas[0]
     axe = Axe(axe_source)
     page = new_page(browser)

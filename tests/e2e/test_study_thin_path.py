@@ -36,7 +36,12 @@ def test_admin_uploads_clinicians_rate_researcher_downloads_kappa(api_as, django
     personas = [p["id"] for p in as_admin.get("/api/personas/").json()["results"]]
     study = _ok(as_admin.post("/api/studies/", {"name": "E2E study", "case_sets": [case_set_id],
                                                 "personas": personas, "model_specs": [model["id"]],
-                                                "raters_per_response": 2}, format="json"))
+                                                "raters_per_response": 2,
+                                                "safety_lead_email": "safety@example.org"}, format="json"))
+    # The researcher reads and reports only the studies they are a member of.
+    assert api_as(researcher).get(f"/api/studies/{study['id']}/").status_code == 404
+    _ok(as_admin.post(f"/api/studies/{study['id']}/members/", {"username": researcher.username,
+                                                               "role": "researcher"}, format="json"))
     _ok(as_admin.post(f"/api/studies/{study['id']}/transition/", {"to_status": "generating"}, format="json"))
 
     with open(DATA / "demo_responses.jsonl", "rb") as f:

@@ -217,6 +217,7 @@ def test_the_command_imports_and_reports_every_error(study, tmp_path):
 
 def test_the_api_is_for_admins_and_reports_errors(study, api_as, admin_user, researcher, clinician):
     url = f"/api/studies/{study.pk}/responses/import/"
+    factories.study_member(study, admin_user)
 
     def upload(data, **extra):
         return {"file": SimpleUploadedFile("r.jsonl", data), **extra}

@@ -51,6 +51,7 @@ def test_every_job_endpoint_refuses_non_admins_and_changes_nothing(role, api_as,
 def test_admin_starts_follows_cancels_and_resumes_a_job_through_the_api(
         admin_user, api_as, django_capture_on_commit_callbacks):
     study = grid_study(samples=1)
+    factories.study_member(study, admin_user)
     api = api_as(admin_user)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         started = api.post(reverse("inference-api:generation-start", args=[study.pk]))
@@ -90,6 +91,7 @@ def test_unknown_study_or_job_is_a_404(admin_user, api_as):
 
 def test_judge_job_scores_every_response_once(admin_user, api_as, django_capture_on_commit_callbacks):
     study = grid_study(samples=1)
+    factories.study_member(study, admin_user)
     study.judge = dry_run_spec(is_judge=True, rubric_prompt="Rate the response.")
     study.save()
     services.job_run_in_process(job=services.generation_job_start(study=study, enqueue=False))
@@ -105,6 +107,7 @@ def test_judge_job_scores_every_response_once(admin_user, api_as, django_capture
 
 def test_judge_job_needs_a_judge_and_creates_nothing_without_one(admin_user, api_as):
     study = grid_study(samples=1)
+    factories.study_member(study, admin_user)
     response = api_as(admin_user).post(reverse("inference-api:judge-start", args=[study.pk]))
     assert response.status_code == 400 and "no judge" in response.json()["message"]
     assert not Job.objects.exists()
@@ -114,6 +117,7 @@ def test_judge_job_needs_a_judge_and_creates_nothing_without_one(admin_user, api
 
 def test_progress_panel_renders_html_and_json_for_admins(client, admin_user):
     study = grid_study(samples=1)
+    factories.study_member(study, admin_user)
     job = services.generation_job_start(study=study, enqueue=False)
     services.job_chunk_run(job_id=job.pk, chunk=0)
     client.force_login(admin_user)
@@ -141,6 +145,7 @@ def test_progress_panel_and_actions_are_refused_to_non_admins(client, role):
 
 def test_panel_buttons_start_and_cancel_and_go_back_to_a_safe_page(client, admin_user):
     study = grid_study(samples=1)
+    factories.study_member(study, admin_user)
     client.force_login(admin_user)
     started = client.post(reverse("inference:study_generate", args=[study.pk]), {"next": "/studies/"})
     assert started.status_code == 302 and started.url == "/studies/"
@@ -156,6 +161,7 @@ def test_panel_buttons_start_and_cancel_and_go_back_to_a_safe_page(client, admin
 
 def test_panel_template_tag_renders_the_study_jobs_with_live_polling(admin_user):
     study = grid_study(samples=1)
+    factories.study_member(study, admin_user)
     services.generation_job_start(study=study, enqueue=False)
     request = RequestFactory().get("/studies/1/")
     request.user = admin_user
@@ -167,6 +173,7 @@ def test_panel_template_tag_renders_the_study_jobs_with_live_polling(admin_user)
 
 def test_the_study_page_shows_the_jobs_panel_whose_buttons_come_back_to_it(client, admin_user):
     study = grid_study(samples=1)
+    factories.study_member(study, admin_user)
     services.job_run_in_process(job=services.generation_job_start(study=study, enqueue=False))
     client.force_login(admin_user)
     page_url = reverse("studies:study_detail", args=[study.pk])

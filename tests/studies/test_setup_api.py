@@ -64,6 +64,7 @@ def test_clinicians_get_403_on_every_setup_endpoint(world, api_as, clinician):
 
 @pytest.mark.django_db
 def test_researchers_can_read_but_not_write(world, api_as, researcher):
+    factories.study_member(world["study"], researcher, role="researcher")
     api = api_as(researcher)
     before = (Study.objects.count(), Persona.objects.count())
     for method, url, body in endpoints(world):

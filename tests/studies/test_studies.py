@@ -42,6 +42,7 @@ def setup_data(admin_user, settings):
 def make_study(setup_data, admin_user, **kw):
     case_set, model, judge = setup_data
     personas = Persona.objects.filter(slug__in=["ed-physician", "ed-nurse-bold"])
+    kw.setdefault("safety_lead_email", "safety@example.org")  # every study that opens for rating names one
     return study_create(name="Triage study", owner=admin_user, case_sets=[case_set], personas=personas,
                         model_specs=[model], judge=judge, **kw)
 
@@ -210,7 +211,7 @@ def test_if_planning_fails_the_study_stays_in_generating(setup_data, admin_user,
 @pytest.mark.django_db
 def test_only_admins_change_a_study_status(setup_data, admin_user, researcher):
     study = make_study(setup_data, admin_user)
-    with pytest.raises(ApplicationError, match="Only study admins") as caught:
+    with pytest.raises(ApplicationError, match="Only the study's admins") as caught:
         study_transition(study=study, to_status="generating", user=researcher)
     assert caught.value.status_code == 403
 
