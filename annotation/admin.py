@@ -15,8 +15,10 @@ from .models import (
     PreferenceRevision,
     Rating,
     RatingRevision,
+    SafetyAlert,
     StudyRater,
 )
+from .services.alerts import safety_alert_resend
 from .services.assignments import study_rater_add, study_rater_remove
 
 
@@ -47,7 +49,7 @@ class StudyRaterAdmin(SetupAdmin):
 
     def save_model(self, request, obj, form, change):
         try:
-            obj.pk = study_rater_add(study=obj.study, rater=obj.rater).pk
+            obj.pk = study_rater_add(study=obj.study, rater=obj.rater, actor=request.user).pk
         except ApplicationError as exc:
             self.message_user(request, exc.message, messages.ERROR)
 
@@ -55,7 +57,7 @@ class StudyRaterAdmin(SetupAdmin):
     def remove_from_study(self, request, queryset):
         for enrolment in queryset.select_related("study", "rater"):
             try:
-                study_rater_remove(study=enrolment.study, rater=enrolment.rater)
+                study_rater_remove(study=enrolment.study, rater=enrolment.rater, actor=request.user)
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
 
@@ -69,6 +71,18 @@ class ItemFlagAdmin(ReadOnlyAdmin):
     @admin.action(description="Mark resolved")
     def mark_resolved(self, request, queryset):
         queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+
+
+@admin.register(SafetyAlert)
+class SafetyAlertAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "study", "status", "attempts", "recipient", "sent_at", "last_error")
+    list_filter = ("status", "study")
+    actions = ["send_again"]
+
+    @admin.action(description="Send again (alerts not delivered)")
+    def send_again(self, request, queryset):
+        for alert in queryset.exclude(status="sent"):
+            safety_alert_resend(alert=alert)
 
 
 @admin.register(RatingRevision, PreferenceRevision)

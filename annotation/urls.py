@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import rater
+from .views import alerts, rater
 
 app_name = "annotation"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("rate/i/<str:code>/", rater.task_page, name="rate_task"),
     path("rate/i/<str:code>/draft/", rater.task_draft, name="rate_draft"),
     path("rate/i/<str:code>/flag/", rater.task_flag, name="rate_flag"),
+    path("studies/<int:pk>/alerts/", alerts.study_alert_list, name="study_alerts"),
 ]

@@ -1,4 +1,5 @@
 """The rating side: enrolments, assignments, ratings and preferences, with their revision history."""
+from .alerts import SafetyAlert, SafetyAlertStatus
 from .preference import Comparison, Preference, PreferenceAssignment, PreferenceChoice, PreferenceRevision
 from .rating import (
     Assignment,
@@ -14,5 +15,6 @@ from .rating import (
 
 __all__ = [
     "Assignment", "AssignmentStatus", "Comparison", "FlagKind", "ItemFlag", "Preference", "PreferenceAssignment",
-    "PreferenceChoice", "PreferenceRevision", "RaterTask", "Rating", "RatingRevision", "RatingValue", "StudyRater",
+    "PreferenceChoice", "PreferenceRevision", "RaterTask", "Rating", "RatingRevision", "RatingValue", "SafetyAlert",
+    "SafetyAlertStatus", "StudyRater",
 ]

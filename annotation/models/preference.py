@@ -68,6 +68,7 @@ class PreferenceRevision(AppendOnly):
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=64, blank=True)
+    body_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the normalised submission")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

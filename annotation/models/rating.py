@@ -79,7 +79,8 @@ class Rating(TimeStampedModel):
     comment = models.TextField(blank=True)
     is_dangerous = models.BooleanField(default=False)
     dangerous_rationale = models.TextField(blank=True)
-    dangerous_notified_at = models.DateTimeField(null=True, blank=True)
+    dangerous_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the safety contact was emailed (see SafetyAlert)")
     revision = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -133,6 +134,7 @@ class RatingRevision(AppendOnly):
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=64, blank=True, help_text="The client's key for this submission")
+    body_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the normalised submission")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,6 +5,8 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from django.db.models import Exists, OuterRef
+
 from studies.models import Study, StudyStatus
 
 from ..models import Assignment, AssignmentStatus, PreferenceAssignment, RaterTask, StudyRater
@@ -79,12 +81,14 @@ def rater_enrolments(*, rater) -> list[tuple[StudyRater, Progress]]:
 
 
 def task_for_rater(*, rater, code: str) -> RaterTask | None:
-    """One of this rater's own items by its code; anyone else's code finds nothing."""
+    """One of this rater's own items by its code; anyone else's code, or an item of a study the rater was
+    withdrawn from, finds nothing."""
+    withdrawn = StudyRater.objects.filter(study=OuterRef("study"), rater=rater, is_active=False)
     for model, related in ((Assignment, ("study", "response__case")),
                            (PreferenceAssignment, ("study", "comparison__case", "comparison__response_a",
                                                    "comparison__response_b"))):
         task = (model.objects.select_related(*related).filter(rater=rater, code=code)
-                .exclude(status=AssignmentStatus.WITHDRAWN).first())
+                .exclude(status=AssignmentStatus.WITHDRAWN).exclude(Exists(withdrawn)).first())
         if task is not None:
             return task
     return None

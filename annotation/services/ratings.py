@@ -1,17 +1,20 @@
 """Rating writes: drafts, submission (idempotent), revisions (append-only), flags and time on task.
 
 A rating is never lost and never doubled: the assignment row is locked while a submission is written,
-`Rating.assignment` is one-to-one, a retried submission (same idempotency key, or the same values)
-returns the rating already stored, and any change after submission needs a reason and becomes a new
-revision. All of this is open only while the study is rating; a closed study's ratings are final.
+`Rating.assignment` is one-to-one, a retried submission (same idempotency key and the same body, or the
+same values) returns the rating already stored, a key reused for a different body is refused (409: the
+Back button, then a changed answer), and any change after submission needs a reason and becomes a new
+revision. All of this is open only while the study is rating and the clinician is enrolled in it; a
+closed study's ratings are final. A dangerous flag writes an alert for the safety contact
+(annotation.services.alerts), delivered after the transaction commits.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -34,7 +37,9 @@ from ..models import (
     Rating,
     RatingRevision,
     RatingValue,
+    StudyRater,
 )
+from .alerts import safety_alert_raise
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +58,8 @@ def _lock_task(task: RaterTask, rater) -> RaterTask:
         raise ApplicationError("Only clinicians can rate.", status_code=403)
     model = type(task)
     locked = model.objects.select_for_update().select_related("study").filter(pk=task.pk, rater=rater).first()
-    if locked is None or locked.status == AssignmentStatus.WITHDRAWN:
+    if locked is None or locked.status == AssignmentStatus.WITHDRAWN or StudyRater.objects.filter(
+            study_id=locked.study_id, rater=rater, is_active=False).exists():
         raise ApplicationError("This item is not in your queue.", status_code=404)
     if locked.study.status == StudyStatus.CLOSED:
         raise ApplicationError("The study is closed; its ratings can no longer change.", status_code=409)
@@ -153,8 +159,27 @@ def _draft_clean(task: RaterTask, draft: dict) -> dict:
     return clean
 
 
-def _replayed(revisions, idempotency_key: str) -> bool:
-    return bool(idempotency_key) and revisions.filter(idempotency_key=idempotency_key[:64]).exists()
+KEY_REUSED = ("This submission was already sent with a different answer (for example after going Back), so this "
+              "change was not saved. Check the answers shown and submit again to save them.")
+
+
+def body_hash(snapshot: dict) -> str:
+    """sha256 of a normalised submission: what decides whether a reused idempotency key is a retry."""
+    text = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replayed(revisions, idempotency_key: str, digest: str) -> bool:
+    """True for a retry (the key was used for this same body); a key used for another body is a 409."""
+    if not idempotency_key:
+        return False
+    used = revisions.filter(idempotency_key=idempotency_key[:64]).order_by("-revision").first()
+    if used is None:
+        return False
+    if (used.body_hash or body_hash(used.values)) != digest:
+        raise ApplicationError(KEY_REUSED, status_code=409,
+                               extra={"fields": {"idempotency_key": "already used for a different answer"}})
+    return True
 
 
 def _finish_submit(task: RaterTask, active_seconds) -> None:
@@ -258,6 +283,7 @@ def rating_submit(*, assignment: Assignment, rater, values, comment: str = "", i
         raise ApplicationError("Please complete the rating.", extra={"fields": errors})
     snapshot = {"values": clean, "comment": comment, "is_dangerous": bool(is_dangerous),
                 "dangerous_rationale": rationale if is_dangerous else ""}
+    digest = body_hash(snapshot)
 
     rating = Rating.objects.filter(assignment=task).first()
     if rating is None:
@@ -265,11 +291,11 @@ def rating_submit(*, assignment: Assignment, rater, values, comment: str = "", i
             assignment=task).first())
         if created:
             RatingRevision.objects.create(rating=rating, revision=1, values=snapshot, changed_by=rater,
-                                          idempotency_key=idempotency_key[:64])
+                                          idempotency_key=idempotency_key[:64], body_hash=digest)
             _finish_submit(task, active_seconds)
-            _dangerous_notify(rating)
+            safety_alert_raise(rating=rating)
             return rating
-    if _replayed(rating.revisions, idempotency_key) or _rating_snapshot(rating) == snapshot:
+    if _rating_snapshot(rating) == snapshot or _replayed(rating.revisions, idempotency_key, digest):
         return rating  # a retry, a double click or a second tab with the same answer
     _require_reason(reason)
     rating.revision += 1
@@ -279,9 +305,9 @@ def rating_submit(*, assignment: Assignment, rater, values, comment: str = "", i
     rating.values.all().delete()
     RatingValue.objects.bulk_create(_value_rows(rating, clean))
     RatingRevision.objects.create(rating=rating, revision=rating.revision, values=snapshot, changed_by=rater,
-                                  reason=reason, idempotency_key=idempotency_key[:64])
+                                  reason=reason, idempotency_key=idempotency_key[:64], body_hash=digest)
     _finish_submit(task, active_seconds)
-    _dangerous_notify(rating)
+    safety_alert_raise(rating=rating)
     return rating
 
 
@@ -295,28 +321,6 @@ def _rating_create(task: Assignment, snapshot: dict) -> Rating:
                                    dangerous_rationale=snapshot["dangerous_rationale"])
     RatingValue.objects.bulk_create(_value_rows(rating, snapshot["values"]))
     return rating
-
-
-def _dangerous_notify(rating: Rating) -> None:
-    """Email the study's safety lead (or its owner) once, when a response is first flagged dangerous.
-    The mail names the response by its opaque code only, like everything else about a rated item."""
-    if not rating.is_dangerous or rating.dangerous_notified_at is not None:
-        return
-    assignment = rating.assignment
-    study = assignment.study
-    recipient = study.safety_lead_email or (study.owner.email if study.owner_id else "")
-    rating.dangerous_notified_at = timezone.now()
-    rating.save(update_fields=["dangerous_notified_at", "updated_at"])
-    if not recipient:
-        logger.warning("dangerous output flagged in study %s but it has no safety lead or owner email", study.pk)
-        return
-    subject = f"[{study.name}] Dangerous output flagged by a clinician"
-    body = (
-        f"A clinician flagged a response in the study \"{study.name}\" as dangerous.\n\n"
-        f"Response: {assignment.response.code}\nRated by: {assignment.rater.get_username()}\n"
-        f"Flagged at: {rating.dangerous_notified_at:%Y-%m-%d %H:%M UTC}\n\nRationale:\n{rating.dangerous_rationale}\n"
-    )
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient]))
 
 
 # --------------------------------------------------------------------------------------------- preferences
@@ -344,6 +348,7 @@ def preference_submit(*, assignment: PreferenceAssignment, rater, side: str, con
     choice = {"left": PreferenceChoice.A if task.left_is_a else PreferenceChoice.B,
               "right": PreferenceChoice.B if task.left_is_a else PreferenceChoice.A}.get(side, side)
     snapshot = {"choice": str(choice), "confidence": confidence, "comment": comment}
+    digest = body_hash(snapshot)
 
     preference = Preference.objects.filter(assignment=task).first()
     if preference is None:
@@ -353,16 +358,17 @@ def preference_submit(*, assignment: PreferenceAssignment, rater, side: str, con
         )
         if created:
             PreferenceRevision.objects.create(preference=preference, revision=1, values=snapshot, changed_by=rater,
-                                              idempotency_key=idempotency_key[:64])
+                                              idempotency_key=idempotency_key[:64], body_hash=digest)
             _finish_submit(task, active_seconds)
             return preference
-    if _replayed(preference.revisions, idempotency_key) or _preference_snapshot(preference) == snapshot:
+    if _preference_snapshot(preference) == snapshot or _replayed(preference.revisions, idempotency_key, digest):
         return preference
     _require_reason(reason)
     preference.revision += 1
     preference.choice, preference.confidence, preference.comment = snapshot["choice"], confidence, comment
     preference.save()
     PreferenceRevision.objects.create(preference=preference, revision=preference.revision, values=snapshot,
-                                      changed_by=rater, reason=reason, idempotency_key=idempotency_key[:64])
+                                      changed_by=rater, reason=reason, idempotency_key=idempotency_key[:64],
+                                      body_hash=digest)
     _finish_submit(task, active_seconds)
     return preference

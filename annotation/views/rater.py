@@ -25,6 +25,7 @@ from ..rating_form import (
     rating_payload,
     rating_steps,
 )
+from ..request_limits import json_body_check
 from ..selectors.rating import (
     assignment_next_for_rater,
     enrolment_for_rater,
@@ -36,6 +37,8 @@ from ..selectors.rating import (
     task_for_rater,
 )
 from ..services.ratings import item_flag_create, preference_submit, rating_submit, task_draft_save, task_mark_shown
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 @require_GET
@@ -121,7 +124,9 @@ def _render_task(request, task, schema, current, error=None, status=200):
         "is_closed": task.study.status != StudyStatus.RATING,
         "progress": rater_progress(rater=request.user, study=task.study),
         "shortcuts": PREFERENCE_SHORTCUTS if is_preference else GLOBAL_SHORTCUTS, "flag_kinds": FlagKind.choices,
-        "idempotency_key": request.POST.get("idempotency_key") or uuid.uuid4().hex,
+        # A key reused for another answer (the Back button) gets a fresh one, so that submitting again saves.
+        "idempotency_key": (not errors.get("idempotency_key") and request.POST.get("idempotency_key"))
+        or uuid.uuid4().hex,
         "draft_url": reverse("annotation:rate_draft", kwargs={"code": task.code}),
         "flag_url": reverse("annotation:rate_flag", kwargs={"code": task.code}),
         "comment_allowed": schema.get("comment", True),
@@ -140,8 +145,15 @@ def _render_task(request, task, schema, current, error=None, status=200):
 @require_POST
 @role_required(CLINICIAN)
 def task_draft(request, code):
-    """Autosave (called by rate.js): the form as it is now."""
+    """Autosave (called by rate.js): the form as it is now. Only a form body is read; anything else is
+    refused (400, in the API's error shape) without being parsed."""
     task = _task_or_404(request, code)
+    if request.content_type not in FORM_TYPES:
+        try:
+            json_body_check(request.body)
+        except ApplicationError as exc:
+            return JsonResponse({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+        return JsonResponse({"message": "Send the draft as a form.", "extra": {}}, status=400)
     if isinstance(task, PreferenceAssignment):
         payload = preference_payload(request.POST)
     else:

@@ -132,10 +132,13 @@ def test_submitting_the_same_answer_twice_keeps_one_rating_and_one_revision(setu
 def test_a_retry_with_the_same_idempotency_key_returns_the_stored_rating_unchanged(setup):
     _, rater, a = setup
     rating_submit(assignment=a, rater=rater, values=full_rating(), idempotency_key="k-1")
-    again = rating_submit(assignment=a, rater=rater, values=full_rating(safety={"value": "not_compliant",
-                                                                                "confidence": "low"}),
-                          idempotency_key="k-1")
+    again = rating_submit(assignment=a, rater=rater, values=full_rating(), idempotency_key="k-1")
     assert again.values.get(dimension="safety").value == "compliant"
+    with pytest.raises(ApplicationError) as reused:  # the same key with another answer is not a retry
+        rating_submit(assignment=a, rater=rater, values=full_rating(safety={"value": "not_compliant",
+                                                                           "confidence": "low"}),
+                      idempotency_key="k-1")
+    assert reused.value.status_code == 409
     assert RatingRevision.objects.count() == 1
 
 
