@@ -1,4 +1,4 @@
-"""The study's dangerous-output alerts, for its admins: which were not delivered, why, and sending them
+"""The study's dangerous-output alerts, for its owners and admins: which were not delivered, why, and sending them
 again. Linked from the study page by URL name (studies never imports the rating side)."""
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.decorators import role_required
 from accounts.roles import ADMIN
 from config.pages import shown_as_message
-from studies.models import Study
+from studies.permissions import study_for
 
 from ..models import SafetyAlert
 from ..selectors.alerts import study_alerts, study_alerts_undelivered_count
@@ -20,7 +20,7 @@ PAGE_SIZE = 50
 @require_http_methods(["GET", "POST"])
 @role_required(ADMIN)
 def study_alert_list(request, pk: int):
-    study = get_object_or_404(Study, pk=pk)
+    study = study_for(request.user, pk, "manage")  # the study's owners and admins only
     if request.method == "POST":
         alert = get_object_or_404(SafetyAlert, pk=request.POST.get("alert") or 0, study=study)
         with shown_as_message(request) as outcome:

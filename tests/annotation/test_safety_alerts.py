@@ -166,3 +166,11 @@ def test_a_worker_retries_transient_errors_with_exponential_backoff(rs, monkeypa
     assert countdowns == [60, 120, 240, 480, 960]
     alert.refresh_from_db()
     assert alert.status == SafetyAlertStatus.FAILED and alert.attempts == MAX_ATTEMPTS
+
+
+def test_only_the_studys_admins_see_its_alerts(client, rs):
+    alerts_url = reverse("annotation:study_alerts", kwargs={"pk": rs.study.pk})
+    client.force_login(factories.admin())  # a site admin who is not a member of this study
+    assert client.get(alerts_url).status_code == 404
+    client.force_login(factories.study_owner(rs.study))
+    assert client.get(alerts_url).status_code == 200
