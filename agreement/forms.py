@@ -18,13 +18,15 @@ class ReportRequestForm(forms.Form):
     )
     consensus = forms.ChoiceField(choices=[(c, c) for c in CONSENSUS], initial=DEFAULTS["consensus"],
                                   label="Clinicians' consensus for the judge")
-    consensus_tie = forms.ChoiceField(choices=[(t, t) for t in TIE_RULES], initial=DEFAULTS["consensus_tie"],
+    consensus_tie = forms.ChoiceField(required=False, choices=[(t, t) for t in TIE_RULES],
+                                      initial=DEFAULTS["consensus_tie"],
                                       label="Tied consensus (counted whatever the rule)")
     kappa_average_ci = forms.ChoiceField(
+        required=False,
         choices=[("jackknife", "Jackknife over items"), ("two_way_bootstrap", "Bootstrap over items and raters")],
         initial=DEFAULTS["kappa_average_ci"], label="Average kappa: extra interval",
     )
-    multiplicity = forms.ChoiceField(choices=[("holm", "Holm (family-wise error)"),
+    multiplicity = forms.ChoiceField(required=False, choices=[("holm", "Holm (family-wise error)"),
                                               ("bh", "Benjamini-Hochberg (false discovery rate)")],
                                      initial=DEFAULTS["multiplicity"], label="Persona effects: p-value adjustment")
     metadata_key = forms.CharField(required=False, max_length=100, label="Break down by case metadata key",
@@ -42,6 +44,7 @@ class ReportRequestForm(forms.Form):
 
     def parameters(self) -> dict:
         params = {k: v for k, v in self.cleaned_data.items() if k != "format"}
-        if not params.get("weight_matrices"):
-            params["weight_matrices"] = {}
+        for key in ("consensus_tie", "kappa_average_ci", "multiplicity", "weight_matrices"):
+            if not params.get(key):  # an older form or an API call without it: the default
+                params[key] = DEFAULTS[key]
         return params

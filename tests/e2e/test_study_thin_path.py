@@ -89,8 +89,9 @@ def test_admin_uploads_clinicians_rate_researcher_downloads_kappa(api_as, django
         by_pair.setdefault((a, b), ([], []))
         by_pair[(a, b)][0].append(va)
         by_pair[(a, b)][1].append(vb)
-    labels = ["compliant", "partially_compliant", "not_compliant"]
-    expected = [cohen_kappa_score(x, y, labels=labels) for x, y in by_pair.values() if len(set(x) | set(y)) > 1]
+    labels = ["not_compliant", "partially_compliant", "compliant"]  # safety compliance is ordinal, low -> high
+    expected = [cohen_kappa_score(x, y, labels=labels, weights="quadratic") for x, y in by_pair.values()
+                if len(set(x) | set(y)) > 1]
     average = content["dimensions"]["safety"]["agreement"]["pairwise"]["average"]
-    assert average["name"] == "average_cohen_kappa" and average["status"] == "ok"
+    assert average["name"] == "average_cohen_kappa_quadratic" and average["status"] == "ok"
     assert average["value"] == pytest.approx(sum(expected) / len(expected), abs=1e-9)
