@@ -9,7 +9,7 @@ column arrays: a study can hold 100k+ ratings. The conventions are the metrics p
 
 Inclusion rules (stated again in every report):
 - only ratings of SUBMITTED assignments count (drafts live on the assignment, withdrawn ones are
-  rebalanced away);
+  rebalanced away); calibration (practice) items are left out entirely;
 - the inter-rater matrices hold each rater's FIRST presentation of an item; a test-retest repeat
   (`Assignment.repeat_of`) goes only into the retest pairs, never into inter-rater agreement;
 - "cannot assess" is excluded by default (the cell stays missing) and counted per dimension; with
@@ -311,7 +311,8 @@ def _load_items(study: Study) -> Items:
 def _load_records(study: Study, items: Items) -> tuple[Records, Raters]:
     rows = list(
         RatingValue.objects.filter(
-            rating__assignment__study=study, rating__assignment__status=AssignmentStatus.SUBMITTED
+            rating__assignment__study=study, rating__assignment__status=AssignmentStatus.SUBMITTED,
+            rating__assignment__is_calibration=False,
         ).annotate(
             # Where the rater actually met the item; the planned queue place until it was shown.
             shown_at=Coalesce("rating__assignment__display_position", "rating__assignment__position"),
@@ -393,7 +394,7 @@ def _load_preferences(study: Study, items: Items) -> Preferences | None:
     rows = list(
         model.objects.filter(
             assignment__study=study, assignment__status=AssignmentStatus.SUBMITTED,
-            assignment__repeat_of__isnull=True,
+            assignment__repeat_of__isnull=True, assignment__is_calibration=False,
         ).order_by("assignment_id").values_list(
             "assignment__comparison__response_a_id", "assignment__comparison__response_b_id", "choice",
             "assignment__rater_id",

@@ -69,7 +69,8 @@ def rating_steps(schema: dict, current: dict, errors: dict) -> list[dict]:
         cannot = bool(given.get("cannot_assess"))
         steps.append({
             "name": f"v__{key}", "legend": dim["label"], "dimension": key,
-            "options": _options(f"v__{key}", [(c["value"], c["label"]) for c in dim["choices"]], given.get("value")),
+            "options": _options(f"v__{key}", [(c["value"], c["label"]) for c in dim["choices"]], given.get("value"),
+                                [c.get("definition") or "" for c in dim["choices"]]),
             "cannot_assess": {"name": f"x__{key}", "checked": cannot} if dim.get("cannot_assess") else None,
             "error": errors.get(key), "disabled": cannot,
         })
@@ -95,9 +96,11 @@ def preference_steps(schema: dict, current: dict, errors: dict) -> list[dict]:
     ]
 
 
-def _options(name: str, choices, checked) -> list[dict]:
+def _options(name: str, choices, checked, definitions=()) -> list[dict]:
+    """The radio buttons of one step; a level's definition (optional) is shown under it as its description."""
+    definitions = list(definitions) + [""] * (len(choices) - len(definitions))
     return [
         {"value": value, "label": label, "id": f"{name}-{n}", "checked": value == checked,
-         "key": SHORTCUT_KEYS[n] if n < len(SHORTCUT_KEYS) else ""}
+         "key": SHORTCUT_KEYS[n] if n < len(SHORTCUT_KEYS) else "", "definition": definitions[n].strip()}
         for n, (value, label) in enumerate(choices)
     ]

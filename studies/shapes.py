@@ -68,6 +68,7 @@ STUDY_SETTINGS = {
     "properties": {
         "raters_per_response": _bounded("integer", 1, SMALLINT_MAX),
         "anchor_items": _bounded("integer", 0, INT_MAX),
+        "calibration_items": _bounded("integer", 0, INT_MAX),
         "retest_fraction": _bounded("number", 0, 0.5),
         "assignment_seed": _bounded("integer", 0, BIGINT_MAX),
         "leak_policy": {"enum": list(LeakPolicy.values)},
@@ -104,7 +105,8 @@ RATING_SCHEMA = {
                         "type": "array", "minItems": 2,
                         "items": {"type": "object", "required": ["value", "label"],
                                   "properties": {"value": {"type": "string", "minLength": 1},
-                                                 "label": {"type": "string"}}},
+                                                 "label": {"type": "string"},
+                                                 "definition": {"type": "string"}}},
                         **_dimension_problem("choices", "must be at least two {{value, label}} objects"),
                     },
                     "confidence": {"type": "boolean", **_dimension_problem("confidence", "must be true or false")},

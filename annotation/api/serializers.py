@@ -6,7 +6,7 @@ from studies.models import StudyStatus
 from studies.schema import study_schema
 
 from ..blinding import blinded_item, blinded_pair
-from ..models import AssignmentStatus, FlagKind, PreferenceAssignment
+from ..models import AssignmentStatus, FlagKind, PreferenceAssignment, StudyRater
 
 
 def task_kind(task) -> str:
@@ -28,11 +28,18 @@ class TaskListSerializer(serializers.Serializer):
     status = serializers.CharField()
     position = serializers.IntegerField()
     study = serializers.SerializerMethodField()
-    study_name = serializers.CharField(source="study.name")
+    study_name = serializers.SerializerMethodField(help_text="The study's title for clinicians")
     submitted_at = serializers.DateTimeField(allow_null=True)
 
     def get_kind(self, task) -> str:
         return task_kind(task)
+
+    def get_study_name(self, task) -> str:
+        titles = self.context.setdefault("study_titles", {})
+        if task.study_id not in titles:
+            enrolment = StudyRater.objects.select_related("study").get(study_id=task.study_id, rater_id=task.rater_id)
+            titles[task.study_id] = enrolment.study_title
+        return titles[task.study_id]
 
     def get_study(self, task) -> str:
         return self.context["enrolment_codes"][task.study_id]
@@ -40,7 +47,7 @@ class TaskListSerializer(serializers.Serializer):
 
 class EnrolmentSerializer(serializers.Serializer):
     code = serializers.CharField()
-    study_name = serializers.CharField(source="study.name")
+    study_name = serializers.CharField(source="study_title", help_text="The study's title for clinicians")
     is_open = serializers.SerializerMethodField()
     progress = ProgressSerializer(source="_progress")
     next = serializers.SerializerMethodField(help_text="Code of the next item to rate, or null")
@@ -57,7 +64,7 @@ def task_detail(task, *, enrolment, progress, current: dict) -> dict:
     schema = study_schema(task.study)
     data = {
         "code": task.code, "kind": task_kind(task), "status": task.status, "position": task.position,
-        "study": enrolment.code, "study_name": task.study.name,
+        "study": enrolment.code, "study_name": enrolment.study_title,
         "is_open": task.study.status == StudyStatus.RATING,
         "progress": ProgressSerializer(progress).data,
         "schema": {"dimensions": schema["dimensions"], "confidence_levels": schema.get("confidence_levels", []),

@@ -13,6 +13,8 @@ class StudyRater(TimeStampedModel):
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrolments")
     code = models.CharField(max_length=32, unique=True, default=opaque_code, editable=False)
     is_active = models.BooleanField(default=True, help_text="Off: left the study; their unseen work was moved")
+    instructions_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the clinician read the study's instructions and went on")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["study", "rater"], name="studyrater_unique")]
@@ -20,6 +22,15 @@ class StudyRater(TimeStampedModel):
 
     def __str__(self):
         return f"{self.rater} in {self.study}"
+
+    @property
+    def study_title(self) -> str:
+        """The study's title as clinicians see it: never the internal name, which may state the hypothesis."""
+        title = self.study.rater_title.strip()
+        if title:
+            return title
+        number = StudyRater.objects.filter(rater_id=self.rater_id, pk__lte=self.pk).count()
+        return f"Study {number}"
 
 
 class AssignmentStatus(models.TextChoices):
@@ -40,6 +51,8 @@ class RaterTask(TimeStampedModel):
         null=True, blank=True, help_text="The how-many-th item this rater was shown when first shown this one"
     )
     is_anchor = models.BooleanField(default=False, help_text="Part of the set every clinician rates")
+    is_calibration = models.BooleanField(
+        default=False, help_text="Practice item with feedback; left out of every agreement figure")
     status = models.CharField(max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.PENDING)
     draft = models.JSONField(default=dict, blank=True, help_text="Autosaved, unsubmitted form values")
     draft_saved_at = models.DateTimeField(null=True, blank=True)

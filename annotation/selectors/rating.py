@@ -63,8 +63,10 @@ def rater_progress(*, rater, study: Study) -> Progress:
 
 
 def assignment_next_for_rater(*, rater, study: Study) -> RaterTask | None:
-    """The first unsubmitted item in the rater's queue: where they left off, on any device."""
-    return rater_tasks(rater=rater, study=study).filter(status__in=OPEN).order_by("position", "id").first()
+    """The first unsubmitted item in the rater's queue: where they left off, on any device (calibration
+    items first)."""
+    return (rater_tasks(rater=rater, study=study).filter(status__in=OPEN)
+            .order_by("-is_calibration", "position", "id").first())
 
 
 def enrolment_for_rater(*, rater, code: str) -> StudyRater | None:

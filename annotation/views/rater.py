@@ -16,6 +16,7 @@ from studies.models import StudyStatus
 from studies.schema import study_schema
 
 from ..blinding import blinded_item, blinded_pair
+from ..calibration import calibration_feedback, calibration_progress, instructions_accept, instructions_due
 from ..models import AssignmentStatus, FlagKind, PreferenceAssignment
 from ..rating_form import (
     GLOBAL_SHORTCUTS,
@@ -54,15 +55,24 @@ def _enrolment_or_404(request, code):
     return enrolment
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @role_required(CLINICIAN)
 def study_continue(request, code):
-    """Where the clinician left off, on whatever device: their first unsubmitted item."""
+    """Where the clinician left off, on whatever device: their first unsubmitted item. Before the first
+    item, once: the study's instructions (and what the calibration items are), until they go on."""
     enrolment = _enrolment_or_404(request, code)
-    task = assignment_next_for_rater(rater=request.user, study=enrolment.study)
-    if task is not None and enrolment.study.status == StudyStatus.RATING:
-        return redirect("annotation:rate_task", code=task.code)
+    is_open = enrolment.study.status == StudyStatus.RATING
+    if is_open and request.method == "POST":
+        instructions_accept(enrolment)
+        return redirect("annotation:rate_continue", code=enrolment.code)
     progress = rater_progress(rater=request.user, study=enrolment.study)
+    if is_open and instructions_due(enrolment):
+        return render(request, "annotation/rate/instructions.html", {
+            "enrolment": enrolment, "progress": progress, "study": enrolment.study,
+        })
+    task = assignment_next_for_rater(rater=request.user, study=enrolment.study)
+    if task is not None and is_open:
+        return redirect("annotation:rate_task", code=task.code)
     return render(request, "annotation/rate/done.html", {"enrolment": enrolment, "progress": progress})
 
 
@@ -104,6 +114,9 @@ def task_page(request, code):
             if exc.status_code == 404:
                 raise Http404 from exc
             return _render_task(request, task, schema, payload, exc, status=exc.status_code)
+        if task.is_calibration and not payload["reason"]:
+            messages.success(request, "Saved. Here is how your answer compares with the reference.")
+            return redirect("annotation:rate_task", code=task.code)
         messages.success(request, "Saved. Here is your next item." if not payload["reason"] else "Revision saved.")
         enrolment = enrolment_of(task)
         return redirect("annotation:rate_continue", code=enrolment.code)
@@ -130,16 +143,36 @@ def _render_task(request, task, schema, current, error=None, status=200):
         "draft_url": reverse("annotation:rate_draft", kwargs={"code": task.code}),
         "flag_url": reverse("annotation:rate_flag", kwargs={"code": task.code}),
         "comment_allowed": schema.get("comment", True),
+        "study_title": enrolment.study_title if enrolment else "",
+        **_calibration_context(request, task, schema),
     }
     if is_preference:
-        context["pair"] = blinded_pair(task.comparison, left_is_a=task.left_is_a, leak_policy=policy)
+        comparison = task.comparison
+        context["pair"] = blinded_pair(comparison, left_is_a=task.left_is_a, leak_policy=policy)
+        sides = (comparison.response_a, comparison.response_b)
+        left, right = sides if task.left_is_a else sides[::-1]
+        context["left_truncated"], context["right_truncated"] = _truncated(left), _truncated(right)
         context["steps"] = preference_steps(schema, current, errors)
         template = "annotation/rate/preference.html"
     else:
         context["item"] = blinded_item(task.response, leak_policy=policy)
+        context["is_truncated"] = _truncated(task.response)
         context["steps"] = rating_steps(schema, current, errors)
         template = "annotation/rate/task.html"
     return render(request, template, context, status=status)
+
+
+def _truncated(response) -> bool:
+    """The answer stopped at the generation's length limit (said on the page; nothing about the source)."""
+    return response.finish_reason == "length"
+
+
+def _calibration_context(request, task, schema) -> dict:
+    if not task.is_calibration:
+        return {"is_calibration": False}
+    done, total = calibration_progress(rater=request.user, study=task.study)
+    return {"is_calibration": True, "calibration_done": done, "calibration_total": total,
+            "feedback": calibration_feedback(task, schema)}
 
 
 @require_POST

@@ -104,8 +104,14 @@ class ModelSpec(TimeStampedModel):
 
 
 class Study(TimeStampedModel):
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, help_text="Internal: never shown to clinicians")
     description = models.TextField(blank=True)
+    rater_title = models.CharField(
+        max_length=200, blank=True, help_text="What clinicians see as the study's title; empty: a neutral \"Study N\"")
+    rater_instructions = models.TextField(
+        blank=True, help_text="Shown to each clinician once, before their first item")
+    calibration_items = models.PositiveIntegerField(
+        default=0, help_text="The first N anchor items are practice with feedback, left out of agreement")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=16, choices=StudyStatus.choices, default=StudyStatus.DRAFT)
     case_sets = models.ManyToManyField(CaseSet, related_name="studies", blank=True)

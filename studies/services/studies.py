@@ -28,14 +28,17 @@ STUDY_TRANSITIONS = {
     StudyStatus.CLOSED: (),
 }
 OPTION_FIELDS = ("description", "raters_per_response", "anchor_items", "pairwise_overlap", "retest_fraction",
-                 "eligibility", "preference_mode", "leak_policy", "assignment_seed", "safety_lead_email")
+                 "eligibility", "preference_mode", "leak_policy", "assignment_seed", "safety_lead_email",
+                 "rater_title", "rater_instructions", "calibration_items")
+# What clinicians read about the study: wording can still be corrected while they rate.
+RATER_TEXT_FIELDS = ("rater_title", "rater_instructions")
 GRID_FIELDS = ("case_sets", "personas", "model_specs", "rating_schema", "task_instructions")
 STUDY_FIELDS = ("name", *OPTION_FIELDS, *GRID_FIELDS, "judge")
 EDITABLE_BY_STATUS = {
     StudyStatus.DRAFT: STUDY_FIELDS,
     StudyStatus.GENERATING: ("name", *OPTION_FIELDS, "judge"),
-    StudyStatus.RATING: ("name", "description", "safety_lead_email", "judge"),
-    StudyStatus.CLOSED: ("name", "description"),
+    StudyStatus.RATING: ("name", "description", "safety_lead_email", "judge", *RATER_TEXT_FIELDS),
+    StudyStatus.CLOSED: ("name", "description", *RATER_TEXT_FIELDS),
 }
 M2M_FIELDS = ("case_sets", "personas", "model_specs")
 
@@ -71,10 +74,26 @@ def _email_problem(value: str) -> str | None:
     return None
 
 
-def study_clean(data: dict) -> dict:
+def _calibration_problem(data: dict, study: Study | None) -> str | None:
+    """Calibration items are taken from the anchor items, so there cannot be more of them."""
+    calibration = data.get("calibration_items", study.calibration_items if study else 0)
+    anchors = data.get("anchor_items", study.anchor_items if study else 0)
+    if isinstance(calibration, int) and isinstance(anchors, int) and calibration > anchors:
+        return f"must be at most the number of anchor items ({anchors}): calibration items are anchor items"
+    return None
+
+
+def _rater_title_problem(data: dict) -> str | None:
+    data["rater_title"] = (data["rater_title"] or "").strip()
+    return None if len(data["rater_title"]) <= 200 else "must be at most 200 characters"
+
+
+def study_clean(data: dict, study: Study | None = None) -> dict:
     found = {key: "; ".join(messages) for key, messages in problems(STUDY_SETTINGS, data).items()}
     checks = (
         ("name", "name" in data and _name_problem(data)),
+        ("rater_title", "rater_title" in data and _rater_title_problem(data)),
+        ("calibration_items", "calibration_items" not in found and _calibration_problem(data, study)),
         ("safety_lead_email", bool(data.get("safety_lead_email")) and _email_problem(data["safety_lead_email"])),
         ("rating_schema", bool(data.get("rating_schema")) and "; ".join(rating_schema_problems(data["rating_schema"]))),
         ("judge", data.get("judge") is not None and not data["judge"].is_judge
@@ -142,7 +161,7 @@ def study_update(*, study: Study, actor=None, **fields) -> Study:
         raise ApplicationError("A study in rating needs its safety contact: give another address instead.",
                                extra={"fields": {"safety_lead_email": "required while the study is rating"}})
     schema_before = study.rating_schema
-    changed = _apply(study, study_clean(dict(fields)))
+    changed = _apply(study, study_clean(dict(fields), study))
     if changed:
         audit_record(study=study, actor=actor, action="study_updated", detail={"changed": changed})
     if "rating_schema" in changed:

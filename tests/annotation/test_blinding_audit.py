@@ -131,11 +131,14 @@ class Audit:
 
 @pytest.fixture
 def world():
-    rs = build_rating_study(n_cases=2, n_raters=2, samples=2, plan=False, leak_policy="redact")
+    rs = build_rating_study(n_cases=2, n_raters=2, samples=2, plan=False, leak_policy="redact",
+                            name="Medical personas make answers less safe (H1)",
+                            rater_instructions="Rate each answer as you would a colleague's note.")
     leaking = rs.responses[0]
     leaking.text = f"{LEAK_PHRASE} would call the resuscitation team now."
     leaking.leaks_persona, leaking.leak_spans = True, [[0, len(LEAK_PHRASE)]]
     leaking.save()
+    Response.objects.filter(pk=rs.responses[1].pk).update(finish_reason="length")
     from annotation.services.assignments import assignment_plan_for_study
 
     assignment_plan_for_study(study=rs.study)
@@ -151,7 +154,9 @@ def world():
     assignment_plan_for_study(study=pref.study)
     response_codes = set(Response.objects.values_list("code", flat=True))
     comparison_codes = set(Comparison.objects.values_list("code", flat=True))
-    audit = Audit(rs, [LEAK_PHRASE, HIDDEN_MARKER, *response_codes, *comparison_codes])
+    # The internal study names may state the hypothesis: clinicians see the rater-facing title only.
+    audit = Audit(rs, [LEAK_PHRASE, HIDDEN_MARKER, rs.study.name, pref.study.name, *response_codes,
+                       *comparison_codes])
     return rs, pref, audit
 
 
@@ -177,7 +182,11 @@ def test_every_page_and_api_answer_a_clinician_can_reach_is_blind(world):
 
     # pages
     audit.html("home", page.get(reverse("annotation:rater_home")))
+    audit.html("instructions", page.get(reverse("annotation:rate_continue", kwargs={"code": enrolment.code})))
+    started = page.post(reverse("annotation:rate_continue", kwargs={"code": enrolment.code}))
+    audit.text("instructions read", "", dict(started.headers))
     redirect = page.get(reverse("annotation:rate_continue", kwargs={"code": enrolment.code}))
+    assert redirect.status_code == 302
     audit.text("continue", "", dict(redirect.headers))
     for n, a in enumerate([*mine, *pref_mine]):
         audit.html(f"item {n}", page.get(task(a)))
