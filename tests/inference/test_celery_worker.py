@@ -57,8 +57,11 @@ def broker():
 
 def drop_producer_pools():
     """Eager calls in earlier tests opened producer pools on the default (empty) broker URL."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
+    pools.reset()  # kombu keeps pools per broker URL globally: a closed one would be handed out again
     app._pool = None
     app.amqp._producer_pool = None
 
@@ -169,3 +172,38 @@ def test_a_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(settings, 
     assert stored_before <= set(responses.values_list("pk", "text"))  # nothing stored earlier was replaced
     assert not job.items.exclude(status=ItemStatus.DONE).exists()
     assert {r.provenance["job"] for r in responses} == {job.pk}
+
+
+def test_two_gpu_workers_share_one_jobs_chunks_and_each_chunk_is_done_once(settings, tmp_path, send_to_broker):
+    """How a deployment scales out: a second `gpu` worker (another GPU host on the same Redis) takes chunks
+    of the same job; acks_late and prefetch 1 keep each chunk with one worker."""
+    settings.GENERATION_CHUNK_SIZE = 2
+    study = grid_study(cases=4, personas=3, specs=[dry_run_spec(samples_per_prompt=1,
+                                                                engine_options={"delay_s": 0.2})])
+    responses = Response.objects.filter(study=study)
+    workers = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        workers.append(Worker(tmp_path / name, database_url()))
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:  # both consume the queue before the job is sent: neither finds it drained
+            wait_for(lambda w=worker: " ready." in (w.log_dir / "worker-1.log").read_text(errors="replace"), worker,
+                     "the worker to be ready")
+        job = services.generation_job_start(study=study)
+        chunks = len(set(job.items.values_list("chunk", flat=True)))
+        assert chunks == 6
+        wait_for(lambda: job.__class__.objects.get(pk=job.pk).status != JobStatus.RUNNING
+                 and job.__class__.objects.get(pk=job.pk).status != JobStatus.QUEUED, workers[0], "the job to end")
+    finally:
+        for worker in workers:
+            worker.stop()
+    job.refresh_from_db()
+    logs = "\n".join(worker.logs() for worker in workers)
+    assert job.status == JobStatus.DONE, logs
+    done = [set(worker.task_ids(1, "succeeded")) for worker in workers]
+    assert all(done), f"both workers took chunks:\n{logs}"
+    assert not done[0] & done[1] and len(done[0] | done[1]) == chunks, logs  # every chunk once, by one worker
+    cells = list(responses.values_list("case_id", "persona_id", "model_id", "sample_index"))
+    assert len(cells) == len(set(cells)) == job.items.count()
