@@ -31,6 +31,11 @@ class _WithoutBody:
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
+    def authenticate_header(self, request):
+        # A challenge makes a call without valid credentials a 401, as HTTP has it, rather than DRF's 403;
+        # a Session (not Basic) challenge keeps browsers from opening their own login dialog.
+        return 'Session realm="api"'
+
     def enforce_csrf(self, request):
         if is_form_media_type(request.content_type):
             try:
