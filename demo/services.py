@@ -79,7 +79,7 @@ def _demo_study_build(*, admin) -> Study:
 
     study = demo_study_with_responses(admin=admin)
     judge = demo_judge_spec()
-    study = study_update(study=study, judge=judge)
+    study = study_update(study=study, actor=admin, judge=judge)
     judge_scores_import(study=study, judge=judge, file=str(JUDGE_SCORES))
     study_transition(study=study, to_status=StudyStatus.RATING, user=admin)
     return study
