@@ -4,7 +4,8 @@ from demo.services import demo_load
 
 
 class Command(BaseCommand):
-    help = "Load the demo study (example cases, default personas, real SmolLM2 responses) and demo users."
+    help = ("Load the demo study (example cases, default personas, real SmolLM2 responses and SmolLM2's recorded "
+            "LLM-judge scores) and demo users.")
 
     def handle(self, *args, **opts):
         result = demo_load()
@@ -14,4 +15,5 @@ class Command(BaseCommand):
         for username, password in result.passwords.items():
             self.stdout.write(f"  {username:<12} {password}")
         self.stdout.write("Log in at http://127.0.0.1:8000/login/ — clinician rates, researcher reads reports, "
-                          "admin manages studies. sim-rater-* ratings are simulated.")
+                          "admin manages studies. sim-rater-* ratings are simulated (not clinicians' judgements); "
+                          "the LLM judge is SmolLM2-135M-Instruct's recorded output.")
