@@ -162,8 +162,14 @@ class FlagKind(models.TextChoices):
     OTHER = "other", "Something else"
 
 
+# An ItemFlag of this kind stands for a rating that marks its response dangerous (written for the study team's
+# queue, annotation.services.flags); clinicians raise it through the rating form, never as a FlagKind.
+DANGEROUS_FLAG = "dangerous"
+
+
 class ItemFlag(TimeStampedModel):
-    """"Flag a problem with this item": for the study team to look at; the rater can still rate."""
+    """"Flag a problem with this item": for the study team to look at; the rater can still rate. The team
+    acknowledges a flag (someone is on it) and resolves it with a note, each with who and when."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="item_flags")
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="item_flags")
@@ -171,15 +177,23 @@ class ItemFlag(TimeStampedModel):
     preference_assignment = models.ForeignKey(
         "annotation.PreferenceAssignment", null=True, blank=True, on_delete=models.CASCADE, related_name="flags"
     )
-    kind = models.CharField(max_length=32, choices=FlagKind.choices)
+    kind = models.CharField(max_length=32, choices=[*FlagKind.choices, (DANGEROUS_FLAG, "Flagged dangerous")])
     note = models.TextField(blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True, help_text="What the study team did about it")
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(assignment__isnull=True) ^ Q(preference_assignment__isnull=True),
                 name="itemflag_one_task",
-            )
+            ),
+            models.UniqueConstraint(fields=["assignment"], condition=Q(kind=DANGEROUS_FLAG),
+                                    name="itemflag_one_dangerous_per_assignment"),
         ]
         ordering = ["-created_at"]
