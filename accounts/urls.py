@@ -9,5 +9,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/changed/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("password/set/", views.password_set_one_time, name="password_set"),
+    path("password/set/done/", views.password_set_done, name="password_set_done"),
+    path("password/set/<uidb64>/<token>/", views.InvitationPasswordSetView.as_view(), name="password_set_confirm"),
     path("healthz", views.healthz, name="healthz"),
 ]
