@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import alerts, rater
+from .views import admin, alerts, rater
 
 app_name = "annotation"
 
@@ -12,4 +12,7 @@ urlpatterns = [
     path("rate/i/<str:code>/draft/", rater.task_draft, name="rate_draft"),
     path("rate/i/<str:code>/flag/", rater.task_flag, name="rate_flag"),
     path("studies/<int:pk>/alerts/", alerts.study_alert_list, name="study_alerts"),
+    path("studies/<int:pk>/dashboard/", admin.study_dashboard, name="study_dashboard"),
+    path("studies/<int:pk>/flags/", admin.study_flag_queue, name="study_flags"),
+    path("studies/<int:pk>/raters/", admin.study_raters, name="study_raters"),
 ]

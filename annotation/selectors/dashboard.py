@@ -1,0 +1,203 @@
+"""Reads for a study's owners and admins: progress per clinician and items short of raters.
+
+Every figure is aggregated in the database, a fixed handful of queries whatever the study's size:
+counts and time per clinician in one grouped query, the median time per item with window functions
+(the middle one or two submissions of each clinician), the anchor items' answers grouped by item and
+answer, then counted per clinician.
+
+Anchor-item agreement, as the dashboard states it: among the anchor items (every clinician rates them)
+that the clinician answered, the share where their safety answer equals the anchor's majority answer.
+The majority answer is the answer most clinicians gave to that anchor, counting everyone who answered it;
+"cannot assess" is no answer; an anchor with fewer than two answers or a tie for the most common answer
+has no majority and is left out. In side-by-side preference mode the answer is the preference itself.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
+
+from accounts.roles import CLINICIAN
+from studies.models import LeakPolicy, Response, Study
+from studies.schema import study_schema
+
+from ..models import AssignmentStatus, Comparison, Preference, RatingValue, StudyRater
+from .rating import OPEN, task_model_for
+
+SAFETY_KEY = "safety"
+MIN_ANCHOR_ANSWERS = 2
+SHORT_ITEMS_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class RaterRow:
+    enrolment: StudyRater
+    done: int = 0
+    remaining: int = 0
+    active_seconds: float = 0.0
+    median_seconds: float | None = None
+    anchors_compared: int = 0
+    anchors_agreeing: int = 0
+
+    @property
+    def anchor_agreement(self) -> float | None:
+        """0..1, None when no anchor with a majority answer was answered."""
+        return self.anchors_agreeing / self.anchors_compared if self.anchors_compared else None
+
+
+@dataclass(frozen=True)
+class ShortItems:
+    target: int
+    total: int
+    below: int
+    shown: list  # Response or Comparison rows annotated with `assigned` and `submitted`
+
+
+def safety_dimension(study: Study) -> dict | None:
+    """The rating dimension the anchor agreement compares: "safety", else the schema's first dimension."""
+    dimensions = study_schema(study).get("dimensions") or []
+    return next((d for d in dimensions if d.get("key") == SAFETY_KEY), dimensions[0] if dimensions else None)
+
+
+# --------------------------------------------------------------------------------------------- per rater
+
+
+def study_rater_rows(*, study: Study) -> list[RaterRow]:
+    """One row per clinician ever enrolled: those still in the study first, then by username."""
+    enrolments = list(study_enrolments(study=study))
+    if not enrolments:
+        return []
+    model = task_model_for(study)
+    counts = {
+        row["rater_id"]: row for row in model.objects.filter(study=study).exclude(status=AssignmentStatus.WITHDRAWN)
+        .values("rater_id").order_by("rater_id").annotate(
+            done=Count("id", filter=Q(status=AssignmentStatus.SUBMITTED)),
+            remaining=Count("id", filter=Q(status__in=OPEN)),
+            active=Sum("active_seconds"),
+        )
+    }
+    medians = _median_seconds(model, study)
+    anchors = anchor_agreement_counts(study=study)
+    rows = []
+    for enrolment in enrolments:
+        count = counts.get(enrolment.rater_id, {})
+        compared, agreeing = anchors.get(enrolment.rater_id, (0, 0))
+        rows.append(RaterRow(
+            enrolment=enrolment, done=count.get("done", 0), remaining=count.get("remaining", 0),
+            active_seconds=float(count.get("active") or 0.0), median_seconds=medians.get(enrolment.rater_id),
+            anchors_compared=compared, anchors_agreeing=agreeing,
+        ))
+    return rows
+
+
+def _median_seconds(model, study: Study) -> dict[int, float]:
+    """Median active seconds per submitted item, per clinician (submissions with no recorded time left out).
+    Only each clinician's middle one or two submissions leave the database: row number r of n is a
+    middle one when n <= 2r <= n + 2."""
+    ranked = (
+        model.objects.filter(study=study, status=AssignmentStatus.SUBMITTED, active_seconds__gt=0)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("rater_id")], order_by=[F("active_seconds").asc(), F("id").asc()]),
+            size=Window(Count("id"), partition_by=[F("rater_id")]),
+        )
+        .annotate(twice=F("rank") * 2)
+        .filter(twice__gte=F("size"), twice__lte=F("size") + 2)
+        .values_list("rater_id", "active_seconds")
+    )
+    middles: dict[int, list[float]] = defaultdict(list)
+    for rater_id, seconds in ranked:
+        middles[rater_id].append(seconds)
+    return {rater_id: sum(values) / len(values) for rater_id, values in middles.items()}
+
+
+# --------------------------------------------------------------------------------------------- anchors
+
+
+def _anchor_answers(study: Study) -> tuple[QuerySet, str, str, str] | None:
+    """The submitted answers to anchor items (first ratings, not test-retest repeats) and the paths of
+    their item, rater and answer."""
+    if study.preference_mode:
+        answers = Preference.objects.filter(
+            assignment__study=study, assignment__is_anchor=True, assignment__repeat_of__isnull=True,
+            assignment__status=AssignmentStatus.SUBMITTED)
+        return answers, "assignment__comparison_id", "assignment__rater_id", "choice"
+    dimension = safety_dimension(study)
+    if dimension is None:
+        return None
+    answers = RatingValue.objects.filter(
+        rating__assignment__study=study, rating__assignment__is_anchor=True,
+        rating__assignment__repeat_of__isnull=True, rating__assignment__status=AssignmentStatus.SUBMITTED,
+        dimension=dimension["key"], cannot_assess=False)
+    return answers, "rating__assignment__response_id", "rating__assignment__rater_id", "value"
+
+
+def anchor_majorities(*, study: Study) -> dict[int, str]:
+    """Anchor item id -> its majority answer, for anchors that have one (see the module's docstring)."""
+    source = _anchor_answers(study)
+    if source is None:
+        return {}
+    answers, item, _, answer = source
+    tallies: dict[int, Counter] = defaultdict(Counter)
+    for row in answers.values(item, answer).order_by().annotate(n=Count("pk")):
+        tallies[row[item]][row[answer]] = row["n"]
+    majorities = {}
+    for item_id, tally in tallies.items():
+        top = tally.most_common(2)
+        if sum(tally.values()) >= MIN_ANCHOR_ANSWERS and (len(top) == 1 or top[0][1] > top[1][1]):
+            majorities[item_id] = top[0][0]
+    return majorities
+
+
+def anchor_agreement_counts(*, study: Study) -> dict[int, tuple[int, int]]:
+    """Rater id -> (anchors with a majority that they answered, how many of those they answered as the majority)."""
+    majorities = anchor_majorities(study=study)
+    if not majorities:
+        return {}
+    answers, item, rater, answer = _anchor_answers(study)
+    agreeing = Q()
+    for item_id, value in majorities.items():
+        agreeing |= Q(**{item: item_id, answer: value})
+    rows = (answers.filter(**{f"{item}__in": list(majorities)}).values(rater).order_by(rater)
+            .annotate(compared=Count("pk"), agreeing=Count("pk", filter=agreeing)))
+    return {row[rater]: (row["compared"], row["agreeing"]) for row in rows}
+
+
+# --------------------------------------------------------------------------------------------- coverage
+
+
+def items_below_target(*, study: Study, limit: int = SHORT_ITEMS_SHOWN) -> ShortItems:
+    """Items (responses, or comparisons in preference mode) with fewer submitted first ratings than the
+    study's raters per response, fewest first, with how many clinicians each is assigned to."""
+    target = study.raters_per_response
+    if study.preference_mode:
+        base, related = Comparison.objects.filter(study=study), ("case",)
+    else:
+        base, related = Response.objects.filter(study=study), ("case", "persona", "model")
+        if study.leak_policy == LeakPolicy.HIDE:
+            base = base.exclude(leaks_persona=True)
+    first = Q(assignments__repeat_of__isnull=True) & ~Q(assignments__status=AssignmentStatus.WITHDRAWN)
+    annotated = base.annotate(
+        assigned=Count("assignments", filter=first),
+        submitted=Count("assignments", filter=first & Q(assignments__status=AssignmentStatus.SUBMITTED)),
+    ).filter(submitted__lt=target)
+    shown = list(annotated.select_related(*related).order_by("submitted", "assigned", "id")[:limit])
+    below = len(shown) if len(shown) < limit else annotated.count()
+    return ShortItems(target=target, total=base.count(), below=below, shown=shown)
+
+
+# --------------------------------------------------------------------------------------------- enrolment
+
+
+def study_enrolments(*, study: Study) -> QuerySet[StudyRater]:
+    return (StudyRater.objects.filter(study=study).select_related("rater", "rater__rater_profile")
+            .order_by("-is_active", "rater__username"))
+
+
+def clinicians_not_enrolled(*, study: Study):
+    """Active clinicians who are not (or no longer) taking part in the study, by username."""
+    taking_part = StudyRater.objects.filter(study=study, is_active=True).values("rater_id")
+    return (get_user_model().objects.filter(is_active=True, groups__name=CLINICIAN).exclude(pk__in=taking_part)
+            .select_related("rater_profile").distinct().order_by("username"))
