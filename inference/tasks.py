@@ -42,3 +42,14 @@ def stop_engine(**kwargs):
     from .backends.vllm_engine import engine_shutdown
 
     engine_shutdown()
+
+
+# Named outside "inference.tasks.*" (the gpu queue's route): it needs no GPU and runs on the default queue.
+@shared_task(name="inference.imports.responses_import_task", acks_late=True, ignore_result=True)
+def responses_import_task(run_id: int) -> None:
+    """Check or import one stored responses upload; the outcome is recorded on its ImportRun."""
+    from studies.services.imports import import_run_execute
+
+    from .services.response_uploads import responses_runner
+
+    import_run_execute(run_id=run_id, runner=responses_runner)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_imports, views_models
 
 app_name = "studies"
 
@@ -15,12 +15,18 @@ urlpatterns = [
     path("studies/<int:pk>/members/", views.study_member_set, name="study_member_set"),
     path("studies/<int:pk>/members/<str:username>/remove/", views.study_member_remove, name="study_member_remove"),
     path("case-sets/", views.case_set_list, name="case_set_list"),
-    path("case-sets/upload/", views.case_set_upload, name="case_set_upload"),
-    path("case-sets/upload/confirm/", views.case_set_upload_confirm, name="case_set_upload_confirm"),
+    path("case-sets/upload/", views_imports.case_set_upload, name="case_set_upload"),
+    path("case-sets/upload/confirm/", views_imports.case_set_upload_confirm, name="case_set_upload_confirm"),
+    path("case-sets/imports/<int:pk>/", views_imports.case_set_import_run, name="case_set_import_run"),
     path("case-sets/<int:pk>/", views.case_set_detail, name="case_set_detail"),
     path("personas/", views.persona_list, name="persona_list"),
     path("personas/new/", views.persona_create, name="persona_create"),
     path("personas/load-library/", views.persona_library_load, name="persona_library_load"),
     path("personas/<int:pk>/", views.persona_detail, name="persona_detail"),
     path("personas/<int:pk>/edit/", views.persona_edit, name="persona_edit"),
+    path("models/", views_models.model_spec_list, name="model_spec_list"),
+    path("models/new/", views_models.model_spec_create_view, name="model_spec_create"),
+    path("models/new-judge/", views_models.judge_create_view, name="judge_create"),
+    path("models/<int:pk>/", views_models.model_spec_detail, name="model_spec_detail"),
+    path("models/<int:pk>/edit/", views_models.model_spec_edit, name="model_spec_edit"),
 ]

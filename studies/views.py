@@ -1,13 +1,10 @@
-"""Admin pages for study setup: studies, case-set upload with a preview, personas with a prompt preview.
+"""Admin pages for study setup: studies, case sets, personas with a prompt preview (the case-set upload is in
+views_imports, models and judges in views_models).
 
 Thin: forms check shapes, the services (the same ones as the API, the Django admin and the commands)
 do the work, ApplicationError messages are shown as they are.
 """
-import secrets
-from pathlib import PurePath
-
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,19 +15,17 @@ from accounts.roles import ADMIN
 from config.pages import shown_as_message
 
 from . import selectors
-from .forms import CaseSetUploadForm, PersonaForm, PersonaPreviewForm, StudyForm, StudyImportForm
+from .forms import PersonaForm, PersonaPreviewForm, StudyForm, StudyImportForm
 from .models import Case, CaseSet, MemberRole, Persona, Study, StudyStatus
 from .permissions import studies_for, study_can, study_for
 from .schema import study_schema
-from .services import case_sets, members, personas, studies, study_files
+from .services import members, personas, studies, study_files
 
 FINAL_TRANSITIONS = {
     StudyStatus.CLOSED: ["Clinicians can no longer rate, revise or flag its items.",
                          "It cannot be reopened: closed is final.",
                          "Its ratings stay, and reports can still be built."],
 }
-SHOWN_ERRORS = 500  # on the page; the API and the command give them all
-PENDING_UPLOADS = "case_set_uploads"  # session key: previewed files waiting for "Import"
 
 
 # ------------------------------------------------------------------------------------------------ studies
@@ -170,59 +165,6 @@ def case_set_detail(request, pk: int):
     return render(request, "studies/case_set_detail.html", {
         "case_set": case_set, "page": page, "studies": case_set.studies.order_by("name"),
     })
-
-
-def _stash(request, upload, options: dict) -> str:
-    """Keep a previewed upload until the admin confirms it (or previews another)."""
-    token = secrets.token_urlsafe(16)
-    suffix = "".join(PurePath(upload.name).suffixes[-2:])[:20]
-    path = default_storage.save(f"case-uploads/{token}{suffix}", upload)
-    pending = request.session.get(PENDING_UPLOADS, {})
-    for old in pending.values():
-        default_storage.delete(old["path"])
-    request.session[PENDING_UPLOADS] = {token: {"path": path, "filename": upload.name, **options}}
-    return token
-
-
-@role_required(ADMIN)
-def case_set_upload(request):
-    """Step 1: upload and preview (a dry run: counts, first rows, every error). Step 2: import."""
-    form = CaseSetUploadForm(request.POST or None, request.FILES or None, initial={"name": request.GET.get("name")})
-    context = {"form": form, "names": CaseSet.objects.order_by("name").values_list("name", flat=True).distinct()}
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        options = {"name": data["name"], "description": data["description"], "new_version": data["new_version"]}
-        with shown_as_message(request) as outcome:
-            result = case_sets.case_set_import(file=data["file"], owner=request.user, dry_run=True, **options)
-        if outcome.ok:
-            context.update(result=result, shown_errors=result.errors[:SHOWN_ERRORS],
-                           hidden_errors=max(0, len(result.errors) - SHOWN_ERRORS))
-            if result.changed:
-                data["file"].seek(0)
-                context["token"] = _stash(request, data["file"], options)
-    return render(request, "studies/case_set_upload.html", context)
-
-
-@role_required(ADMIN)
-@require_POST
-def case_set_upload_confirm(request):
-    pending = request.session.get(PENDING_UPLOADS, {})
-    stash = pending.pop(request.POST.get("token", ""), None)
-    if stash is None:
-        messages.error(request, "That preview has expired or was replaced by another; upload the file again.")
-        return redirect("studies:case_set_upload")
-    request.session[PENDING_UPLOADS] = pending
-    try:
-        with shown_as_message(request) as outcome, default_storage.open(stash["path"], "rb") as fh:
-            result = case_sets.case_set_import(
-                file=fh, filename=stash["filename"], owner=request.user, name=stash["name"],
-                description=stash["description"], new_version=stash["new_version"])
-    finally:
-        default_storage.delete(stash["path"])
-    if not outcome.ok:
-        return redirect("studies:case_set_upload")
-    messages.success(request, result.message)
-    return redirect("studies:case_set_detail", result.case_set.pk)
 
 
 # ------------------------------------------------------------------------------------------------ personas

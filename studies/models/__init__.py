@@ -2,12 +2,13 @@
 from ..choices import Backend, CareSetting, InteractionStyle, LeakPolicy, MemberRole, StudyStatus, TaskType
 from .audit import AuditAction, AuditEvent
 from .base import TimeStampedModel, opaque_code
+from .imports import ImportKind, ImportRun, ImportStatus
 from .membership import StudyMember
 from .responses import ParseStatus, Response
 from .setup import Case, CaseSet, ModelSpec, Persona, Study
 
 __all__ = [
-    "AuditAction", "AuditEvent",
+    "AuditAction", "AuditEvent", "ImportKind", "ImportRun", "ImportStatus",
     "Backend", "CareSetting", "Case", "CaseSet", "InteractionStyle", "LeakPolicy", "MemberRole", "ModelSpec",
     "ParseStatus", "Persona", "Response", "Study", "StudyMember", "StudyStatus", "TaskType", "TimeStampedModel",
     "opaque_code",

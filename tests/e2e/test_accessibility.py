@@ -200,6 +200,7 @@ def test_the_admin_setup_pages_have_no_axe_violations(live_server, browser, axe_
     rs = build_rating_study(n_cases=2, n_raters=2)
     admin = factories.study_owner(rs.study)
     persona = rs.personas[0]
+    model = rs.study.model_specs.first()
     axe = Axe(axe_source)
     page = new_page(browser)
     log_in(page, live_server, admin.username)
@@ -216,6 +217,13 @@ def test_the_admin_setup_pages_have_no_axe_violations(live_server, browser, axe_
         ("Persona detail", reverse("studies:persona_detail", args=[persona.pk])),
         ("Persona form (new)", reverse("studies:persona_create")),
         ("Persona form (edit)", reverse("studies:persona_edit", args=[persona.pk])),
+        ("Model list", reverse("studies:model_spec_list")),
+        ("Model detail", reverse("studies:model_spec_detail", args=[model.pk])),
+        ("Model form (new)", reverse("studies:model_spec_create")),
+        ("Judge form (new)", reverse("studies:judge_create")),
+        ("Model form (edit)", reverse("studies:model_spec_edit", args=[model.pk])),
+        ("Try one prompt", reverse("inference:model_spec_try", args=[model.pk])),
+        ("Responses import", reverse("inference:responses_upload", args=[rs.study.pk])),
     ]
     for name, url in pages:
         page.goto(live_server.url + url)
@@ -223,7 +231,9 @@ def test_the_admin_setup_pages_have_no_axe_violations(live_server, browser, axe_
 
     # Help text is tied to its field (the id Django's widgets point at) on every form page.
     for url in (reverse("studies:study_create"), reverse("studies:persona_create"),
-                reverse("studies:case_set_upload"), reverse("studies:persona_detail", args=[persona.pk])):
+                reverse("studies:case_set_upload"), reverse("studies:persona_detail", args=[persona.pk]),
+                reverse("studies:model_spec_create"), reverse("inference:model_spec_try", args=[model.pk]),
+                reverse("inference:responses_upload", args=[rs.study.pk])):
         page.goto(live_server.url + url)
         described = page.evaluate("""() => [...document.querySelectorAll('[aria-describedby]')]
             .flatMap(el => el.getAttribute('aria-describedby').split(' '))
