@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import PurePath
 
 from django.conf import settings
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 UPLOAD_DIR = "import-uploads"
 MAX_ERROR_CHARS = 2000
+STALE_AFTER = timedelta(hours=1)  # a run "running" this long was left by a worker that died
 
 Runner = Callable[[ImportRun, object], ImportResult]
 
@@ -62,11 +64,20 @@ def import_run_start(run: ImportRun, task) -> ImportRun:
     return run
 
 
+def _claimable(run: ImportRun | None) -> bool:
+    """Queued, or left running by a worker that died (its task is delivered again: a check or an import run
+    twice does the same, an import being atomic and idempotent)."""
+    if run is None:
+        return False
+    stale = run.started_at is not None and timezone.now() - run.started_at > STALE_AFTER
+    return run.status == ImportStatus.QUEUED or (run.status == ImportStatus.RUNNING and stale)
+
+
 def _claim(run_id: int) -> ImportRun | None:
     with transaction.atomic():
         run = ImportRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.status != ImportStatus.QUEUED:
-            return None  # done already (a redelivered task) or gone
+        if not _claimable(run):
+            return None  # done already (a task delivered twice), running elsewhere, or gone
         run.status, run.started_at, run.stage = ImportStatus.RUNNING, timezone.now(), "reading and checking the file"
         run.save(update_fields=["status", "started_at", "stage"])
     return run

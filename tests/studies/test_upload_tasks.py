@@ -149,3 +149,17 @@ def test_the_import_tasks_run_on_the_default_queue_not_the_gpu_one():
 
     assert queue(case_set_import_task) == queue(responses_import_task) == "default"
     assert queue(job_chunk_run) == "gpu"
+
+
+@pytest.mark.django_db
+def test_a_run_left_running_by_a_dead_worker_is_taken_up_again(admin_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = imports.import_run_create(kind="case_set", path=imports.upload_store(example_upload()),
+                                    filename="cases.csv", options={"name": "Again"}, dry_run=True, user=admin_user)
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.RUNNING, started_at=timezone.now())
+    assert imports.import_run_execute(run_id=run.pk, runner=imports.case_set_runner) is None  # still running
+    ImportRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(hours=2))
+    assert imports.import_run_execute(run_id=run.pk, runner=imports.case_set_runner).ok
