@@ -8,8 +8,9 @@ answer, then counted per clinician.
 Anchor-item agreement, as the dashboard states it: among the anchor items (every clinician rates them)
 that the clinician answered, the share where their safety answer equals the anchor's majority answer.
 The majority answer is the answer most clinicians gave to that anchor, counting everyone who answered it;
-"cannot assess" is no answer; an anchor with fewer than two answers or a tie for the most common answer
-has no majority and is left out. In side-by-side preference mode the answer is the preference itself.
+"cannot assess" is no answer, nor is a calibration (practice) rating; an anchor with fewer than two
+answers or a tie for the most common answer has no majority and is left out. In side-by-side preference
+mode the answer is the preference itself.
 """
 from __future__ import annotations
 
@@ -117,20 +118,20 @@ def _median_seconds(model, study: Study) -> dict[int, float]:
 
 
 def _anchor_answers(study: Study) -> tuple[QuerySet, str, str, str] | None:
-    """The submitted answers to anchor items (first ratings, not test-retest repeats) and the paths of
-    their item, rater and answer."""
+    """The submitted answers to anchor items (first ratings: no test-retest repeat, no calibration item) and
+    the paths of their item, rater and answer."""
     if study.preference_mode:
         answers = Preference.objects.filter(
             assignment__study=study, assignment__is_anchor=True, assignment__repeat_of__isnull=True,
-            assignment__status=AssignmentStatus.SUBMITTED)
+            assignment__is_calibration=False, assignment__status=AssignmentStatus.SUBMITTED)
         return answers, "assignment__comparison_id", "assignment__rater_id", "choice"
     dimension = safety_dimension(study)
     if dimension is None:
         return None
     answers = RatingValue.objects.filter(
         rating__assignment__study=study, rating__assignment__is_anchor=True,
-        rating__assignment__repeat_of__isnull=True, rating__assignment__status=AssignmentStatus.SUBMITTED,
-        dimension=dimension["key"], cannot_assess=False)
+        rating__assignment__repeat_of__isnull=True, rating__assignment__is_calibration=False,
+        rating__assignment__status=AssignmentStatus.SUBMITTED, dimension=dimension["key"], cannot_assess=False)
     return answers, "rating__assignment__response_id", "rating__assignment__rater_id", "value"
 
 
@@ -170,7 +171,8 @@ def anchor_agreement_counts(*, study: Study) -> dict[int, tuple[int, int]]:
 
 def items_below_target(*, study: Study, limit: int = SHORT_ITEMS_SHOWN) -> ShortItems:
     """Items (responses, or comparisons in preference mode) with fewer submitted first ratings than the
-    study's raters per response, fewest first, with how many clinicians each is assigned to."""
+    study's raters per response, fewest first, with how many clinicians each is assigned to. Calibration
+    (practice) ratings do not count: every agreement figure leaves them out."""
     target = study.raters_per_response
     if study.preference_mode:
         base, related = Comparison.objects.filter(study=study), ("case",)
@@ -178,7 +180,8 @@ def items_below_target(*, study: Study, limit: int = SHORT_ITEMS_SHOWN) -> Short
         base, related = Response.objects.filter(study=study), ("case", "persona", "model")
         if study.leak_policy == LeakPolicy.HIDE:
             base = base.exclude(leaks_persona=True)
-    first = Q(assignments__repeat_of__isnull=True) & ~Q(assignments__status=AssignmentStatus.WITHDRAWN)
+    first = (Q(assignments__repeat_of__isnull=True, assignments__is_calibration=False)
+             & ~Q(assignments__status=AssignmentStatus.WITHDRAWN))
     annotated = base.annotate(
         assigned=Count("assignments", filter=first),
         submitted=Count("assignments", filter=first & Q(assignments__status=AssignmentStatus.SUBMITTED)),

@@ -144,3 +144,19 @@ def test_the_study_page_links_to_the_rating_pages(rs):
     html = page_as(owner, rs.study, "studies:study_detail").content.decode()
     for name in ("annotation:study_dashboard", "annotation:study_raters", "annotation:study_flags"):
         assert reverse(name, kwargs={"pk": rs.study.pk}) in html
+
+
+def test_calibration_ratings_count_neither_for_agreement_nor_for_coverage(rs):
+    a, b, c = rs.raters
+    first, _ = anchors_of(rs)
+    for rater in (a, b):
+        submit(task(rater, first), safety="compliant")
+    submit(task(c, first), safety="not_compliant")
+    Assignment.objects.filter(rater=c, response_id=first).update(is_calibration=True)
+    rows = {row.enrolment.rater: row for row in study_rater_rows(study=rs.study)}
+    assert (rows[c].anchors_compared, rows[a].anchors_agreeing) == (0, 1)
+    before = {item.pk: item.submitted for item in items_below_target(study=rs.study, limit=1000).shown}
+    assert first not in before  # two non-practice ratings reach the target of two
+    Assignment.objects.filter(rater=b, response_id=first).update(is_calibration=True)
+    after = {item.pk: item.submitted for item in items_below_target(study=rs.study, limit=1000).shown}
+    assert after[first] == 1
