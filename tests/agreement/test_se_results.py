@@ -55,6 +55,8 @@ def test_accuracy_whole_result():
     assert accuracy(predicted, reference, tolerance=1).to_dict() == approx_dict(
         proportion_dict("accuracy_within_1", 4, 4, 5, {"tolerance": 1}))
     assert accuracy([None], [1]).to_dict() == empty_dict("accuracy", 1)
+    assert accuracy([1, 2], [None, 2]).to_dict() == approx_dict(  # None in the reference is missing too
+        proportion_dict("accuracy", 1, 1, 2, {"tolerance": 0}))
 
 
 def test_triage_whole_result():
