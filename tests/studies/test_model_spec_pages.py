@@ -131,3 +131,21 @@ def test_a_draft_only_model_can_change_everything(client, admin_user, spec):
         **VALID, "backend": "vllm", "name": "model-a", "model_path": "org/other", "temperature": "0.2"})
     spec.refresh_from_db()
     assert response.status_code == 302 and (spec.model_path, spec.temperature) == ("org/other", 0.2)
+
+
+@pytest.mark.django_db
+def test_the_services_frozen_refusal_is_shown_on_each_frozen_field(client, admin_user, monkeypatch):
+    """A model that became frozen after its form was built: the service refuses, naming the fields."""
+    spec = factories.ModelSpecFactory(name="racing", model_path="org/racing", temperature=0.7)
+    study = factories.StudyFactory(model_specs=[spec])
+    study.status = StudyStatus.RATING
+    study.save(update_fields=["status"])
+    monkeypatch.setattr("studies.views_models.model_spec_is_frozen", lambda spec: False)
+    client.force_login(admin_user)
+    page = client.post(reverse("studies:model_spec_edit", args=[spec.pk]),
+                       {**VALID, "backend": "vllm", "name": "racing", "model_path": "org/racing", "temperature": "1.5"})
+    assert page.status_code == 200
+    assert "frozen: create a new model spec" in str(page.context["form"].errors["temperature"])
+    assert "model_path" not in page.context["form"].errors
+    spec.refresh_from_db()
+    assert spec.temperature == 0.7
