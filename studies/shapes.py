@@ -134,7 +134,7 @@ TRIAGE_SCALE = {
             "type": "array", "minItems": 2,
             "items": {"type": "object", "required": ["value", "label"],
                       "properties": {"value": {"type": "string", "minLength": 1}, "label": {"type": "string"}}},
-            "x-problem": "levels must be at least two {value, label} objects, in scale order",
+            "x-problem": "levels must be at least two {{value, label}} objects, in scale order",
         },
     },
 }

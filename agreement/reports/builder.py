@@ -214,7 +214,7 @@ class ReportBuilder:
         d = dim.dimension
         out = {
             "key": d.key, "label": d.label, "kind": d.kind, "labels": list(d.labels),
-            "label_names": list(d.label_names), "counts": _counts(dim),
+            "label_names": list(d.label_names), "counts": _counts(dim), "score": score_description(dim),
         }
         step(f"{d.label}: agreement")
         out["agreement"] = self.summary(dim, dim.ratings)

@@ -23,10 +23,12 @@ class CheckedFile:
 
 
 def check_file(data: bytes, *, filename: str = "", format: str | None = None,
-               max_bytes: int, max_rows: int) -> CheckedFile:
-    """Read and validate an upload; raises FileRejected when the file as a whole cannot be read."""
+               max_bytes: int, max_rows: int, triage_levels: tuple[str, ...] | None = None) -> CheckedFile:
+    """Read and validate an upload; raises FileRejected when the file as a whole cannot be read.
+
+    `triage_levels`: the declared triage scale's values when it is not ESI 1-5 (references are checked on it)."""
     parsed = parse_file(data, filename=filename, format=format, max_bytes=max_bytes, max_rows=max_rows)
-    cases, errors = validate_records(parsed.records, columns=parsed.columns)
+    cases, errors = validate_records(parsed.records, columns=parsed.columns, triage_levels=triage_levels)
     for case in cases:
         case["content_hash"] = case_hash(case)
     return CheckedFile(

@@ -178,8 +178,11 @@ def missing_and_unknown(keys, row: int | None) -> list[RowError]:
     return errors
 
 
-def validate_record(record: Record, *, csv_mode: bool) -> tuple[dict | None, list[RowError]]:
-    """One record to (normalised case, []) or (None, [every error in it])."""
+def validate_record(record: Record, *, csv_mode: bool,
+                    triage_levels: tuple[str, ...] | None = None) -> tuple[dict | None, list[RowError]]:
+    """One record to (normalised case, []) or (None, [every error in it]).
+
+    `triage_levels`: the values of the case set's declared triage scale when it is not ESI 1-5."""
     values, row = record.values, record.row
     errors = [RowError(row, None, f"has the key {k!r} more than once") for k in record.duplicate_keys]
     if not csv_mode:
@@ -197,7 +200,12 @@ def validate_record(record: Record, *, csv_mode: bool) -> tuple[dict | None, lis
         if problem:
             errors.append(RowError(row, field, problem))
         case[field] = text
-    if case["task_type"] == TaskType.TRIAGE and case["reference_answer"]:
+    if case["task_type"] == TaskType.TRIAGE and case["reference_answer"] and triage_levels is not None:
+        if case["reference_answer"] not in triage_levels:
+            errors.append(RowError(row, "reference_answer", (
+                f"{_shown(case['reference_answer'])} is not a level of the declared triage scale "
+                f"({', '.join(triage_levels)})")))
+    elif case["task_type"] == TaskType.TRIAGE and case["reference_answer"]:
         level = ESI_LEVEL.match(case["reference_answer"])
         if level:
             case["reference_answer"] = level.group(1)
@@ -211,7 +219,8 @@ def validate_record(record: Record, *, csv_mode: bool) -> tuple[dict | None, lis
     return (None, errors) if errors else (case, [])
 
 
-def validate_records(records: list[Record], *, columns: list[str] | None) -> tuple[list[dict], list[RowError]]:
+def validate_records(records: list[Record], *, columns: list[str] | None,
+                     triage_levels: tuple[str, ...] | None = None) -> tuple[list[dict], list[RowError]]:
     """All records to normalised cases; errors for every row and field, and for ids used twice."""
     csv_mode = columns is not None
     if csv_mode:
@@ -220,7 +229,7 @@ def validate_records(records: list[Record], *, columns: list[str] | None) -> tup
             return [], header_errors  # the rows cannot be read field by field without the right header
     cases, errors, first_row, looks = [], [], {}, {}
     for record in records:
-        case, problems = validate_record(record, csv_mode=csv_mode)
+        case, problems = validate_record(record, csv_mode=csv_mode, triage_levels=triage_levels)
         errors += problems
         external_id = case["external_id"] if case else _text(record.values.get("external_id"), "external_id")[0]
         if external_id:

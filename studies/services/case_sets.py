@@ -16,7 +16,9 @@ from config.exceptions import ApplicationError
 
 from ..importers import FileRejected, case_set_hash, check_file, make_cases, read_upload
 from ..importers.result import ImportResult, Outcome, refuse, refuse_file, refuse_rows
+from ..importers.triage_scale import triage_scale_read
 from ..models import Case, CaseSet, StudyStatus
+from ..schema import default_triage_scale
 
 PREVIEW_ROWS = 10
 MAX_LISTED_IDS = 50  # in the message; the result carries every conflicting id
@@ -110,7 +112,7 @@ def _describe(result: CaseSetImportResult, inserted: int) -> str:
 
 def case_set_import(*, file, name: str, owner=None, new_version: bool = False, dry_run: bool = False,
                     description: str = "", filename: str | None = None, format: str | None = None,
-                    ) -> CaseSetImportResult:
+                    triage_scale=None) -> CaseSetImportResult:
     """Import a CSV/JSON/JSONL(.gz) file of cases into the case set `name`.
 
     `file`: a path or a binary file object (a Django upload). Returns the result (also when nothing
@@ -122,11 +124,17 @@ def case_set_import(*, file, name: str, owner=None, new_version: bool = False, d
         raise ApplicationError("A case set needs a name.")
     if len(name) > CaseSet._meta.get_field("name").max_length:
         raise ApplicationError("A case set name can be at most 200 characters.")
+    try:
+        scale = triage_scale_read(triage_scale)  # the declared scale of a new set or version; ESI 1-5 by default
+    except ValueError as exc:
+        raise ApplicationError(str(exc)) from None
     result = CaseSetImportResult(message="", name=name, dry_run=dry_run)
     try:
         data, filename = read_upload(file, filename=filename, max_bytes=settings.CASE_UPLOAD_MAX_BYTES)
+        levels = tuple(lv["value"] for lv in scale["levels"])
         checked = check_file(data, filename=filename, format=format, max_bytes=settings.CASE_UPLOAD_MAX_BYTES,
-                             max_rows=settings.CASE_UPLOAD_MAX_ROWS)
+                             max_rows=settings.CASE_UPLOAD_MAX_ROWS,
+                             triage_levels=None if scale == default_triage_scale() else levels)
     except FileRejected as exc:
         return refuse_file(result, exc)
     result.format, result.compressed = checked.format, checked.compressed
@@ -154,7 +162,7 @@ def case_set_import(*, file, name: str, owner=None, new_version: bool = False, d
                 result.case_set = CaseSet.objects.create(
                     name=name, version=result.version, owner=owner,
                     description=description or (earlier.description if earlier else ""),
-                    content_hash=result.content_hash, source_filename=filename[:255],
+                    content_hash=result.content_hash, source_filename=filename[:255], triage_scale=scale,
                 )
             Case.objects.bulk_create(make_cases(result.case_set, to_insert), batch_size=BATCH_SIZE)
     except IntegrityError:
