@@ -85,7 +85,7 @@ def case_set_upload(request):
     context = {"form": form, "names": _names()}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        options = {"name": data["name"], "description": data["description"], "new_version": data["new_version"]}
+        options = {key: value for key, value in data.items() if key != "file"}  # name, description, ...
         path = imports.upload_store(data["file"])
         run = imports.import_run_create(kind=ImportKind.CASE_SET, path=path, filename=data["file"].name,
                                         options=options, dry_run=True, user=request.user)

@@ -125,9 +125,10 @@ def import_run_execute(*, run_id: int, runner: Runner) -> ImportRun | None:
 
 def case_set_runner(run: ImportRun, fh) -> ImportResult:
     options = run.options
+    extra = {"triage_scale": options["triage_scale"]} if options.get("triage_scale") else {}
     return case_set_import(file=fh, filename=run.filename, owner=run.created_by, name=options.get("name", ""),
                            description=options.get("description", ""), new_version=bool(options.get("new_version")),
-                           dry_run=run.dry_run)
+                           dry_run=run.dry_run, **extra)
 
 
 def import_run_confirm(*, run: ImportRun, user, task) -> ImportRun:
