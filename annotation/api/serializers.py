@@ -8,6 +8,9 @@ from studies.schema import study_schema
 from ..blinding import blinded_item, blinded_pair
 from ..models import AssignmentStatus, FlagKind, PreferenceAssignment, StudyRater
 
+# An answer that stopped at the generation's length limit: clinicians are told it was cut off, nothing more.
+TRUNCATED = "length"
+
 
 def task_kind(task) -> str:
     return "preference" if isinstance(task, PreferenceAssignment) else "rating"
@@ -73,18 +76,22 @@ def task_detail(task, *, enrolment, progress, current: dict) -> dict:
         "submitted": current if task.status == AssignmentStatus.SUBMITTED else None,
         "submitted_at": task.submitted_at,
         "revision": None,
+        "is_calibration": task.is_calibration,
     }
     if isinstance(task, PreferenceAssignment):
         pair = blinded_pair(task.comparison, left_is_a=task.left_is_a, leak_policy=task.study.leak_policy)
         data.update(case={"vignette_html": pair.vignette_html, "question_html": pair.question_html},
                     left_html=pair.left_html, right_html=pair.right_html,
                     sides=["left", "right", "tie", "both_unsafe"])
+        sides = (task.comparison.response_a, task.comparison.response_b)
+        left, right = sides if task.left_is_a else sides[::-1]
+        data.update(left_truncated=left.finish_reason == TRUNCATED, right_truncated=right.finish_reason == TRUNCATED)
         if task.status == AssignmentStatus.SUBMITTED:
             data["revision"] = task.preference.revision
     else:
         item = blinded_item(task.response, leak_policy=task.study.leak_policy)
         data.update(case={"vignette_html": item.vignette_html, "question_html": item.question_html},
-                    response_html=item.response_html)
+                    response_html=item.response_html, response_truncated=task.response.finish_reason == TRUNCATED)
         if task.status == AssignmentStatus.SUBMITTED:
             data["revision"] = task.rating.revision
     return data

@@ -15,6 +15,7 @@ from config.pages import shown_as_message
 from studies.models import StudyStatus
 from studies.schema import study_schema
 
+from ..api.serializers import TRUNCATED
 from ..blinding import blinded_item, blinded_pair
 from ..calibration import calibration_feedback, calibration_progress, instructions_accept, instructions_due
 from ..models import AssignmentStatus, FlagKind, PreferenceAssignment
@@ -164,7 +165,7 @@ def _render_task(request, task, schema, current, error=None, status=200):
 
 def _truncated(response) -> bool:
     """The answer stopped at the generation's length limit (said on the page; nothing about the source)."""
-    return response.finish_reason == "length"
+    return response.finish_reason == TRUNCATED
 
 
 def _calibration_context(request, task, schema) -> dict:

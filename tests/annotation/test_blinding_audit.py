@@ -34,7 +34,8 @@ ALLOWED_KEYS = {
     "cannot_assess", "confidence", "choices", "value", "draft", "submitted", "revision", "case", "vignette_html",
     "question_html", "response_html", "left_html", "right_html", "sides", "values", "is_dangerous",
     "dangerous_rationale", "saved_at", "message", "extra", "fields", "count", "previous", "results", "side",
-    "reason", "safety", "reasoning", "active_seconds",
+    "reason", "safety", "reasoning", "active_seconds", "is_calibration", "response_truncated", "left_truncated",
+    "right_truncated",
 }
 INTEGER_KEYS = {"position", "done", "total", "revision", "count"}
 # (tag, attribute) pairs whose value may be a plain number: form choices, shortcut keys, progress, sizes.

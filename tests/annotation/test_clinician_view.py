@@ -103,6 +103,10 @@ def test_an_answer_cut_off_at_the_length_limit_is_marked(client, rs, me):
     html = client.get(url).content.decode()
     assert "This answer was cut off at the length limit." in html
     assert "length" not in html.replace("length limit", "")  # the marker says nothing more
+    api = APIClient()
+    api.force_login(me)
+    detail = api.get(reverse("annotation-api:rating-assignment", kwargs={"code": task.code})).json()
+    assert detail["response_truncated"] is True and detail["is_calibration"] is False
 
 
 def test_level_definitions_are_shown_and_tied_to_their_choice(client, rs, me):
