@@ -180,3 +180,25 @@ def test_the_page_is_labelled(rs, site_admin):
     html = client_for(site_admin).get(raters_url(rs.study)).content.decode()
     assert '<label for="enrol-username">' in html and 'for="id_new-username"' in html
     assert '<th scope="row">' + rs.raters[0].username in html and "<h1>" in html
+
+
+def test_the_add_user_permission_is_enough_to_create_accounts(rs):
+    from django.contrib.auth.models import Permission
+
+    study_admin = factories.study_owner(rs.study)
+    study_admin.user_permissions.add(Permission.objects.get(codename="add_user", content_type__app_label="auth"))
+    response = client_for(study_admin).post(raters_url(rs.study), create_data())
+    assert response.status_code == 200 and 'id="one-time-password"' in response.content.decode()
+    assert StudyRater.objects.get(study=rs.study, rater__username="dr_new").is_active
+
+
+def test_the_login_page_leads_to_the_one_time_password_page():
+    assert reverse("password_set") in Client().get(reverse("login")).content.decode()
+
+
+def test_the_clinicians_page_takes_a_fixed_number_of_queries(rs, site_admin, django_assert_max_num_queries):
+    for _ in range(5):
+        factories.clinician()
+    client = client_for(site_admin)
+    with django_assert_max_num_queries(12):
+        assert client.get(raters_url(rs.study)).status_code == 200
