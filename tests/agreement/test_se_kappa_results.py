@@ -134,3 +134,38 @@ def test_test_retest_fields():
 def test_kappa_error_messages(call, message):
     with pytest.raises(ValueError, match=f"^{message}$"):
         call()
+
+
+def test_bootstrap_defaults_are_1000_resamples_with_seed_0():
+    a = np.array([0, 1, 1, 0, 1, 0, 0, 1, 1, 1], float)
+    b = np.array([0, 1, 0, 0, 1, 0, 1, 1, 1, 1], float)
+    for coef in (cohen_kappa(a, b, labels=[0, 1]),
+                 judge_agreement(np.column_stack([a, b]), b, labels=[0, 1]).per_rater[0].kappa,
+                 intra_rater_agreement(["r"] * 10, a, b, labels=[0, 1]).pooled):
+        assert (coef.n_boot, coef.seed, coef.ci_method) == (1000, 0, "bootstrap_percentile")
+
+
+def test_judge_and_test_retest_validate_weights_and_category_indices():
+    with pytest.raises(ValueError, match="^weights must be one of"):
+        judge_agreement(np.zeros((2, 2)), [0, 0], labels=[0, 1], weights="cubic")
+    with pytest.raises(ValueError, match="^weights must be one of"):
+        intra_rater_agreement(["a"], [0], [0], labels=[0, 1], weights="cubic")
+    with pytest.raises(ValueError, match="^ratings must be category indices 0..1 or NaN$"):
+        judge_agreement(np.zeros((2, 2)), [0, 2], labels=[0, 1])
+    with pytest.raises(ValueError, match="^ratings must be category indices 0..1 or NaN$"):
+        intra_rater_agreement(["a"], [2], [0], labels=[0, 1])
+    with pytest.raises(ValueError, match="^ratings must be category indices 0..1 or NaN$"):
+        intra_rater_agreement(["a"], [0], [0.5], labels=[0, 1])
+
+
+def test_judge_percent_agreement_per_rater_needs_a_co_rated_item():
+    ratings = np.array([[0, np.nan, 1], [1, np.nan, np.nan], [0, 1, np.nan]], float)
+    judge = np.array([0, 1, np.nan])
+    res = judge_agreement(ratings, judge, labels=[0, 1], n_boot=0)
+    assert [p.percent_agreement for p in res.per_rater] == [1.0, None, 0.0]
+    assert res.per_rater[1].kappa.extra == {"reason": "no_overlap"}
+
+
+def test_test_retest_without_rows_keeps_the_name_and_zero_totals():
+    pooled = intra_rater_agreement([], [], [], labels=[0, 1], weights="linear", n_boot=0).pooled
+    assert (pooled.name, pooled.n_items_total, pooled.n_ratings_total) == ("test_retest_kappa_linear", 0, 0)
