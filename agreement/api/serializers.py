@@ -1,4 +1,6 @@
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from studies.permissions import studies_for
@@ -23,6 +25,7 @@ class ReportSerializer(serializers.ModelSerializer):
         return reverse("agreement-api:report-download", args=[report.pk])
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class StudyOfUser(serializers.PrimaryKeyRelatedField):
     """Only the studies the requesting user may report on (others read as unknown ids)."""
 

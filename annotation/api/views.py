@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsClinician, IsStudyAdmin
-from config.exceptions import ApplicationError
+from config.exceptions import ApplicationError, error_responses
 from studies.models import StudyStatus
 from studies.permissions import study_for
 
@@ -35,7 +35,8 @@ from . import serializers as s
 from .parsers import RATING_API_PARSERS
 
 User = get_user_model()
-ERRORS = {400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT}
+# 400, 401, 403 and 404 are on every operation (config.exceptions.error_responses_hook); writes add 409.
+ERRORS = error_responses(409)
 
 
 class ClinicianApi(APIView):
@@ -80,7 +81,7 @@ class AssignmentListApi(ListAPIView):
 class AssignmentDetailApi(ClinicianApi):
     @extend_schema(summary="One of my items: the blinded case and response(s), the form schema, my draft and "
                            "what I submitted. Opening it records when (and as which of mine) it was first shown.",
-                   responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["rating"])
+                   responses={200: OpenApiTypes.OBJECT}, tags=["rating"])
     def get(self, request, code):
         task = self.task(code)
         if task.study.status == StudyStatus.RATING:

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsStudyAdmin
+from config.exceptions import error_responses
 from studies.permissions import study_for
 
 from ..importers import responses_import
@@ -41,7 +42,9 @@ class StudyResponsesImportApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request={"multipart/form-data": ResponseImportInputSerializer},
-                   responses={200: ResponseImportResultSerializer, 201: ResponseImportResultSerializer})
+                   responses={200: ResponseImportResultSerializer, 201: ResponseImportResultSerializer,
+                              **error_responses(409, _409="Another import or a generation job wrote some of these "
+                                                          "cells at the same time; nothing was imported")})
     def post(self, request, study_id: int):
         study = study_for(request.user, study_id, "manage")
         data = ResponseImportInputSerializer(data=request.data)

@@ -105,11 +105,33 @@ class PersonaPreviewSerializer(serializers.Serializer):
                                                        "message is present and empty")
 
 
+def openapi_30(spec):
+    """A JSON Schema (2020-12) shape written the way OpenAPI 3.0 says the same thing: a numeric
+    exclusiveMinimum/Maximum becomes minimum/maximum with a boolean flag, and propertyNames listing the
+    allowed keys becomes one property per key (with additionalProperties' schema) and no others."""
+    if isinstance(spec, list):
+        return [openapi_30(item) for item in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out = {key: openapi_30(value) for key, value in spec.items()}
+    for bound, flag in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(bound), int | float) and not isinstance(out[bound], bool):
+            out[flag], out[bound] = out[bound], True
+    names = out.pop("propertyNames", None)
+    if names is not None and "enum" not in names:
+        out["x-propertyNames"] = names  # no OpenAPI 3.0 equivalent: documented, not enforced by the schema
+    elif names is not None:
+        value = out.get("additionalProperties", {})
+        out["properties"] = {**{name: value for name in names["enum"]}, **out.get("properties", {})}
+        out["additionalProperties"] = False
+    return out
+
+
 def shape_field(spec: dict, **kwargs) -> serializers.Field:
     """A field whose OpenAPI schema is the declared shape (studies.shapes); the service validates the value."""
     base = {"integer": serializers.IntegerField, "number": serializers.FloatField}.get(spec.get("type"),
                                                                                       serializers.JSONField)
-    return extend_schema_field(spec)(type("ShapeField", (base,), {}))(**kwargs)
+    return extend_schema_field(openapi_30(spec))(type("ShapeField", (base,), {}))(**kwargs)
 
 
 def _declared(shape: dict, name: str) -> serializers.Field:
@@ -186,6 +208,20 @@ class StudyMemberWriteSerializer(serializers.Serializer):
 
 class StudyTransitionSerializer(serializers.Serializer):
     to_status = serializers.ChoiceField(choices=StudyStatus.choices)
+
+
+class StudyImportFileSerializer(serializers.Serializer):
+    """The import as the schema states it for multipart: the exported file."""
+
+    file = serializers.FileField(help_text="A file written by export (YAML or JSON)")
+    name = serializers.CharField(required=False, max_length=200, help_text="Import under another name")
+
+
+class StudyImportDataSerializer(serializers.Serializer):
+    """The import as the schema states it for JSON: the exported object."""
+
+    data = serializers.DictField(help_text="The exported object itself (what export answers)")
+    name = serializers.CharField(required=False, max_length=200, help_text="Import under another name")
 
 
 class StudyImportSerializer(serializers.Serializer):

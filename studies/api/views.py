@@ -13,6 +13,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from accounts.permissions import IsResearcher, IsStudyAdmin, ReadOnly
+from config.exceptions import error_responses
 
 from ..models import Case
 from ..permissions import study_for
@@ -44,7 +45,10 @@ class CaseSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupView
         summary="Upload a case file (CSV, JSON, JSONL, .gz); dry_run=true previews without writing",
         request={"multipart/form-data": s.CaseSetUploadSerializer},
         responses={200: s.CaseSetImportResultSerializer, 201: s.CaseSetImportResultSerializer,
-                   400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+                   **error_responses(400, 409, _400="Invalid file or rows: extra is the import result with every "
+                                                    "row error; nothing was written",
+                                     _409="Conflicting case ids (extra.conflicting_ids), or another import "
+                                          "at the same time; nothing was written")},
         description="201: cases were written. 200: a dry run, or nothing changed (the same cases are there). "
                     "400/409: {message, extra} where extra is the import result with every row error or the "
                     "conflicting ids; nothing was written. Format: docs/case-set-format.md.",
@@ -158,7 +162,8 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSe
         return Response(s.StudyMemberSerializer(study.members.select_related("user"), many=True).data)
 
     @extend_schema(summary="Add a member or change their role (the study's owners only)",
-                   request=s.StudyMemberWriteSerializer, responses={200: s.StudyMemberSerializer})
+                   request=s.StudyMemberWriteSerializer, responses={200: s.StudyMemberSerializer,
+                                                                    **error_responses(409)})
     @members.mapping.post
     def members_set(self, request, pk=None):
         study = study_for(request.user, pk, "members", queryset=self.get_queryset())
@@ -168,7 +173,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSe
                                   role=form.validated_data["role"], by=request.user)
         return Response(s.StudyMemberSerializer(member).data)
 
-    @extend_schema(summary="Remove a member (the study's owners only)", responses={204: None})
+    @extend_schema(summary="Remove a member (the study's owners only)", responses={204: None, **error_responses(409)})
     @action(detail=True, methods=["delete"], url_path=r"members/(?P<username>[^/]+)", url_name="member")
     def member_remove(self, request, pk=None, username=None):
         study = study_for(request.user, pk, "members", queryset=self.get_queryset())
@@ -192,7 +197,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSe
         return Response(s.StudySerializer(study).data)
 
     @extend_schema(summary="Move the study along draft -> generating -> rating -> closed",
-                   request=s.StudyTransitionSerializer, responses={200: s.StudySerializer, 409: OpenApiTypes.OBJECT})
+                   request=s.StudyTransitionSerializer, responses={200: s.StudySerializer, **error_responses(409)})
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         form = s.StudyTransitionSerializer(data=request.data)
@@ -218,8 +223,10 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSe
         return response
 
     @extend_schema(summary="Create a draft study from an exported file", request={
-        "multipart/form-data": s.StudyImportSerializer, "application/json": s.StudyImportSerializer,
-    }, responses={201: s.StudySerializer})
+        "multipart/form-data": s.StudyImportFileSerializer, "application/json": s.StudyImportDataSerializer,
+    }, responses={201: s.StudySerializer},
+        description="Either the exported file (multipart, `file`) or the exported object itself (JSON, `data`); "
+                    "never both.")
     @action(detail=False, methods=["post"], url_path="import", url_name="import",
             parser_classes=[MultiPartParser, JSONParser])
     def import_(self, request):
