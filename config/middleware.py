@@ -9,7 +9,7 @@ Checked: the path, the query string, every header (HTTP Basic credentials decode
 form-encoded bodies. Multipart bodies are left to the views: their text fields are DRF CharFields, which
 refuse NUL themselves, and their files are read by the importers. A JSON or form body is read here only
 within DATA_UPLOAD_MAX_MEMORY_SIZE (a larger one is answered 413); one that does not parse is left to
-the view, which answers it after its permission check.
+the view, which answers it after its permission check; one nested too deeply to parse is refused here.
 """
 import base64
 import binascii
@@ -20,7 +20,8 @@ from django.http import QueryDict
 
 from .exceptions import api_error_response, is_api_request
 
-API_PREFIX = "/api/"
+INVALID_TEXT = "The request contains text that is not allowed (a NUL character or invalid Unicode)."
+NESTED_TOO_DEEPLY = "The JSON body is nested too deeply to read."
 
 
 def invalid_text(value: str) -> bool:
@@ -34,13 +35,19 @@ def invalid_text(value: str) -> bool:
     return False
 
 
-def _invalid_json(value) -> bool:
-    if isinstance(value, str):
-        return invalid_text(value)
-    if isinstance(value, dict):
-        return any(invalid_text(key) or _invalid_json(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_invalid_json(item) for item in value)
+def _invalid_json(document) -> bool:
+    """Any key or string value of the parsed document invalid_text (a walk without recursion)."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if invalid_text(value):
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
     return False
 
 
@@ -85,9 +92,12 @@ def _body_problem(request) -> dict | None:
     if content_type.endswith("json"):
         try:
             data = json.loads(request.body.decode("utf-8"))
-        except ValueError:  # not UTF-8 or not JSON: the view's parser answers it
+        except ValueError:  # not UTF-8 or not JSON: the view's parser answers it, after its permission check
             return None
-        return {"location": "body"} if _invalid_json(data) else None
+        except RecursionError:  # nested deeper than any parser here can follow
+            return {"location": "body", "message": NESTED_TOO_DEEPLY}
+        # Parsed JSON can only hold a NUL or a lone surrogate written as a \u escape.
+        return {"location": "body"} if b"\\u" in request.body and _invalid_json(data) else None
     if content_type == "application/x-www-form-urlencoded":
         form = QueryDict(request.body, encoding=request.encoding)
         if any(invalid_text(name) or any(invalid_text(v) for v in values) for name, values in form.lists()):
@@ -115,6 +125,5 @@ class ApiTextGuardMiddleware:
             except RequestDataTooBig:
                 return api_error_response("The request body is too large.", 413)
             if problem is not None:
-                return api_error_response("The request contains text that is not allowed (a NUL character "
-                                          "or invalid Unicode).", 400, extra=problem)
+                return api_error_response(problem.pop("message", INVALID_TEXT), 400, extra=problem)
         return self.get_response(request)

@@ -106,3 +106,9 @@ def test_malformed_json_is_left_to_the_view(api_as):
 
 def test_pages_outside_the_api_are_untouched(client):
     assert client.get("/login/?next=%00").status_code != 500
+
+
+def test_json_nested_too_deeply_to_parse_is_a_400_not_a_500(api_as, admin_user):
+    raw = '{"name": "\\u0041", "eligibility": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    body = _assert_refused(api_as(admin_user).post("/api/studies/", raw, content_type="application/json"))
+    assert body["extra"] == {"location": "body"} and "nested" in body["message"]
