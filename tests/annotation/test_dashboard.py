@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from annotation.models import Assignment, AssignmentStatus, StudyRater
+from annotation.models import Assignment, AssignmentStatus, Preference, PreferenceAssignment, StudyRater
 from annotation.selectors.dashboard import anchor_majorities, items_below_target, study_rater_rows
 from tests import factories
 from tests.annotation.rating_helpers import build_rating_study
@@ -120,10 +120,18 @@ def test_the_page_takes_a_fixed_number_of_queries_whatever_the_size(django_asser
 
 
 def test_preference_studies_compare_preferences_on_anchors():
-    rs = build_rating_study(n_cases=1, n_raters=2, preference_mode=True, anchor_items=1)
+    rs = build_rating_study(n_cases=1, n_raters=3, preference_mode=True, anchor_items=1)
+    anchors = list(PreferenceAssignment.objects.filter(study=rs.study, is_anchor=True, repeat_of__isnull=True))
+    assert len(anchors) == 3
+    for task, choice in zip(anchors, ["a", "a", "tie"], strict=True):
+        Preference.objects.create(assignment=task, choice=choice, confidence="high")
+        PreferenceAssignment.objects.filter(pk=task.pk).update(status=AssignmentStatus.SUBMITTED)
+    rows = {row.enrolment.rater_id: row for row in study_rater_rows(study=rs.study)}
+    assert sorted(rows[t.rater_id].anchors_agreeing for t in anchors) == [0, 1, 1]
     owner = factories.study_owner(rs.study)
     assert page_as(owner, rs.study).status_code == 200
-    assert items_below_target(study=rs.study).total == rs.study.comparisons.count()
+    short = items_below_target(study=rs.study)
+    assert short.total == rs.study.comparisons.count() and short.below == short.total - 1  # the anchor has 3
 
 
 @pytest.mark.parametrize("name", ["annotation:study_dashboard", "annotation:study_flags", "annotation:study_raters"])
