@@ -56,6 +56,15 @@ def calibration_mark(enrolment: StudyRater) -> int:
     return tasks.filter(pk__in=ids).update(is_calibration=True)
 
 
+def calibration_count(enrolment: StudyRater) -> int:
+    """How many practice items this clinician has, or will have on starting."""
+    tasks = rater_tasks(rater=enrolment.rater, study=enrolment.study)
+    marked = tasks.filter(is_calibration=True).count()
+    if marked or enrolment.study.calibration_items <= 0 or tasks.filter(status=AssignmentStatus.SUBMITTED).exists():
+        return marked
+    return min(enrolment.study.calibration_items, tasks.filter(is_anchor=True, repeat_of__isnull=True).count())
+
+
 def calibration_progress(*, rater, study) -> tuple[int, int]:
     """(calibration items done, calibration items in all) for this clinician."""
     tasks = rater_tasks(rater=rater, study=study).filter(is_calibration=True)

@@ -62,8 +62,8 @@ def task_field_groups(form) -> list[dict]:
 
 
 def schema_rows_for(form) -> tuple[list, dict]:
-    """The rating schema's rows as the page shows them: as posted, else from the study's schema."""
-    if form.is_bound and form.as_fields:
+    """The rating schema's rows as the page shows them: as posted, else (or when locked) the study's schema."""
+    if form.is_bound and form.as_fields and not form.fields["rating_schema"].disabled:
         rows, options = rows_from_post(form.data), schema_options_from_post(form.data)
     else:
         schema = form.initial.get("rating_schema") or {}

@@ -17,7 +17,13 @@ from studies.schema import study_schema
 
 from ..api.serializers import TRUNCATED
 from ..blinding import blinded_item, blinded_pair
-from ..calibration import calibration_feedback, calibration_progress, instructions_accept, instructions_due
+from ..calibration import (
+    calibration_count,
+    calibration_feedback,
+    calibration_progress,
+    instructions_accept,
+    instructions_due,
+)
 from ..models import AssignmentStatus, FlagKind, PreferenceAssignment
 from ..rating_form import (
     GLOBAL_SHORTCUTS,
@@ -70,6 +76,7 @@ def study_continue(request, code):
     if is_open and instructions_due(enrolment):
         return render(request, "annotation/rate/instructions.html", {
             "enrolment": enrolment, "progress": progress, "study": enrolment.study,
+            "calibration_count": calibration_count(enrolment),
         })
     task = assignment_next_for_rater(rater=request.user, study=enrolment.study)
     if task is not None and is_open:

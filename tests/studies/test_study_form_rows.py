@@ -197,6 +197,9 @@ def test_a_locked_schema_is_shown_disabled_and_kept(client, admin_user, world):
     html = client.get(reverse("studies:study_edit", args=[study.pk])).content.decode()
     assert re.search(r'name="dim-0-label"[^>]*disabled', html)
     assert "dimension-row-template" not in html
+    refused = client.post(reverse("studies:study_edit", args=[study.pk]),
+                          page_post(world, name="", **{"dim-0-label": "Changed"}))
+    assert re.search(r'name="dim-0-label" id="id_dim-0-label" value="Safety"[^>]*disabled', refused.content.decode())
     client.post(reverse("studies:study_edit", args=[study.pk]),
                 page_post(world, name="Running", **{"dim-0-label": "Changed"}))
     study.refresh_from_db()
