@@ -60,6 +60,26 @@ EXACT_MAX_CONDITIONS = 8
 EXACT_MAX_FLIPS = 12
 
 
+_CACHE: dict[tuple, np.ndarray] = {}
+_CACHE_KEYS = 16  # resample and sign matrices kept (a report tests many strata with the same number of cases)
+
+
+def _cached(key: tuple, make) -> np.ndarray:
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_KEYS:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = make()
+    return _CACHE[key]
+
+
+def case_weights(n: int, n_boot: int, seed: int | None) -> np.ndarray:
+    """(n_boot, n) resample multiplicities of n cases (each row a draw of n cases with replacement)."""
+    def make():
+        rng = np.random.default_rng(seed)
+        return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float32)
+    return _cached(("w", n, n_boot, seed), make) if seed is not None else make()
+
+
 def cluster_sums(clusters: Sequence, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(cluster ids, per-cluster sums of the rows' features), clusters sorted."""
     ids, inverse = np.unique(np.asarray(clusters), return_inverse=True)
@@ -181,8 +201,10 @@ def sign_flip_pvalue(case_means: np.ndarray, *, n_perm: int, seed: int | None) -
     if n <= EXACT_MAX_FLIPS:
         signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
         return float(np.mean(np.abs(signs @ case_means) / n >= observed - 1e-12)), "exact_sign_flip"
-    rng = np.random.default_rng(seed)
-    signs = rng.choice((1.0, -1.0), size=(n_perm, n))
+    def make():
+        rng = np.random.default_rng(seed)
+        return (rng.integers(0, 2, size=(n_perm, n), dtype=np.int8) * 2 - 1).astype(np.float32)
+    signs = _cached(("s", n, n_perm, seed), make) if seed is not None else make()
     hits = int(np.count_nonzero(np.abs(signs @ case_means) / n >= observed - 1e-12))
     return (1 + hits) / (1 + n_perm), "monte_carlo_sign_flip"
 
@@ -200,9 +222,8 @@ def paired_difference(differences: np.ndarray, clusters: Sequence, *, n_boot: in
     p, p_method = sign_flip_pvalue(case_means - 0.0, n_perm=max(n_boot, 1000), seed=seed)
     low = high = method = None
     if n_boot > 0 and ids.size >= 2:
-        per_case = np.column_stack([case_means, np.ones(ids.size)])
-        rep = _bootstrap.resampled_sums(per_case, n_boot, seed)
-        low, high = _percentile(rep[:, 0] / rep[:, 1], confidence)
+        rep = case_weights(ids.size, n_boot, seed) @ case_means / ids.size
+        low, high = _percentile(rep, confidence)
         method = CI_CLUSTER if low is not None else None
     return Coefficient(name=name, value=value, status=STATUS_OK, n_items=int(ids.size), n_ratings=int(ok.sum()),
                        n_items_total=int(ids.size), n_ratings_total=int(d.size), ci_low=low, ci_high=high,

@@ -79,11 +79,13 @@ class ReportBuilder:
 
     # agreement among clinicians -------------------------------------------------------------
 
-    def summary(self, dim: DimensionData, ratings: np.ndarray, *, pairs: bool = True) -> dict:
-        """The metrics panel; `pairs=False` keeps the average kappa but not every rater pair (size)."""
+    def summary(self, dim: DimensionData, ratings: np.ndarray, *, pairs: bool = True, boot: bool = True) -> dict:
+        """The metrics panel; `pairs=False` keeps the average kappa but not every rater pair (size);
+        `boot=False` (breakdowns) gives the analytic intervals, each named by its method."""
         d = dim.dimension
         result = metrics.agreement_summary(
-            ratings, labels=d.labels, ordinal=d.is_ordinal, rater_ids=self.raters, **self.boot
+            ratings, labels=d.labels, ordinal=d.is_ordinal, rater_ids=self.raters,
+            **(self.boot if boot else {**self.boot, "n_boot": 0}),
         )
         if not pairs and result.pairwise is not None:
             result = replace(result, pairwise=replace(result.pairwise, pairs=()))
@@ -164,7 +166,7 @@ class ReportBuilder:
                 scores = clin[mask]
                 row = {
                     "counts": _counts(dim, mask),
-                    "agreement": self.summary(dim, dim.ratings[mask], pairs=False),
+                    "agreement": self.summary(dim, dim.ratings[mask], pairs=False, boot=False),
                     "confidence": metrics.confidence_distribution(
                         _stored_confidence(dim, mask), levels=self.data.confidence_levels
                     ).to_dict(),

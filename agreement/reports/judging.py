@@ -36,9 +36,11 @@ def judge_section(builder, dim: DimensionData, mask: np.ndarray | None = None, *
     out = {}
     for j, name in enumerate(data.judges):
         column = dim.judge[:, j] if mask is None else dim.judge[mask, j]
+        # Breakdowns keep Wald intervals (named as such): one bootstrap per subset and clinician costs seconds.
+        boot = builder.boot if full else {**builder.boot, "n_boot": 0}
         agreement = metrics.judge_agreement(
             ratings, column, labels=dim.dimension.labels, weights=weights, rater_ids=builder.raters,
-            **options, **builder.boot,
+            **options, **boot,
         )
         result = (agreement if full else replace(agreement, per_rater=())).to_dict()
         result.update(judge=name, is_primary=j == data.primary_judge,
