@@ -181,6 +181,8 @@ SPECTACULAR_SETTINGS = {
     # Request bodies get their own components (files as binary, no read-only fields); every operation lists
     # its error statuses in the one error shape (config.exceptions).
     "COMPONENT_SPLIT_REQUEST": True,
+    # Bodies are documented as JSON, except where a view declares its media types (file uploads).
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "config.exceptions.error_responses_hook"],
     "SWAGGER_UI_DIST": "SIDECAR",
