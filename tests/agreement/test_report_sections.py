@@ -246,3 +246,20 @@ def test_weight_matrix_parameter_gives_pairwise_kappas_with_that_matrix():
     assert custom["average"] == pytest.approx(expected)
     bad = build_report(data, parameters_clean({"n_boot": 0, "weight_matrices": {"safety": [[1, 0], [0, 1]]}}))
     assert bad["dimensions"]["safety"]["coefficients"]["custom_weights"]["status"] == "invalid_weight_matrix"
+
+
+def test_every_new_section_is_strict_json_and_levels_show_by_their_names():
+    import io
+    import json
+
+    from agreement.reports import write_json
+
+    study, _ = _two_model_study()
+    report = build_report(study_data_load(study), parameters_clean({"n_boot": 20, "metadata_key": "category"}))
+    out = io.StringIO()
+    write_json(report, out)  # allow_nan=False: any NaN left in a section would raise here
+    loaded = json.loads(out.getvalue())
+    assert loaded["persona_effects"]["model_by_style"] and loaded["evaluation"]["available"] is False
+    html = render_html(report)
+    assert "partially_compliant" not in html.split('id="persona-effects"')[0].split('id="overview"')[1]
+    assert "metadata:category" in json.dumps(loaded["dimensions"]["safety"]["breakdowns"])
