@@ -208,6 +208,7 @@ class Preferences:
     task_type: np.ndarray
     care_setting: np.ndarray
     n_no_preference: int  # "both unsafe" answers: no preference stated, left out
+    model: np.ndarray | None = None  # the models compared ("(mixed models)" when a and b differ)
 
 
 @dataclass
@@ -410,6 +411,7 @@ def _load_preferences(study: Study, items: Items) -> Preferences | None:
         rater_id=np.array([r[3] for r in kept], dtype=np.int64),
         task_type=items.task_type[a], care_setting=items.care_setting[a],
         n_no_preference=len(rows) - len(kept),
+        model=np.where(items.model[a] == items.model[b], items.model[a], "(mixed models)"),
     )
 
 

@@ -192,6 +192,12 @@ class ReportBuilder:
             out["sources"][source] = metrics.bradley_terry(
                 prefs.persona_a[m], prefs.persona_b[m], prefs.outcome[m], ties="half", **self.boot
             ).to_dict()
+        models = sorted(set(prefs.model.tolist())) if prefs.model is not None else []
+        # Per model when there are several (no interval: one bootstrap per model would cost more than it tells).
+        out["by_model"] = {model: metrics.bradley_terry(
+            prefs.persona_a[prefs.model == model], prefs.persona_b[prefs.model == model],
+            prefs.outcome[prefs.model == model], ties="half", **{**self.boot, "n_boot": 0}).to_dict()
+            for model in models} if len(models) > 1 else {}
         # The clinicians' preference ranking against the judge's pointwise one, per dimension.
         clinician = out["sources"].get("clinician")
         if clinician and clinician["status"] == metrics.STATUS_OK and self.data.primary_judge is not None:

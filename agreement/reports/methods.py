@@ -173,6 +173,10 @@ def methods_paragraph(report: dict) -> str:
         low = m["confidence_levels"][0] if m["confidence_levels"] else None
         share = (dist.get("proportions") or {}).get(low) if low else None
         text = f"{dim['label']}: average pairwise kappa {_fmt(avg)}"
+        primary = next((j for j in dim["judges"].values() if j["is_primary"]), None)
+        if primary:
+            text += (f"; judge vs each clinician {_fmt(primary['per_rater_average']['value'])} "
+                     f"(clinicians with each other {_fmt((primary['clinicians_average'] or {}).get('value'))})")
         if share is not None:
             text += f"; {share * 100:.1f}% of ratings made with {low} confidence ({dist['counts'][low]}/{dist['n']})"
         parts.append(text + ".")

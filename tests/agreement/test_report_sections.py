@@ -263,3 +263,24 @@ def test_every_new_section_is_strict_json_and_levels_show_by_their_names():
     html = render_html(report)
     assert "partially_compliant" not in html.split('id="persona-effects"')[0].split('id="overview"')[1]
     assert "metadata:category" in json.dumps(loaded["dimensions"]["safety"]["breakdowns"])
+
+
+def test_preferences_are_ranked_per_model_when_there_are_several():
+    from tests.agreement.report_fixtures import prefer
+
+    base = factories.PersonaFactory(baseline=True)
+    doc = factories.PersonaFactory(name="ED physician")
+    study = factories.StudyFactory(judge=factories.ModelSpecFactory(judge=True))
+    case = factories.CaseFactory(safety=True)
+    for name, wins in (("m-a", ("a", "a", "b")), ("m-b", ("b", "b", "a"))):
+        model = factories.ModelSpecFactory(name=name)
+        a = factories.ResponseFactory(study=study, case=case, persona=base, model=model)
+        b = factories.ResponseFactory(study=study, case=case, persona=doc, model=model)
+        for choice in wins:  # one choice per clinician and comparison
+            prefer(study, factories.clinician(), a, b, choice)
+    report = build_report(study_data_load(study), parameters_clean({"n_boot": 20}))
+    by_model = report["preferences"]["by_model"]
+    assert set(by_model) == {"m-a", "m-b"}
+    elo = {m: {r["name"]: r["elo"] for r in bt["ratings"]} for m, bt in by_model.items()}
+    assert elo["m-a"]["No persona"] > elo["m-a"]["ED physician"]
+    assert elo["m-b"]["No persona"] < elo["m-b"]["ED physician"]
