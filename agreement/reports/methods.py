@@ -42,7 +42,33 @@ FIGURE_NAMES = {
     "style_by_model_interaction": "style-by-model interactions",
     "expected_calibration_error": "expected calibration error",
     "ece_difference": "ECE difference persona minus baseline",
+    "percent_agreement": "percent agreement",
+    "fleiss_kappa": "Fleiss' kappa",
+    "gwet_ac1": "Gwet's AC1",
+    "gwet_ac2": "Gwet's AC2",
+    "brennan_prediger": "Brennan-Prediger (PABAK)",
+    "conger_kappa": "Conger's kappa",
+    "krippendorff_alpha_nominal": "Krippendorff's alpha (nominal)",
+    "krippendorff_alpha_ordinal": "Krippendorff's alpha (ordinal)",
+    "krippendorff_alpha_interval": "Krippendorff's alpha (interval)",
+    "krippendorff_alpha_ratio": "Krippendorff's alpha (ratio)",
+    "kendall_tau_b": "Kendall's tau-b of persona rankings",
+    "spearman_rho": "Spearman's rho of persona rankings",
+    "slope_per_position": "order-effect slope",
+    "judge_vs_loo_consensus_kappa": "judge vs leave-one-out consensus kappa",
+    "clinician_vs_loo_consensus_kappa": "clinician vs leave-one-out consensus kappa",
+    "judge_minus_clinician_kappa": "judge minus clinician (leave-one-out)",
+    "judge_vs_loo_consensus_kappa_average": "judge vs leave-one-out consensus, mean over clinicians",
+    "clinician_vs_loo_consensus_kappa_average": "clinicians vs leave-one-out consensus, mean",
+    "judge_minus_clinician_kappa_average": "judge minus clinician (leave-one-out), mean",
+    "accuracy": "accuracy",
+    "under_triage_rate": "under-triage",
+    "over_triage_rate": "over-triage",
+    "exact_triage_rate": "exact triage",
+    "risk_propensity": "risk propensity",
 }
+# Where a figure is recomputed without a bootstrap, the methods text says so beside its name.
+SECTION_NOTES = {"breakdowns": " (breakdowns)", "by_threshold": " (by confidence threshold)"}
 
 
 def software_versions() -> dict[str, str]:
@@ -61,23 +87,28 @@ def _base_name(name: str) -> str:
     return name
 
 
+def _figure(node: dict, note: str) -> str:
+    name = _base_name(str(node["name"]))
+    form = (node.get("extra") or {}).get("form")
+    return (form or FIGURE_NAMES.get(name, name.replace("_", " "))) + note
+
+
 def interval_methods(report: dict) -> dict[str, list[str]]:
     """{ci_method: sorted figure names} over every coefficient in the report that has an interval."""
     found: dict[str, set] = {}
 
-    def walk(node):
+    def walk(node, note):
         if isinstance(node, dict):
             method = node.get("ci_method")
             if method and node.get("name") and node.get("ci_low") is not None:
-                name = _base_name(str(node["name"]))
-                found.setdefault(method, set()).add(FIGURE_NAMES.get(name, name.replace("_", " ")))
-            for value in node.values():
-                walk(value)
+                found.setdefault(method, set()).add(_figure(node, note))
+            for key, value in node.items():
+                walk(value, SECTION_NOTES.get(key, note))
         elif isinstance(node, list):
             for value in node:
-                walk(value)
+                walk(value, note)
 
-    walk({k: v for k, v in report.items() if k != "meta"})
+    walk({k: v for k, v in report.items() if k != "meta"}, "")
     return {method: sorted(names) for method, names in sorted(found.items())}
 
 
@@ -132,7 +163,7 @@ def _interval_text(report: dict) -> list[str]:
     out = []
     for method, names in interval_methods(report).items():
         label = INTERVAL_METHODS.get(method, method).format(n_boot=p["n_boot"], seed=p["seed"])
-        out.append(f"{label[0].upper()}{label[1:]}: {', '.join(names)}.")
+        out.append(f"{label}: {', '.join(names)}.")
     return out
 
 
@@ -161,7 +192,7 @@ def methods_paragraph(report: dict) -> str:
         "p-values are sign-flip permutation tests over cases, adjusted by "
         + ("Holm's method" if p["multiplicity"] == "holm" else "the Benjamini-Hochberg procedure")
         + " within each family (one measure in one stratum kind).",
-        f"{level} confidence intervals:",
+        f"{level} confidence intervals, by method:",
         *_interval_text(report),
         "Bradley-Terry preference ratings: percentile intervals resampling comparisons.",
         '"Cannot assess" answers were ' + ("excluded." if p["cannot_assess"] == "exclude" else
