@@ -169,3 +169,86 @@ def test_judge_percent_agreement_per_rater_needs_a_co_rated_item():
 def test_test_retest_without_rows_keeps_the_name_and_zero_totals():
     pooled = intra_rater_agreement([], [], [], labels=[0, 1], weights="linear", n_boot=0).pooled
     assert (pooled.name, pooled.n_items_total, pooled.n_ratings_total) == ("test_retest_kappa_linear", 0, 0)
+
+
+def _replay_blocks(tables, n_boot, seed, block=64):
+    """Per-pair kappa replicates drawn as the library does: pairs in blocks of 64, empty pairs skipped."""
+    tables = np.asarray(tables, float)
+    k = tables.shape[-1]
+    flat = tables.reshape(len(tables), k * k)
+    n = flat.sum(axis=1)
+    rng = np.random.default_rng(seed)
+    out = np.full((len(tables), n_boot), np.nan)
+    for start in range(0, len(tables), block):
+        idx = np.arange(start, min(start + block, len(tables)))
+        idx = idx[n[idx] > 0]
+        if idx.size == 0:
+            continue
+        draws = rng.multinomial(n[idx, None].astype(np.int64), (flat[idx] / n[idx, None])[:, None, :],
+                                size=(idx.size, n_boot))
+        for row, p in zip(draws, idx, strict=True):
+            for b, d in enumerate(row):
+                t = d.reshape(k, k) / d.sum()
+                pe = t.sum(axis=1) @ t.sum(axis=0)
+                out[p, b] = (np.trace(t) - pe) / (1 - pe) if pe < 1 - 1e-12 else np.nan
+    return out
+
+
+def _pair_tables(ratings, k):
+    tables = []
+    for i in range(ratings.shape[1]):
+        for j in range(i + 1, ratings.shape[1]):
+            both = ~np.isnan(ratings[:, i]) & ~np.isnan(ratings[:, j])
+            t = np.zeros((k, k))
+            np.add.at(t, (ratings[both, i].astype(int), ratings[both, j].astype(int)), 1)
+            tables.append(t)
+    return tables
+
+
+@pytest.mark.parametrize("design", ["all_pairs_overlap", "only_the_last_block_overlaps"])
+def test_pair_bootstrap_beyond_64_pairs_equals_the_replay(design):
+    rng = np.random.default_rng(3)
+    if design == "all_pairs_overlap":  # 66 pairs: a second block of draws for pairs 64 and 65
+        truth = rng.integers(0, 2, 30)
+        ratings = np.where(rng.random((30, 12)) < 0.7, truth[:, None], rng.integers(0, 2, (30, 12))).astype(float)
+    else:  # only raters 9-11 and 10-11 share items: the first block has nothing to draw
+        ratings = np.full((29, 12), np.nan)
+        ratings[:20, 11] = rng.integers(0, 2, 20)
+        ratings[:10, 9] = np.where(rng.random(10) < 0.8, ratings[:10, 11], 1 - ratings[:10, 11])
+        ratings[10:20, 10] = np.where(rng.random(10) < 0.8, ratings[10:20, 11], 1 - ratings[10:20, 11])
+        ratings[20 + np.arange(9), np.arange(9)] = 0
+    res = pairwise_cohen_kappa(ratings, labels=[0, 1], pair_ci="bootstrap", n_boot=30, seed=8)
+    reps = _replay_blocks(_pair_tables(ratings, 2), 30, 8)
+    for pair, rep in zip(res.pairs[-3:], reps[-3:], strict=True):
+        finite = rep[np.isfinite(rep)]
+        if not pair.kappa.ok:
+            continue
+        low, high = np.quantile(finite, [0.025, 0.975])
+        assert (pair.kappa.ci_low, pair.kappa.ci_high) == (pytest.approx(low, abs=1e-9), pytest.approx(high, abs=1e-9))
+
+
+def test_pair_with_a_single_disagreeing_item_has_a_point_interval():
+    ratings = np.array([[0, 1, 0], [np.nan, 0, 0], [np.nan, 1, 1], [np.nan, 1, 0]], float)
+    pair = pairwise_cohen_kappa(ratings, labels=[0, 1], pair_ci="bootstrap", n_boot=20, seed=1).pairs[0].kappa
+    assert pair.n_items == 1 and pair.value == 0.0 and (pair.ci_low, pair.ci_high) == (0.0, 0.0)
+
+
+def test_one_resample_is_still_a_bootstrap_and_wald_pairs_report_no_resamples():
+    a, b = [0, 1, 1, 0, 1, 0], [0, 1, 0, 0, 1, 1]
+    one = cohen_kappa(a, b, labels=[0, 1], n_boot=1, seed=0)
+    assert (one.ci_method, one.n_boot) == ("bootstrap_percentile", 1)
+    wald = pairwise_cohen_kappa(np.column_stack([a, b]), labels=[0, 1])  # n_boot defaults to 1000
+    assert (wald.pairs[0].kappa.ci_method, wald.pairs[0].kappa.n_boot, wald.pairs[0].kappa.seed) == ("wald", 0, None)
+
+
+@pytest.mark.parametrize(("a", "b"), [([2, 0], [0, 0]), ([0, 0], [0, 2])])
+def test_cohen_kappa_validates_both_raters(a, b):
+    with pytest.raises(ValueError, match="^ratings must be category indices 0..1 or NaN$"):
+        cohen_kappa(a, b, labels=[0, 1])
+
+
+def test_average_interval_is_clipped_at_minus_one():
+    ratings = np.array([[0, 1], [1, 0], [0, 1], [1, 0], [0, 0]], float)
+    average = pairwise_cohen_kappa(ratings, labels=[0, 1]).average
+    assert average.value < 0 and average.value - 1.96 * average.se < -1
+    assert average.ci_low == -1.0
