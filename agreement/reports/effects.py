@@ -67,6 +67,10 @@ class Effects:
             answered = tri.is_discrete & ~np.isnan(tri.reference)
             correct = np.where(answered, (tri.predicted == tri.reference).astype(float), np.nan)
             out.append(("Accuracy (exact)", "share of answers equal to the reference; unparsed = wrong", correct))
+            if tri.scale.ordered:  # signed error in levels, positive = more urgent than the reference
+                direction = 1.0 if tri.scale.higher_is_more_urgent else -1.0
+                out.append(("Risk propensity", "signed error in levels, positive = more urgent than the reference; "
+                            "parsed answers", np.where(answered, direction * (tri.predicted - tri.reference), np.nan)))
         return out
 
     def differences(self, scores: np.ndarray, group: np.ndarray, within: np.ndarray) -> np.ndarray:

@@ -284,3 +284,23 @@ def test_preferences_are_ranked_per_model_when_there_are_several():
     elo = {m: {r["name"]: r["elo"] for r in bt["ratings"]} for m, bt in by_model.items()}
     assert elo["m-a"]["No persona"] > elo["m-a"]["ED physician"]
     assert elo["m-b"]["No persona"] < elo["m-b"]["ED physician"]
+
+
+def test_triage_persona_effects_include_risk_propensity_and_bh_adjustment():
+    base = factories.PersonaFactory(baseline=True)
+    doc = factories.PersonaFactory(name="ED physician")
+    cases = [factories.CaseFactory(task_type="triage", reference_answer="3") for _ in range(3)]
+    study, responses, *_ = rated_study({"ann": [None] * 6}, personas=[base, doc] * 3,
+                                       cases=[c for c in cases for _ in (0, 1)])
+    answers = ["3", "2", "3", "1", "4", "2"]  # baseline, persona per case
+    for response, label in zip(responses, answers, strict=True):
+        Response.objects.filter(pk=response.pk).update(parsed_label=label, parse_status="partial")
+    report = build_report(study_data_load(study), parameters_clean({"n_boot": 20, "multiplicity": "bh"}))
+    rows = {(r["measure"], r["stratum"]): r for r in report["persona_effects"]["rows"]}
+    risk = rows[("Risk propensity", "all")]
+    # Per case (persona - baseline) of the signed error, positive = more urgent: +1, +2, +2.
+    assert risk["difference"] == pytest.approx(5 / 3)
+    accuracy = rows[("Accuracy (exact)", "all")]
+    assert accuracy["difference"] == pytest.approx((-1 - 1 + 0) / 3)
+    assert report["persona_effects"]["multiplicity"] == "bh"
+    assert risk["p_adjusted"] == pytest.approx(metrics.adjust_pvalues([risk["p_value"]], method="bh").adjusted[0])
