@@ -88,6 +88,7 @@ def test_judge_fields():
     assert (res.per_rater[0].kappa.n_items_total, res.per_rater[0].kappa.n_ratings_total) == (6, 11)
     average = res.per_rater_average
     assert average.name == "judge_average_cohen_kappa_linear" and average.status == "ok"
+    assert average.extra["weights"] == "linear" and average.extra["se_method"] == "jackknife_items"
     assert (average.n_items, average.n_ratings, average.n_items_total, average.n_ratings_total) == (5, 14, 6, 15)
     vs = res.vs_consensus
     assert vs.name == "judge_vs_consensus_kappa_linear" and vs.extra["consensus"] == "majority"
