@@ -148,7 +148,8 @@ def _adjust(rows: list[dict], method: str) -> None:
     for (measure, stratum), members in families.items():
         p_values = [r["effect"]["extra"].get("p_value") if r["effect"]["status"] == "ok" else None for r in members]
         adjusted = metrics.adjust_pvalues(p_values, method=method).to_dict()
-        name = f"{measure}; {stratum if stratum != 'all' else 'all cases'}; {adjusted['n_tests']} tests"
+        kind = "all cases" if stratum == "all" else stratum.replace("_", " ")
+        name = f"{measure}; {kind}; {adjusted['n_tests']} test{'s' if adjusted['n_tests'] != 1 else ''}"
         for row, p_adj in zip(members, adjusted["adjusted"], strict=True):
             row.update(p_value=row["effect"]["extra"].get("p_value"), p_adjusted=p_adj, family=name)
 
