@@ -15,7 +15,7 @@ from ..shapes import (
 
 
 class CaseSetSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     case_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -162,7 +162,7 @@ class StudyGridSerializer(serializers.Serializer):
 
 
 class StudySerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     grid = serializers.SerializerMethodField()
     allowed_transitions = serializers.SerializerMethodField()
 

@@ -156,7 +156,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSe
 
     @extend_schema(summary="The study's members and their roles (owner, admin, researcher)",
                    responses=s.StudyMemberSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, never a page
     def members(self, request, pk=None):
         study = self.get_object()
         return Response(s.StudyMemberSerializer(study.members.select_related("user"), many=True).data)
