@@ -23,6 +23,7 @@ from .scores import numeric_levels
 
 NOT_NUMERIC = "the scale's levels are not numbers"
 NOT_ORDINAL = "the dimension is not ordinal"
+TWO_WAY_MAX_COST = 2e10  # items x (raters x K)^2 x resamples: about a minute of matrix products
 NOT_CROSSED = "raters differ between items (not a crossed design): only the one-way forms apply"
 
 
@@ -75,8 +76,15 @@ def extra_coefficients(builder, dim: DimensionData) -> dict:
         out["alpha_ratio"] = metrics.krippendorff_alpha(
             dim.ratings, labels=values.tolist(), level="ratio", **builder.boot).to_dict()
     if p["kappa_average_ci"] == "two_way_bootstrap":
-        out["two_way_average"] = two_way_bootstrap_average(dim.ratings, labels=d.labels, weights=weights,
-                                                           **builder.boot).to_dict()
+        pairable = int(np.count_nonzero(np.count_nonzero(~np.isnan(dim.ratings), axis=1) >= 2))
+        cost = pairable * (dim.ratings.shape[1] * len(d.labels)) ** 2 * max(p["n_boot"], 1)
+        if cost > TWO_WAY_MAX_COST:
+            out["two_way_average"] = _not_applicable(
+                f"too large for the items x raters bootstrap here ({pairable} items, {dim.ratings.shape[1]} raters, "
+                f"{p['n_boot']} resamples); the jackknife interval is given")
+        else:
+            out["two_way_average"] = two_way_bootstrap_average(dim.ratings, labels=d.labels, weights=weights,
+                                                               **builder.boot).to_dict()
     matrix = (p["weight_matrices"] or {}).get(d.key)
     if matrix is not None:
         try:

@@ -304,3 +304,14 @@ def test_triage_persona_effects_include_risk_propensity_and_bh_adjustment():
     assert accuracy["difference"] == pytest.approx((-1 - 1 + 0) / 3)
     assert report["persona_effects"]["multiplicity"] == "bh"
     assert risk["p_adjusted"] == pytest.approx(metrics.adjust_pvalues([risk["p_value"]], method="bh").adjusted[0])
+
+
+def test_the_two_way_bootstrap_option_is_in_the_report():
+    study, *_ = _two_rater_study()
+    report = build_report(study_data_load(study), parameters_clean({"n_boot": 30,
+                                                                    "kappa_average_ci": "two_way_bootstrap"}))
+    two_way = report["dimensions"]["safety"]["coefficients"]["two_way_average"]
+    assert two_way["ci_method"] == "two_way_bootstrap_percentile"
+    light = report["dimensions"]["safety"]["agreement"]["pairwise"]["average"]
+    assert two_way["value"] == pytest.approx(light["value"])
+    assert "items x raters bootstrap" in render_html(report)
