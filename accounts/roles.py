@@ -5,6 +5,7 @@
 - admin: manages case sets, personas, models and studies (and the Django admin).
 """
 from django.contrib.auth.models import Group
+from django.db.models import Exists
 
 CLINICIAN = "clinician"
 RESEARCHER = "researcher"
@@ -27,6 +28,21 @@ def user_roles(user) -> set[str]:
             cached.add(ADMIN)
         user._role_cache = cached
     return cached
+
+
+def role_flags(user) -> dict[str, Exists]:
+    """Annotations that let a query the page makes anyway also say which roles the user has (one flag per
+    role); `roles_remember` then takes them from a row, so that the role check costs no query of its own."""
+    return {f"_role_{name}": Exists(Group.objects.filter(name=name, user=user.pk)) for name in ROLES}
+
+
+def roles_remember(user, row) -> set[str]:
+    """The user's roles, from a row annotated with `role_flags(user)`, kept for the rest of the request."""
+    roles = {name for name in ROLES if getattr(row, f"_role_{name}", False)}
+    if user.is_superuser:
+        roles.add(ADMIN)
+    user._role_cache = roles
+    return roles
 
 
 def user_has_role(user, *roles: str) -> bool:

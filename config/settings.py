@@ -98,6 +98,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache and sessions ---
+# CACHE_URL (e.g. redis://redis:6379/1) names a cache that every web worker shares: sessions are then read
+# from it (written through to the database), so a page costs no session query. Without one, each process
+# has its own memory cache, which must not hold sessions (a logout in one worker would leave the session
+# alive in the others): sessions then stay in the database.
+CACHE_URL = env.str("CACHE_URL", default="")
+CACHES = {"default": env.cache_url_config(CACHE_URL) if CACHE_URL
+          else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = f"django.contrib.sessions.backends.{'cached_db' if CACHE_URL else 'db'}"
+
 # Applied by every way an account gets a password: accounts.services.user_create (the create_user command,
 # the demo) and the password-change page.
 AUTH_PASSWORD_VALIDATORS = [

@@ -29,7 +29,9 @@ class StudyRater(TimeStampedModel):
         title = self.study.rater_title.strip()
         if title:
             return title
-        number = StudyRater.objects.filter(rater_id=self.rater_id, pk__lte=self.pk).count()
+        number = getattr(self, "_number", None)  # read along with the enrolment where the page needs it
+        if number is None:
+            number = StudyRater.objects.filter(rater_id=self.rater_id, pk__lte=self.pk).count()
         return f"Study {number}"
 
 

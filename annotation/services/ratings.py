@@ -15,8 +15,10 @@ import json
 import logging
 import math
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Exists, F, Func, Model, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.roles import CLINICIAN, user_has_role
@@ -57,15 +59,26 @@ def _lock_task(task: RaterTask, rater) -> RaterTask:
     if not user_has_role(rater, CLINICIAN):
         raise ApplicationError("Only clinicians can rate.", status_code=403)
     model = type(task)
-    locked = model.objects.select_for_update().select_related("study").filter(pk=task.pk, rater=rater).first()
-    if locked is None or locked.status == AssignmentStatus.WITHDRAWN or StudyRater.objects.filter(
-            study_id=locked.study_id, rater=rater, is_active=False).exists():
+    withdrawn = StudyRater.objects.filter(study=OuterRef("study"), rater=rater, is_active=False)
+    # The stored answer comes along (its row is not locked: see _create_once for a concurrent first one).
+    answer = "preference" if model is PreferenceAssignment else "rating"
+    locked = (model.objects.select_for_update(of=("self", "study")).select_related("study", answer)
+              .filter(pk=task.pk, rater=rater).annotate(_withdrawn=Exists(withdrawn)).first())
+    if locked is None or locked.status == AssignmentStatus.WITHDRAWN or locked._withdrawn:
         raise ApplicationError("This item is not in your queue.", status_code=404)
     if locked.study.status == StudyStatus.CLOSED:
         raise ApplicationError("The study is closed; its ratings can no longer change.", status_code=409)
     if locked.study.status != StudyStatus.RATING:
         raise ApplicationError("The study is not open for rating.", status_code=409)
     return locked
+
+
+def _stored_answer(task: RaterTask) -> Rating | Preference | None:
+    """The rating or preference read along with the locked task (_lock_task), if there is one."""
+    try:
+        return task.preference if isinstance(task, PreferenceAssignment) else task.rating
+    except ObjectDoesNotExist:
+        return None
 
 
 def _active_time_apply(task: RaterTask, reported) -> None:
@@ -96,13 +109,16 @@ def task_mark_shown(*, task: RaterTask) -> RaterTask:
     if task.first_shown_at is not None:
         return task
     model = type(task)
-    shown_before = model.objects.filter(study_id=task.study_id, rater_id=task.rater_id,
-                                        first_shown_at__isnull=False).count()
+    shown_before = (model.objects.filter(study_id=task.study_id, rater_id=task.rater_id, first_shown_at__isnull=False)
+                    .order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"))
     now = timezone.now()
-    model.objects.filter(pk=task.pk, first_shown_at__isnull=True).update(
-        first_shown_at=now, display_position=shown_before + 1, updated_at=now
-    )
-    task.refresh_from_db(fields=["first_shown_at", "display_position", "updated_at"])
+    # One statement: the count is taken by the update itself.
+    if model.objects.filter(pk=task.pk, first_shown_at__isnull=True).update(
+            first_shown_at=now, display_position=Coalesce(Subquery(shown_before), Value(0)) + 1, updated_at=now):
+        task.first_shown_at = task.updated_at = now
+        task.__dict__.pop("display_position", None)  # deferred: read from the row if asked for
+    else:
+        task.refresh_from_db(fields=["first_shown_at", "display_position", "updated_at"])
     return task
 
 
@@ -285,7 +301,7 @@ def rating_submit(*, assignment: Assignment, rater, values, comment: str = "", i
                 "dangerous_rationale": rationale if is_dangerous else ""}
     digest = body_hash(snapshot)
 
-    rating = Rating.objects.filter(assignment=task).first()
+    rating = _stored_answer(task)
     if rating is None:
         rating, created = _create_once(lambda: _rating_create(task, snapshot), lambda: Rating.objects.filter(
             assignment=task).first())
@@ -350,7 +366,7 @@ def preference_submit(*, assignment: PreferenceAssignment, rater, side: str, con
     snapshot = {"choice": str(choice), "confidence": confidence, "comment": comment}
     digest = body_hash(snapshot)
 
-    preference = Preference.objects.filter(assignment=task).first()
+    preference = _stored_answer(task)
     if preference is None:
         preference, created = _create_once(
             lambda: Preference.objects.create(assignment=task, **snapshot),

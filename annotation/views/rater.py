@@ -3,13 +3,14 @@
 import uuid
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import role_required
-from accounts.roles import CLINICIAN
+from accounts.decorators import login_required_for_role, role_required
+from accounts.roles import CLINICIAN, user_has_role
 from config.exceptions import ApplicationError
 from config.pages import shown_as_message
 from studies.models import StudyStatus
@@ -35,7 +36,6 @@ from ..rating_form import (
 )
 from ..request_limits import json_body_check
 from ..selectors.rating import (
-    assignment_next_for_rater,
     enrolment_for_rater,
     enrolment_of,
     rater_enrolments,
@@ -43,10 +43,12 @@ from ..selectors.rating import (
     rater_submitted_tasks,
     task_current_values,
     task_for_rater,
+    task_kind,
 )
 from ..services.ratings import item_flag_create, preference_submit, rating_submit, task_draft_save, task_mark_shown
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+KIND_SESSION_KEY = "rate_kind"
 
 
 @require_GET
@@ -55,15 +57,22 @@ def rater_home(request):
     return render(request, "annotation/rater_home.html", {"enrolments": rater_enrolments(rater=request.user)})
 
 
-def _enrolment_or_404(request, code):
-    enrolment = enrolment_for_rater(rater=request.user, code=code)
-    if enrolment is None:
+def _found_or_refused(request, found):
+    """A clinician's own item or enrolment, else 404; anyone without the clinician role gets a 403. The
+    lookup read the roles along with the row; where it found nothing they are asked for separately."""
+    if not user_has_role(request.user, CLINICIAN):
+        raise PermissionDenied
+    if found is None:
         raise Http404
-    return enrolment
+    return found
+
+
+def _enrolment_or_404(request, code):
+    return _found_or_refused(request, enrolment_for_rater(rater=request.user, code=code))
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(CLINICIAN)
+@login_required_for_role
 def study_continue(request, code):
     """Where the clinician left off, on whatever device: their first unsubmitted item. Before the first
     item, once: the study's instructions (and what the calibration items are), until they go on."""
@@ -72,16 +81,18 @@ def study_continue(request, code):
     if is_open and request.method == "POST":
         instructions_accept(enrolment)
         return redirect("annotation:rate_continue", code=enrolment.code)
-    progress = rater_progress(rater=request.user, study=enrolment.study)
     if is_open and instructions_due(enrolment):
         return render(request, "annotation/rate/instructions.html", {
-            "enrolment": enrolment, "progress": progress, "study": enrolment.study,
-            "calibration_count": calibration_count(enrolment),
+            "enrolment": enrolment, "progress": rater_progress(rater=request.user, study=enrolment.study),
+            "study": enrolment.study, "calibration_count": calibration_count(enrolment),
         })
-    task = assignment_next_for_rater(rater=request.user, study=enrolment.study)
-    if task is not None and is_open:
-        return redirect("annotation:rate_task", code=task.code)
-    return render(request, "annotation/rate/done.html", {"enrolment": enrolment, "progress": progress})
+    if enrolment.next_code is not None and is_open:
+        kind = "p" if enrolment.study.preference_mode else "a"
+        if request.session.get(KIND_SESSION_KEY, "a") != kind:
+            request.session[KIND_SESSION_KEY] = kind  # the item's page then looks in the right table first
+        return redirect("annotation:rate_task", code=enrolment.next_code)
+    return render(request, "annotation/rate/done.html", {
+        "enrolment": enrolment, "progress": rater_progress(rater=request.user, study=enrolment.study)})
 
 
 @require_GET
@@ -95,14 +106,17 @@ def study_history(request, code):
 
 
 def _task_or_404(request, code):
-    task = task_for_rater(rater=request.user, code=code)
-    if task is None:
-        raise Http404
+    """The item, looked for first among the kind of item this clinician last opened (a study is either
+    rating or side by side, so that is nearly always the right table)."""
+    kind = request.session.get(KIND_SESSION_KEY, "a")
+    task = _found_or_refused(request, task_for_rater(rater=request.user, code=code, kind=kind))
+    if task_kind(task) != kind:
+        request.session[KIND_SESSION_KEY] = task_kind(task)
     return task
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(CLINICIAN)
+@login_required_for_role
 def task_page(request, code):
     task = _task_or_404(request, code)
     is_preference = isinstance(task, PreferenceAssignment)
