@@ -224,6 +224,7 @@ def _create_rows(study, model, item_ids, rater_ids, positions, is_anchor, repeat
         for n, i in enumerate(indices.tolist()):
             row = {"study_id": study.pk, "rater_id": int(rater_ids[i]), item_field: int(item_ids[i]),
                    "code": codes[i], "position": int(positions[i]), "is_anchor": bool(is_anchor[i]),
+                   "is_calibration": False,
                    "status": AssignmentStatus.PENDING.value, "draft": {}, "active_seconds": 0.0,
                    "created_at": now, "updated_at": now}
             if model is PreferenceAssignment:
