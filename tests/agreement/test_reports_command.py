@@ -44,3 +44,13 @@ def test_command_refuses_an_unknown_study_and_bad_parameters():
     with pytest.raises(CommandError, match="n_boot"):
         call_command("agreement_report", str(study.pk), "--format", "json", "--n-boot", "-3")
     assert Report.objects.count() == 0
+
+
+def test_command_passes_the_analysis_options(study, tmp_path):
+    import json
+
+    target = tmp_path / "out.json"
+    call_command("agreement_report", study.name, "--format", "json", "--output", str(target), "--consensus-tie",
+                 "lower", "--multiplicity", "bh", "--metadata-key", "category", stderr=io.StringIO())
+    params = json.loads(target.read_text())["meta"]["parameters"]
+    assert (params["consensus_tie"], params["multiplicity"], params["metadata_key"]) == ("lower", "bh", "category")

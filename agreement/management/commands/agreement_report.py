@@ -21,14 +21,22 @@ class Command(BaseCommand):
         parser.add_argument("--n-boot", type=int, dest="n_boot", help="Bootstrap resamples (default 1000)")
         parser.add_argument("--min-confidence", dest="min_confidence")
         parser.add_argument("--cannot-assess", dest="cannot_assess", choices=["exclude", "category"])
+        parser.add_argument("--consensus", choices=["majority", "median", "mean"])
+        parser.add_argument("--consensus-tie", dest="consensus_tie", choices=["exclude", "lower", "higher", "random"])
+        parser.add_argument("--kappa-average-ci", dest="kappa_average_ci", choices=["jackknife", "two_way_bootstrap"])
+        parser.add_argument("--multiplicity", choices=["holm", "bh"], help="p-value adjustment of persona effects")
+        parser.add_argument("--metadata-key", dest="metadata_key", help="Case metadata key to break down by")
+        parser.add_argument("--weight-matrices", dest="weight_matrices",
+                            help='JSON: {"dimension": [[1, 0.5, 0], ...]} agreement weights')
 
     def handle(self, *args, study, format, output, **options):
         found = Study.objects.filter(pk=int(study)) if study.isdigit() else Study.objects.none()
         found = found or Study.objects.filter(name=study)
         if not found:
             raise CommandError(f"No study with id or name {study!r}.")
-        parameters = {k: options[k] for k in ("seed", "n_boot", "min_confidence", "cannot_assess")
-                      if options.get(k) is not None}
+        keys = ("seed", "n_boot", "min_confidence", "cannot_assess", "consensus", "consensus_tie", "kappa_average_ci",
+                "multiplicity", "metadata_key", "weight_matrices")
+        parameters = {k: options[k] for k in keys if options.get(k) is not None}
         try:
             report = services.report_generate(study=found.get(), format=format, parameters=parameters)
         except ApplicationError as exc:
