@@ -18,6 +18,14 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 API_PREFIX = "/api/"
+BIGINT_MAX = 2**63 - 1
+
+
+def id_or_none(value: str | None) -> int | None:
+    """A query-string id as the database can compare it (ASCII digits, within a bigint), else None."""
+    if value is None or not (value.isascii() and value.isdigit()) or int(value) > BIGINT_MAX:
+        return None
+    return int(value)
 
 
 class ApplicationError(Exception):

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsResearcher, IsStudyAdmin
 from config.downloads import download_filename
+from config.exceptions import id_or_none
 
 from .. import selectors, services
 from ..models import ReportStatus
@@ -28,9 +29,9 @@ class ReportListCreateApi(generics.ListAPIView):
         queryset = selectors.reports_for(user=self.request.user)
         study = self.request.query_params.get("study")
         if study is not None:
-            if not study.isdigit():
+            if id_or_none(study) is None:
                 return queryset.none()
-            queryset = queryset.filter(study_id=int(study))
+            queryset = queryset.filter(study_id=id_or_none(study))
         return queryset
 
     @extend_schema(parameters=[OpenApiParameter("study", int, required=False)])

@@ -13,7 +13,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from accounts.permissions import IsResearcher, IsStudyAdmin, ReadOnly
-from config.exceptions import error_responses
+from config.exceptions import error_responses, id_or_none
 
 from ..models import Case
 from ..permissions import study_for
@@ -78,7 +78,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupViewSet
         cases = Case.objects.order_by("case_set", "id")
         case_set = self.request.query_params.get("case_set")
         if case_set is not None and self.action == "list":
-            cases = cases.filter(case_set=case_set if case_set.isdigit() else None)
+            cases = cases.filter(case_set=id_or_none(case_set))
         return cases
 
 

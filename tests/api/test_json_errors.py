@@ -70,3 +70,10 @@ def test_a_session_write_without_csrf_is_still_403():
     api.force_login(factories.admin())
     body = _error(api.post("/api/personas/", {"slug": "p"}, format="json"), 403)
     assert "CSRF" in body["message"]
+
+
+@pytest.mark.parametrize("url", ["/api/reports/?study=40389311220618518528", "/api/reports/?study=%C2%B2",
+                                 "/api/cases/?case_set=40389311220618518528", "/api/cases/?case_set=%C2%B2"])
+def test_an_id_filter_out_of_range_or_not_ascii_lists_nothing(api_as, admin_user, url):
+    response = api_as(admin_user).get(url)
+    assert response.status_code == 200 and response.json()["results"] == []
