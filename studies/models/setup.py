@@ -1,5 +1,6 @@
 """What admins set up: case sets and cases, personas, model specs and studies."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from ..choices import Backend, CareSetting, InteractionStyle, LeakPolicy, StudyStatus, TaskType
@@ -28,6 +29,14 @@ class CaseSet(TimeStampedModel):
 
     def __str__(self):
         return f"{self.name} v{self.version}"
+
+    def clean(self):
+        from ..importers.triage_scale import triage_scale_read  # the importers build on these models
+
+        try:
+            self.triage_scale = triage_scale_read(self.triage_scale)
+        except ValueError as exc:
+            raise ValidationError({"triage_scale": str(exc)}) from None
 
 
 class Case(TimeStampedModel):

@@ -49,3 +49,15 @@ def test_an_upload_declares_its_scale_and_the_report_data_reads_it():
 def test_an_upload_without_a_scale_gets_esi():
     result = case_set_import(file=io.BytesIO(CSV.replace(b"emergency", b"2")), filename="c.csv", name="ESI set")
     assert CaseSet.objects.get(pk=result.case_set.pk).triage_scale["name"] == "ESI"
+
+
+def test_a_case_set_checks_its_declared_scale():
+    from django.core.exceptions import ValidationError
+
+    case_set = factories.CaseFactory().case_set
+    case_set.triage_scale = {"name": "x", "ordered": True, "levels": [{"value": "1", "label": "one"}]}
+    with pytest.raises(ValidationError, match="triage_scale"):
+        case_set.full_clean()
+    case_set.triage_scale = FOUR
+    case_set.full_clean()
+    assert case_set.triage_scale["most_urgent"] == "last"
