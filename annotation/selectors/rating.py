@@ -5,7 +5,18 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, F, Func, OuterRef, Q, Subquery, Value, When, Window
+from django.db import connection
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Subquery,
+)
+from django.db.models.expressions import RawSQL
 
 from accounts.roles import role_flags, roles_remember
 from studies.models import Study, StudyStatus
@@ -55,19 +66,28 @@ def rater_tasks(*, rater, study: Study):
 
 def rater_progress(*, rater, study: Study) -> Progress:
     """One query: the counts are window aggregates over all the rater's items, carried on the rows of the
-    pace window (the most recent submissions with time on task, which sort first)."""
-    submitted = Q(status=AssignmentStatus.SUBMITTED)
-    rows = list(rater_tasks(rater=rater, study=study).annotate(
-        _total=Window(Count("pk")), _done=Window(Count("pk", filter=submitted)),
-        _untimed=Case(When(submitted & Q(active_seconds__gt=0), then=Value(0)), default=Value(1)),
-    ).order_by("_untimed", F("submitted_at").desc(nulls_last=True))
-        .values_list("_total", "_done", "_untimed", "active_seconds")[:PACE_WINDOW])
+    pace window (the most recent submissions with time on task, which sort first). Plain SQL: this runs
+    on every form page, and compiling the same query through the ORM cost more than running it."""
+    table = _quote(task_model_for(study)._meta.db_table)
+    submitted, withdrawn = AssignmentStatus.SUBMITTED.value, AssignmentStatus.WITHDRAWN.value
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRESS_SQL.format(table=table),
+                       [submitted, submitted, rater.pk, study.pk, withdrawn, PACE_WINDOW])
+        rows = cursor.fetchall()
     if not rows:
         return Progress(0, 0, None)
-    total, done = rows[0][:2]
+    total, done = int(rows[0][0]), int(rows[0][1])
     recent = [seconds for _, _, untimed, seconds in rows if not untimed]
     pace = statistics.median(recent) if recent else None
     return Progress(done, total, None if pace is None else pace * (total - done))
+
+
+_PROGRESS_SQL = (
+    "SELECT COUNT(*) OVER (), SUM(CASE WHEN status = %s THEN 1 ELSE 0 END) OVER (), "
+    "CASE WHEN status = %s AND active_seconds > 0 THEN 0 ELSE 1 END AS untimed, active_seconds "
+    "FROM {table} WHERE rater_id = %s AND study_id = %s AND status <> %s "
+    "ORDER BY untimed, submitted_at DESC LIMIT %s"
+)
 
 
 def assignment_next_for_rater(*, rater, study: Study) -> RaterTask | None:
@@ -116,7 +136,6 @@ _TASK_MODELS = (("a", Assignment), ("p", PreferenceAssignment))
 _TASK_RELATED = {Assignment: ("study", "response__case"),
                  PreferenceAssignment: ("study", "comparison__case", "comparison__response_a",
                                         "comparison__response_b")}
-_ENROLMENT_FIELDS = ("pk", "code", "is_active", "instructions_seen_at", "created_at", "updated_at")
 
 
 def task_for_rater(*, rater, code: str, kind: str = "a") -> RaterTask | None:
@@ -139,21 +158,36 @@ def task_kind(task: RaterTask) -> str:
 
 
 def _task_query(model, rater, code: str):
-    mine = StudyRater.objects.filter(study=OuterRef("study"), rater=rater)
-    enrolment = {f"_enrolment_{name}": Subquery(mine.values(name)[:1]) for name in _ENROLMENT_FIELDS}
-    number = _count(StudyRater.objects.filter(rater=rater, pk__lte=OuterRef("_enrolment_pk")))
+    t, e = _quote(model._meta.db_table), _quote(StudyRater._meta.db_table)
+    mine = f"FROM {e} e WHERE e.study_id = {t}.study_id AND e.rater_id = %s"
     return (model.objects.select_related(*_TASK_RELATED[model]).filter(rater=rater, code=code)
-            .exclude(status=AssignmentStatus.WITHDRAWN).exclude(Exists(mine.filter(is_active=False)))
-            .annotate(**enrolment).annotate(_enrolment_number=number, **role_flags(rater)))
+            .exclude(status=AssignmentStatus.WITHDRAWN)
+            .annotate(_withdrawn=RawSQL(f"EXISTS (SELECT 1 {mine} AND NOT e.is_active)", (rater.pk,),
+                                        output_field=BooleanField()))
+            .filter(_withdrawn=False)
+            .annotate(_enrolment_pk=RawSQL(f"SELECT e.id {mine}", (rater.pk,), output_field=BigIntegerField()),
+                      _enrolment_code=RawSQL(f"SELECT e.code {mine}", (rater.pk,), output_field=CharField()),
+                      _enrolment_number=RawSQL(_NUMBER_SQL.format(e=e, mine=mine), (rater.pk, rater.pk),
+                                               output_field=IntegerField()),
+                      **role_flags(rater)))
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+# The enrolment's place among the rater's enrolments: "Study N" where the study has no rater-facing title.
+_NUMBER_SQL = "SELECT COUNT(*) FROM {e} n WHERE n.rater_id = %s AND n.id <= (SELECT e.id {mine})"
 
 
 def _enrolment_from(task: RaterTask) -> StudyRater | None:
-    """The enrolment read along with the task (see _task_query), as a model instance."""
+    """The enrolment read along with the task (see _task_query), as a model instance; the fields that were
+    not read load on first use."""
     if task._enrolment_pk is None:
         return None
-    enrolment = StudyRater(study=task.study, rater_id=task.rater_id,
-                           **{name: getattr(task, f"_enrolment_{name}") for name in _ENROLMENT_FIELDS})
-    enrolment._state.adding, enrolment._state.db = False, task._state.db
+    enrolment = StudyRater.from_db(task._state.db, ["id", "study_id", "rater_id", "code", "is_active"],
+                                   [task._enrolment_pk, task.study_id, task.rater_id, task._enrolment_code, True])
+    enrolment.study = task.study
     enrolment._number = task._enrolment_number
     return enrolment
 
