@@ -9,6 +9,7 @@ Responses whose text reveals their persona follow the study's leak policy: "hide
 every queue (`is_assignable`), "redact" removes the revealing phrases, "show" leaves them as written.
 """
 from dataclasses import dataclass
+from functools import lru_cache
 
 import markdown
 import nh3
@@ -41,8 +42,10 @@ class BlindedPair:
     right_html: str
 
 
+@lru_cache(maxsize=2048)
 def render_markdown(text: str) -> str:
-    """Markdown to HTML that can carry no script, style, image, form or event handler."""
+    """Markdown to HTML that can carry no script, style, image, form or event handler. A pure function of
+    the text, remembered per process: a case's vignette and question recur on every one of its items."""
     html = markdown.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
     return nh3.clean(
         html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
