@@ -253,3 +253,12 @@ def test_average_interval_is_clipped_at_minus_one():
     average = pairwise_cohen_kappa(ratings, labels=[0, 1]).average
     assert average.value < 0 and average.value - 1.96 * average.se < -1
     assert average.ci_low == -1.0
+
+
+def test_judge_validates_its_input_even_when_the_consensus_is_refused():
+    # a median of nominal categories is refused, so no consensus kappa is computed; bad input still raises
+    options = {"labels": [0, 1], "consensus": "median", "scale": "nominal", "n_boot": 0}
+    with pytest.raises(ValueError, match="^weights must be one of"):
+        judge_agreement(np.zeros((2, 2)), [0, 0], weights="cubic", **options)
+    with pytest.raises(ValueError, match="^ratings must be category indices 0..1 or NaN$"):
+        judge_agreement(np.zeros((2, 2)), [0, 2], **options)
