@@ -59,6 +59,9 @@ class ModelSpecForm(forms.Form):
 
     def __init__(self, *args, frozen: bool = False, judge: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        defaults = ModelSpec()
+        for name in ("temperature", "top_p", "max_tokens", "seed", "samples_per_prompt"):
+            self.fields[name].initial = getattr(defaults, name)  # a new model starts from the model's defaults
         self.frozen_fields = [name for name in MODEL_SPEC_OUTPUT_FIELDS if name in self.fields] if frozen else []
         for name in self.frozen_fields:
             self.fields[name].disabled = True

@@ -149,3 +149,9 @@ def test_the_services_frozen_refusal_is_shown_on_each_frozen_field(client, admin
     assert "model_path" not in page.context["form"].errors
     spec.refresh_from_db()
     assert spec.temperature == 0.7
+
+
+def test_a_new_model_form_starts_from_the_models_defaults(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get(reverse("studies:model_spec_create")).content.decode()
+    assert 'name="seed" value="0"' in page and 'name="temperature" value="0.7"' in page
