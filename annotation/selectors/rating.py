@@ -10,11 +10,7 @@ from django.db.models import (
     BigIntegerField,
     BooleanField,
     CharField,
-    F,
-    Func,
     IntegerField,
-    OuterRef,
-    Subquery,
 )
 from django.db.models.expressions import RawSQL
 
@@ -100,29 +96,24 @@ def assignment_next_for_rater(*, rater, study: Study) -> RaterTask | None:
 def enrolment_for_rater(*, rater, code: str) -> StudyRater | None:
     """The enrolment with its study, the rater's roles, its rater-facing number and the code of the next
     item (`next_code`), in one query."""
-    mine = StudyRater.objects.filter(rater=rater)
-    following = {f"_next_{n}": Subquery(rater_tasks_open(model, rater).filter(study=OuterRef("study"))
-                                        .values("code")[:1]) for n, model in _TASK_MODELS}
+    e = _quote(StudyRater._meta.db_table)
+    following = {f"_next_{n}": RawSQL(_NEXT_SQL.format(table=_quote(model._meta.db_table), e=e),
+                                      (rater.pk, *OPEN), output_field=CharField()) for n, model in _TASK_MODELS}
+    number = RawSQL(f"SELECT COUNT(*) FROM {e} n WHERE n.rater_id = %s AND n.id <= {e}.id", (rater.pk,),
+                    output_field=IntegerField())
     enrolment = (StudyRater.objects.select_related("study")
                  .filter(rater=rater, code=code, is_active=True,
                          study__status__in=(StudyStatus.RATING, StudyStatus.CLOSED))
-                 .annotate(_number=Subquery(_count(mine.filter(pk__lte=OuterRef("pk")))), **following,
-                           **role_flags(rater)).first())
+                 .annotate(_number=number, **following, **role_flags(rater)).first())
     if enrolment is not None:
         roles_remember(rater, enrolment)
         enrolment.next_code = enrolment._next_p if enrolment.study.preference_mode else enrolment._next_a
     return enrolment
 
 
-def _count(queryset) -> Subquery:
-    """COUNT(*) of a queryset as a scalar subquery (0 where nothing matches)."""
-    return Subquery(queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"))
-
-
-def rater_tasks_open(model, rater):
-    """The rater's unsubmitted items of one kind, in queue order (calibration items first)."""
-    return (model.objects.filter(rater=rater, status__in=OPEN)
-            .order_by("-is_calibration", "position", "id"))
+# The first unsubmitted item of the enrolment's rater in its study, in queue order (assignment_next_for_rater).
+_NEXT_SQL = ("SELECT t.code FROM {table} t WHERE t.study_id = {e}.study_id AND t.rater_id = %s "
+             "AND t.status IN (%s, %s) ORDER BY t.is_calibration DESC, t.position, t.id LIMIT 1")
 
 
 def rater_enrolments(*, rater) -> list[tuple[StudyRater, Progress]]:
