@@ -83,8 +83,10 @@ def case_weights(n: int, n_boot: int, seed: int | None) -> np.ndarray:
 def cluster_sums(clusters: Sequence, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(cluster ids, per-cluster sums of the rows' features), clusters sorted."""
     ids, inverse = np.unique(np.asarray(clusters), return_inverse=True)
-    out = np.zeros((ids.size, features.shape[1]))
-    np.add.at(out, inverse, features)
+    inverse = inverse.reshape(-1)
+    out = np.empty((ids.size, features.shape[1]))
+    for j in range(features.shape[1]):
+        out[:, j] = np.bincount(inverse, weights=features[:, j], minlength=ids.size)
     return ids, out
 
 
@@ -205,7 +207,9 @@ def sign_flip_pvalue(case_means: np.ndarray, *, n_perm: int, seed: int | None) -
         rng = np.random.default_rng(seed)
         return (rng.integers(0, 2, size=(n_perm, n), dtype=np.int8) * 2 - 1).astype(np.float32)
     signs = _cached(("s", n, n_perm, seed), make) if seed is not None else make()
-    hits = int(np.count_nonzero(np.abs(signs @ case_means) / n >= observed - 1e-12))
+    # float32 products (the sign matrix is cached as float32); ties within float32 rounding count as hits
+    flipped = np.abs(signs @ case_means.astype(np.float32)) / n
+    hits = int(np.count_nonzero(flipped >= observed * (1 - 1e-5) - 1e-12))
     return (1 + hits) / (1 + n_perm), "monte_carlo_sign_flip"
 
 
@@ -222,7 +226,7 @@ def paired_difference(differences: np.ndarray, clusters: Sequence, *, n_boot: in
     p, p_method = sign_flip_pvalue(case_means - 0.0, n_perm=max(n_boot, 1000), seed=seed)
     low = high = method = None
     if n_boot > 0 and ids.size >= 2:
-        rep = case_weights(ids.size, n_boot, seed) @ case_means / ids.size
+        rep = case_weights(ids.size, n_boot, seed) @ case_means.astype(np.float32) / ids.size
         low, high = _percentile(rep, confidence)
         method = CI_CLUSTER if low is not None else None
     return Coefficient(name=name, value=value, status=STATUS_OK, n_items=int(ids.size), n_ratings=int(ok.sum()),
