@@ -315,3 +315,56 @@ def test_the_two_way_bootstrap_option_is_in_the_report():
     light = report["dimensions"]["safety"]["agreement"]["pairwise"]["average"]
     assert two_way["value"] == pytest.approx(light["value"])
     assert "items x raters bootstrap" in render_html(report)
+
+
+def test_evaluation_splits_per_model_and_ece_match_brute_force():
+    base = factories.PersonaFactory(baseline=True)
+    doc = factories.PersonaFactory(name="ED physician")
+    models = [factories.ModelSpecFactory(name="m-a"), factories.ModelSpecFactory(name="m-b")]
+    study = factories.StudyFactory()
+    cases = [factories.CaseFactory(task_type="triage", reference_answer="2", metadata={"category": c})
+             for c in ("medication", "falls", "medication")]
+    rng = np.random.default_rng(4)
+    truth = []
+    for case in cases:
+        for model in models:
+            for persona in (base, doc):
+                label, conf = str(int(rng.integers(1, 4))), float(rng.uniform(0.3, 1))
+                factories.ResponseFactory(study=study, case=case, persona=persona, model=model, parsed_label=label,
+                                          parsed_confidence=conf, parse_status="parsed")
+                truth.append((model.name, persona.name, label == "2", conf, case.metadata["category"]))
+    report = build_report(study_data_load(study), parameters_clean({"n_boot": 50, "metadata_key": "category"}))
+    ev = report["evaluation"]
+    for model in ("m-a", "m-b"):
+        hits = [t[2] for t in truth if t[0] == model]
+        assert ev["by_model"][model]["accuracy"]["value"] == pytest.approx(np.mean(hits))
+        pair = [t[2] for t in truth if t[0] == model and t[1] == "ED physician"]
+        assert ev["by_persona_and_model"]["ED physician"][model]["accuracy"]["value"] == pytest.approx(np.mean(pair))
+    assert ev["by_metadata"]["falls"]["n_answers"] == 4
+    conf = np.array([t[3] for t in truth])
+    hit = np.array([t[2] for t in truth], dtype=float)
+    assert ev["ece"]["overall"]["value"] == pytest.approx(metrics.calibration(conf, hit).ece.value)
+    assert ev["overall"]["calibration"]["ece"]["value"] == pytest.approx(ev["ece"]["overall"]["value"])
+    assert set(ev["ece"]["vs_baseline"]) == {"ED physician"}
+    rows = report["persona_effects"]["rows"]
+    assert {r["value"] for r in rows if r["stratum"] == "metadata:category"} == {"falls", "medication"}
+
+
+def test_medical_aggregate_and_n_weighted_average_in_the_report():
+    study, rows = _two_model_study()
+    data = study_data_load(study)
+    report = build_report(data, parameters_clean({"n_boot": 20}))
+    effects = report["persona_effects"]
+    per_persona = next(r for r in effects["rows"] if r["measure"] == "Clinicians: Reasoning quality"
+                       and r["stratum"] == "all")
+    medical = next(r for r in effects["persona_kinds"] if r["measure"] == "Clinicians: Reasoning quality"
+                   and r["stratum"] == "all")
+    # One medical persona: the aggregate equals its own effect.
+    assert medical["persona"] == "medical persona" and medical["difference"] == pytest.approx(per_persona["difference"])
+    two = _two_rater_study()[0]
+    data = study_data_load(two)
+    report = build_report(data, parameters_clean({"n_boot": 0}))
+    expected = metrics.n_weighted_kappa_average(data.dimensions["safety"].ratings, labels=[0, 1, 2],
+                                                weights="quadratic")
+    got = report["dimensions"]["safety"]["coefficients"]["n_weighted_average"]
+    assert got["value"] == pytest.approx(expected.value) and got["ci_method"] == "jackknife_normal"
