@@ -368,3 +368,15 @@ def test_medical_aggregate_and_n_weighted_average_in_the_report():
                                                 weights="quadratic")
     got = report["dimensions"]["safety"]["coefficients"]["n_weighted_average"]
     assert got["value"] == pytest.approx(expected.value) and got["ci_method"] == "jackknife_normal"
+
+
+def test_new_parameters_are_validated_all_at_once():
+    from config.exceptions import ApplicationError
+
+    with pytest.raises(ApplicationError) as caught:
+        parameters_clean({"weight_matrices": "{bad", "multiplicity": "x", "rbo_p": 2, "consensus_tie": "coin",
+                          "kappa_average_ci": "magic"})
+    assert set(caught.value.extra["fields"]) == {"weight_matrices", "multiplicity", "rbo_p", "consensus_tie",
+                                                 "kappa_average_ci"}
+    assert parameters_clean({"weight_matrices": '{"safety": [[1, 0], [0, 1]]}'})["weight_matrices"] == {
+        "safety": [[1, 0], [0, 1]]}
