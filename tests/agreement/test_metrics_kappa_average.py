@@ -130,3 +130,15 @@ def test_items_rated_once_are_outside_the_jackknife():
     res = n_weighted_kappa_average(ratings, labels=[0, 1, 2])
     assert res.se == pytest.approx(literal_jackknife_se(RATINGS, 3, None), abs=TOL)
     assert res.value == pytest.approx(literal_average(RATINGS, 3, None), abs=TOL)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(("ratings", "k", "weights"), [
+    (np.array([[0, 0], [0, 0], [1, 1]], float), 2, None),  # a deletion leaves 0/0
+    (np.array([[NAN, 0, NAN], [0, NAN, 0], [2, 1, 2], [NAN, NAN, 2], [2, 1, 1], [1, 2, 0]]), 3, "linear"),  # x/0
+])
+def test_undefined_deletions_raise_no_numpy_warning(ratings, k, weights):
+    res = n_weighted_kappa_average(ratings, labels=list(range(k)), weights=weights)
+    assert res.value == pytest.approx(literal_average(ratings, k, weights), abs=TOL)
+    se = literal_jackknife_se(ratings, k, weights)
+    assert res.se == (None if se is None else pytest.approx(se, abs=TOL))
