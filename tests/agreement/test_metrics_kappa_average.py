@@ -112,7 +112,7 @@ def test_no_interval_when_a_deletion_leaves_no_defined_pair():
     ratings = np.array([[0, 0], [0, 0], [1, 1]], float)
     res = n_weighted_kappa_average(ratings, labels=[0, 1])
     assert literal_jackknife_se(ratings, 2, None) is None
-    assert res.value == 1.0 and res.status == "ok"
+    assert res.value == 1.0 and res.status == "ok" and res.warnings == ("small_n",)
     assert (res.se, res.ci_low, res.ci_high, res.ci_method, res.ci_level) == (None, None, None, None, None)
 
 
@@ -142,3 +142,9 @@ def test_undefined_deletions_raise_no_numpy_warning(ratings, k, weights):
     assert res.value == pytest.approx(literal_average(ratings, k, weights), abs=TOL)
     se = literal_jackknife_se(ratings, k, weights)
     assert res.se == (None if se is None else pytest.approx(se, abs=TOL))
+
+
+@pytest.mark.parametrize("confidence", [0.0, 1.0, 1.5, -0.2])
+def test_confidence_outside_the_unit_interval_is_refused(confidence):
+    with pytest.raises(ValueError, match="confidence"):
+        n_weighted_kappa_average(RATINGS, labels=[0, 1, 2], confidence=confidence)
