@@ -156,3 +156,67 @@ def test_bradley_terry_without_a_finite_mle_is_not_identifiable():
         bradley_terry(["a"], ["b"], [0.3])
     with pytest.raises(ValueError, match="two different players"):
         bradley_terry(["a"], ["a"], [1])
+
+
+# --- pinned by mutation testing: defaults, input forms, sizes, the seeded resampling --------------
+
+def _rank_data():
+    rng = np.random.default_rng(21)
+    conditions = np.repeat(["p", "q", "r", "s", "t"], [4, 5, 3, 6, 4])
+    a = np.arange(conditions.size) * 0.1 + rng.normal(size=conditions.size)
+    b = np.arange(conditions.size) * 0.1 + rng.normal(size=conditions.size)
+    return list(conditions), a, b
+
+
+def test_rank_agreement_defaults_are_1000_resamples_with_seed_0():
+    conditions, a, b = _rank_data()
+    default = rank_agreement(conditions, a, b)
+    explicit = rank_agreement(conditions, a, b, n_boot=1000, seed=0, confidence=0.95)
+    for d, e in [(default.kendall_tau_b, explicit.kendall_tau_b), (default.spearman, explicit.spearman)]:
+        assert (d.n_boot, d.seed, d.ci_level) == (1000, 0, 0.95)
+        assert (d.ci_low, d.ci_high) == (e.ci_low, e.ci_high)
+
+
+def test_stratified_weights_replay_the_seeded_draws_condition_by_condition():
+    from agreement.metrics.ranking import _stratified_weights
+
+    codes = np.array([1, 0, 1, 2, 0, 1, 2, 2])
+    w = _stratified_weights(codes, 3, 7, seed=42)
+    rng = np.random.default_rng(42)
+    expected = np.zeros((7, codes.size))
+    for c in range(3):
+        members = np.flatnonzero(codes == c)
+        draws = rng.integers(0, members.size, size=(7, members.size))
+        for r in range(7):
+            expected[r, members] = np.bincount(draws[r], minlength=members.size)
+    np.testing.assert_array_equal(w, expected)
+
+
+def test_rank_agreement_accepts_columns_and_none_as_missing():
+    conditions, a, b = _rank_data()
+    a[[2, 7]] = np.nan
+    flat = rank_agreement(conditions, a, b, n_boot=50, seed=3)
+    column = rank_agreement(conditions, a.reshape(-1, 1), b.reshape(-1, 1), n_boot=50, seed=3)
+    listed = rank_agreement(conditions, [None if np.isnan(v) else v for v in a], list(b), n_boot=50, seed=3)
+    for other in (column, listed):
+        assert other == flat
+
+
+def test_rank_agreement_length_mismatch_message():
+    with pytest.raises(ValueError, match="^conditions, scores_a and scores_b must have the same length$"):
+        rank_agreement(["a", "b"], [1, 2], [1, 2, 3], n_boot=0)
+
+
+def test_rank_agreement_sizes_count_only_items_of_conditions_scored_on_both_sides():
+    nan = np.nan
+    conditions = ["p", "p", "q", "q", "r", "r", "s", "s", "t"]
+    a = [1.0, nan, 2.0, 3.0, 4.0, nan, 5.0, 6.0, nan]  # t: no score on side a
+    b = [2.0, 1.0, nan, 4.0, nan, 3.0, 6.0, nan, 7.0]
+    # p, q, r, s enter; item 8 (t) does not; every item of p..s has at least one score
+    res = rank_agreement(conditions, a, b, n_boot=0)
+    for coef in (res.kendall_tau_b, res.spearman):
+        assert (coef.n_items, coef.n_ratings, coef.n_items_total, coef.n_ratings_total) == (8, 11, 9, 12)
+        assert coef.extra["n_conditions"] == 4
+    both_missing = rank_agreement(conditions + ["p"], a + [nan], b + [nan], n_boot=0)
+    assert both_missing.kendall_tau_b.n_items == 8 and both_missing.kendall_tau_b.n_items_total == 10
+    assert res.n_a == (1, 2, 1, 2, 0) and res.n_b == (2, 1, 1, 1, 1)
