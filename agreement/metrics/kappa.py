@@ -196,7 +196,10 @@ def _pair_coefficients(
             low, high, extra["n_boot_undefined"] = _bootstrap.percentile_interval(reps[i], confidence)
             ci_method = _bootstrap.CI_BOOTSTRAP
         else:
-            low, high, ci_method = value - z * se, value + z * se, "wald"
+            # Kappa lies in [-1, 1]: a normal interval near the boundary is clipped there (and says so).
+            low, high, ci_method = max(-1.0, value - z * se), min(1.0, value + z * se), "wald"
+            if (low, high) != (value - z * se, value + z * se):
+                extra["ci_clipped"] = True
         out.append(Coefficient(name=label, value=value, status=STATUS_OK, **sizes, **tot, se=se, ci_low=low,
                                ci_high=high, ci_method=ci_method, ci_level=confidence,
                                n_boot=n_boot if reps is not None else 0, seed=seed if reps is not None else None,

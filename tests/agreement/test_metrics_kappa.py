@@ -281,3 +281,16 @@ def test_average_kappa_interval_stays_within_minus_one_and_one(case):
     average = pairwise_cohen_kappa(ratings, labels=list(range(k)), n_boot=0).average
     if average.ci_low is not None:
         assert -1.0 <= average.ci_low <= average.value <= average.ci_high <= 1.0
+
+
+def test_a_wald_interval_that_would_pass_one_is_clipped_and_says_so():
+    from agreement.metrics import cohen_kappa
+
+    a = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    b = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 0])
+    result = cohen_kappa(a, b, labels=[0, 1], n_boot=0)
+    table = np.array([[5, 0], [1, 4]])
+    reference = sm_cohens_kappa(table)
+    assert result.value == pytest.approx(reference.kappa) and result.se == pytest.approx(reference.std_kappa)
+    assert reference.kappa_upp > 1 and result.ci_high == 1.0 and result.extra["ci_clipped"] is True
+    assert result.ci_low == pytest.approx(reference.kappa_low)
