@@ -220,3 +220,21 @@ def test_rank_agreement_sizes_count_only_items_of_conditions_scored_on_both_side
     both_missing = rank_agreement(conditions + ["p"], a + [nan], b + [nan], n_boot=0)
     assert both_missing.kendall_tau_b.n_items == 8 and both_missing.kendall_tau_b.n_items_total == 10
     assert res.n_a == (1, 2, 1, 2, 0) and res.n_b == (2, 1, 1, 1, 1)
+
+
+def test_rank_agreement_interval_needs_a_resample_and_two_conditions():
+    conditions, a, b = _rank_data()
+    none = rank_agreement(conditions, a, b, n_boot=0)
+    one = rank_agreement(conditions, a, b, n_boot=1, seed=4)
+    for coef in (none.kendall_tau_b, none.spearman):
+        assert (coef.ci_low, coef.ci_high, coef.ci_method, coef.ci_level, coef.n_boot, coef.seed) == (
+            None, None, None, None, 0, None)
+        assert "n_boot_undefined" not in coef.extra
+    for coef in (one.kendall_tau_b, one.spearman):
+        assert (coef.ci_method, coef.n_boot, coef.seed, coef.ci_level) == ("bootstrap_percentile", 1, 4, 0.95)
+        assert coef.ci_low == coef.ci_high is not None
+    # exactly two conditions: each resample's correlation is +1 or -1
+    two = rank_agreement(["p", "p", "q", "q"], [1.0, 2.0, 3.0, 5.0], [1.0, 1.5, 2.0, 4.0], n_boot=30, seed=2)
+    for coef in (two.kendall_tau_b, two.spearman):
+        assert coef.value == 1.0 and coef.ci_method == "bootstrap_percentile" and coef.n_boot == 30
+        assert coef.ci_low is not None and coef.ci_high == 1.0
