@@ -5,9 +5,9 @@
 - admin: manages case sets, personas, models and studies (and the Django admin).
 """
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
-from django.db.models import BooleanField
+from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
 CLINICIAN = "clinician"
@@ -16,9 +16,19 @@ ADMIN = "admin"
 ROLES = (ADMIN, RESEARCHER, CLINICIAN)
 
 
+# Site admins create clinicians' accounts in the app (studies' Clinicians page): Django's "add user".
+ADMIN_PERMISSIONS = (("auth", "add_user"),)
+
+
 def roles_ensure() -> None:
     for name in ROLES:
         Group.objects.get_or_create(name=name)
+    admin_group = Group.objects.get(name=ADMIN)
+    wanted = Permission.objects.filter(
+        Q(*[Q(content_type__app_label=app, codename=code) for app, code in ADMIN_PERMISSIONS], _connector=Q.OR))
+    missing = wanted.exclude(group=admin_group)
+    if missing.exists():
+        admin_group.permissions.add(*missing)
 
 
 def user_roles(user) -> set[str]:

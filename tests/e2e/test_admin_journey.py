@@ -1,8 +1,8 @@
 """A whole study from an empty database, through the platform's own pages only, in headless Chromium.
 
-A site admin account is the one thing created outside the pages (with the test factories): it is what the
-platform needs to exist before anything else, as `manage.py createsuperuser` makes on a new install (a site
-admin may create accounts; a study admin may not). No page creates researcher accounts either (the
+An admin account is the one thing created outside the pages (with the test factories): it is what the
+platform needs to exist before anything else, as `manage.py create_user NAME --role admin` makes on a new
+install (the admin role may create clinicians' accounts). No page creates researcher accounts either (the
 Clinicians page creates clinicians only), so the researcher is made the same way; making them a member of the
 study is done on the study page.
 
@@ -344,7 +344,7 @@ def dashboard_progress(page) -> dict[str, tuple[str, str]]:
 # --------------------------------------------------------------------------------------------- the test
 
 def test_an_admin_runs_a_study_from_an_empty_database_through_the_pages(live_server, browser):
-    admin = factories.admin(username="site-admin", is_superuser=True)
+    admin = factories.admin(username="site-admin")
     researcher = factories.researcher(username="res-rosa")
     journey = Journey(live_server)
     page = journey.tab(browser)
