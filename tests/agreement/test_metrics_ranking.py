@@ -238,3 +238,25 @@ def test_rank_agreement_interval_needs_a_resample_and_two_conditions():
     for coef in (two.kendall_tau_b, two.spearman):
         assert coef.value == 1.0 and coef.ci_method == "bootstrap_percentile" and coef.n_boot == 30
         assert coef.ci_low is not None and coef.ci_high == 1.0
+
+
+def test_rank_agreement_names_statuses_and_extras():
+    conditions, a, b = _rank_data()
+    res = rank_agreement(conditions, a, b, n_boot=40, seed=1)
+    ma = [np.mean(a[np.array(conditions) == c]) for c in "pqrst"]
+    mb = [np.mean(b[np.array(conditions) == c]) for c in "pqrst"]
+    for coef, name, ref in [(res.kendall_tau_b, "kendall_tau_b", stats.kendalltau(ma, mb)),
+                            (res.spearman, "spearman_rho", stats.spearmanr(ma, mb))]:
+        assert (coef.name, coef.status) == (name, STATUS_OK)
+        assert coef.value == pytest.approx(ref.statistic, abs=TOL)
+        assert coef.extra == {"n_conditions": 5, "p_value": pytest.approx(ref.pvalue, abs=TOL), "n_boot_undefined": 0}
+    flat = rank_agreement(["a", "b", "c"], [1, 1, 1], [1, 2, 3], n_boot=10)
+    few = rank_agreement(["a", "a"], [1, 2], [2, 3], n_boot=10)
+    for name in ("kendall_tau_b", "spearman_rho"):
+        coef = flat.kendall_tau_b if name == "kendall_tau_b" else flat.spearman
+        assert (coef.name, coef.status, coef.extra) == (name, STATUS_NO_VARIATION,
+                                                       {"n_conditions": 3, "constant_side": "a"})
+        coef = few.kendall_tau_b if name == "kendall_tau_b" else few.spearman
+        assert (coef.name, coef.status, coef.extra) == (name, STATUS_INSUFFICIENT,
+                                                       {"n_conditions": 1, "reason": "too_few_conditions"})
+        assert (coef.ci_low, coef.n_boot, coef.seed) == (None, 0, None)
