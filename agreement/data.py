@@ -229,6 +229,7 @@ class StudyData:
     cannot_assess_mode: str
     snapshot_hash: str = ""
     counts: dict = field(default_factory=dict)
+    study_description: str = ""  # says, e.g., which raters are simulated in a demo study
 
 
 # --- schema -----------------------------------------------------------------------------------
@@ -530,7 +531,8 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
     records, raters = _load_records(study, items)
     judges, primary, judge_records = _load_judges(study, items)
     data = StudyData(
-        study_id=study.id, study_name=study.name, schema=schema, confidence_levels=confidence_levels, items=items,
+        study_id=study.id, study_name=study.name, study_description=study.description, schema=schema,
+        confidence_levels=confidence_levels, items=items,
         raters=raters, judges=judges, primary_judge=primary,
         dimensions={
             d.key: _dimension_data(d, records, judge_records, len(items), len(raters), len(judges),

@@ -142,7 +142,7 @@ def inclusion_rules(data: StudyData, params: dict) -> list[str]:
 
 def meta(data: StudyData, params: dict) -> dict:
     return {
-        "study": {"id": data.study_id, "name": data.study_name},
+        "study": {"id": data.study_id, "name": data.study_name, "description": data.study_description},
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_snapshot_sha256": data.snapshot_hash,
         "parameters": params,

@@ -44,6 +44,9 @@ def test_demo_report_opens_in_the_browser_with_plots_and_its_csv_loads_in_pandas
     assert page.status_code == 200
     body = b"".join(page.streaming_content) if page.streaming else page.content
     assert body.count(b"<svg") >= 3  # heatmap, confidence distributions, forest plot, ...
+    assert b"sim-rater-" in body and b"simulated" in body  # the report says which raters are simulated
+    summary = report_generate(study=result.study, format="json", parameters={"n_boot": 20}).summary
+    assert "simulated" in summary["meta"]["study"]["description"]
 
     csv_report = report_generate(study=result.study, format="csv", parameters={"n_boot": 50})
     frame = pandas.read_csv(csv_report.file.path)
