@@ -260,3 +260,26 @@ def test_rank_agreement_names_statuses_and_extras():
         assert (coef.name, coef.status, coef.extra) == (name, STATUS_INSUFFICIENT,
                                                        {"n_conditions": 1, "reason": "too_few_conditions"})
         assert (coef.ci_low, coef.n_boot, coef.seed) == (None, 0, None)
+
+
+def test_bradley_terry_defaults_input_forms_and_messages():
+    pa, pb, score = simulate_battles(5, n=120)
+    default = bradley_terry(pa, pb, score)
+    explicit = bradley_terry(pa, pb, score, ties="half", n_boot=1000, seed=0, confidence=0.95)
+    assert (default.n_boot, default.seed, default.ci_level) == (1000, 0, 0.95)
+    assert default == explicit
+    column = bradley_terry(pa, pb, score.reshape(-1, 1), n_boot=30, seed=2)
+    score_list = [None if i == 3 else float(v) for i, v in enumerate(score)]
+    listed = bradley_terry(pa, pb, score_list, n_boot=30, seed=2)
+    masked = score.copy()
+    masked[3] = np.nan
+    assert column == bradley_terry(pa, pb, score, n_boot=30, seed=2)
+    assert listed == bradley_terry(pa, pb, masked, n_boot=30, seed=2)
+    with pytest.raises(ValueError, match=r"^ties must be one of \('half', 'drop'\)$"):
+        bradley_terry(pa, pb, score, ties="ignore")
+    with pytest.raises(ValueError, match="^player_a, player_b and score_a must have the same length$"):
+        bradley_terry(["a", "b"], ["b"], [1, 0])
+    with pytest.raises(ValueError, match=r"^score_a must be 1 \(a won\), 0 \(b won\), 0.5 \(tie\) or NaN$"):
+        bradley_terry(["a"], ["b"], [2])
+    with pytest.raises(ValueError, match="^a comparison needs two different players$"):
+        bradley_terry(["a", "b"], ["b", "b"], [1, 0])
