@@ -283,3 +283,36 @@ def test_bradley_terry_defaults_input_forms_and_messages():
         bradley_terry(["a"], ["b"], [2])
     with pytest.raises(ValueError, match="^a comparison needs two different players$"):
         bradley_terry(["a", "b"], ["b", "b"], [1, 0])
+
+
+def test_bradley_terry_whole_results():
+    scale = {"scale": "400/ln(10)*theta + 1000, mean theta 0"}
+    # two players, a wins 3 of 4: theta_a - theta_b = ln 3, centred
+    two = bradley_terry(["a", "a", "a", "b"], ["b", "b", "b", "a"], [1, 1, 1, 1], n_boot=0)
+    assert (two.status, two.n_comparisons, two.n_ties, two.ties, two.ci_level, two.n_boot, two.seed) == (
+        STATUS_OK, 4, 0, "half", None, 0, None)
+    assert two.extra == scale
+    assert [r.name for r in two.ratings] == ["a", "b"] and [r.n_comparisons for r in two.ratings] == [4, 4]
+    assert [r.theta for r in two.ratings] == [pytest.approx(math.log(3) / 2, abs=TOL),
+                                              pytest.approx(-math.log(3) / 2, abs=TOL)]
+    assert all(r.elo_ci_low is None and r.elo_ci_high is None for r in two.ratings)
+    # comparisons per player: a plays 3 + 1, b 3 + 2, c 1 + 2
+    three = bradley_terry(["a", "a", "a", "b", "b", "c", "a"], ["b", "b", "b", "c", "c", "a", "c"],
+                          [1, 0, 0.5, 1, 0, 1, 1], n_boot=0)
+    assert [r.n_comparisons for r in three.ratings] == [5, 5, 4] and three.n_ties == 1
+    # one resample gives an interval
+    pa, pb, score = simulate_battles(8, n=200)
+    one = bradley_terry(pa, pb, score, n_boot=1, seed=6)
+    assert (one.ci_level, one.n_boot, one.seed) == (0.95, 1, 6)
+    assert one.extra == {**scale, "n_boot_undefined": 0}
+    assert all(r.elo_ci_low == r.elo_ci_high is not None for r in one.ratings)
+    # no usable comparison: all scores missing, or only ties dropped
+    for res in (bradley_terry(["a", "b"], ["b", "c"], [np.nan, np.nan], n_boot=5),
+                bradley_terry(["a", "b"], ["b", "c"], [0.5, 0.5], ties="drop", n_boot=5),
+                bradley_terry([], [], [], n_boot=5)):
+        assert (res.status, res.ratings, res.extra, res.n_comparisons) == (
+            STATUS_INSUFFICIENT, (), {"reason": "empty"}, 0)
+        assert (res.ci_level, res.n_boot, res.seed) == (None, 0, None)
+    lost = bradley_terry(["a", "a", "b"], ["b", "c", "c"], [1, 1, 1], n_boot=5)
+    assert lost.extra == {"reason": "a player never wins or never loses against the rest"}
+    assert (lost.ci_level, lost.n_boot, lost.seed, lost.n_comparisons) == (None, 0, None, 3)
