@@ -14,6 +14,12 @@ from .schema_rows import KINDS, NEW_ROW_LEVELS, Level, Row
 from .services.studies import EDITABLE_BY_STATUS, STUDY_FIELDS
 from .shapes import STUDY_SETTINGS, limits
 
+TRIAGE_SCALE_HELP = (
+    'The scale of the triage cases\' reference answers: "ESI" (the default: ESI 1, most urgent, to 5) or the '
+    'set\'s own ordered scale as JSON, e.g. {"name": "Primary care", "ordered": true, "most_urgent": "last", '
+    '"levels": [{"value": "routine", "label": "Routine"}, ...]}'
+)
+
 
 class CaseSetUploadForm(forms.Form):
     file = forms.FileField(help_text="CSV, JSON (array of objects), JSONL, or a .gz of one of them; UTF-8.")
@@ -22,6 +28,9 @@ class CaseSetUploadForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     new_version = forms.BooleanField(required=False, label="Create a new version from this file",
                                      help_text="Needed when ids already in the set have different content.")
+    triage_scale = forms.CharField(
+        required=False, initial="ESI", label="Triage scale", widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=TRIAGE_SCALE_HELP)
 
 
 class PersonaForm(forms.Form):

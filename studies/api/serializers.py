@@ -41,6 +41,9 @@ class CaseSetUploadSerializer(serializers.Serializer):
                                        help_text="Check and report; write nothing")
     format = serializers.ChoiceField(choices=["csv", "json", "jsonl"], required=False,
                                      help_text="Override the file-name extension")
+    triage_scale = serializers.CharField(required=False, default="ESI", help_text=(
+        "The scale of the triage reference answers: \"ESI\" (default) or the case set's own ordered scale as "
+        "a JSON object (name, ordered, most_urgent, levels)"))
 
 
 class RowErrorSerializer(serializers.Serializer):

@@ -60,7 +60,8 @@ class CaseSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SetupView
         data = form.validated_data
         result = case_set_import(file=data["file"], name=data["name"], owner=request.user,
                                  description=data["description"], new_version=data["new_version"],
-                                 dry_run=data["dry_run"], format=data.get("format"))
+                                 dry_run=data["dry_run"], format=data.get("format"),
+                                 triage_scale=data["triage_scale"])
         payload = result.as_dict()
         if not result.ok:  # dry runs only (real imports raise): the same error shape and status as a real import
             code = status.HTTP_409_CONFLICT if result.outcome == "conflict" else status.HTTP_400_BAD_REQUEST

@@ -192,3 +192,33 @@ def test_every_entry_point_stores_the_same_case_set(client, admin_user, api_as):
     client.post(reverse("studies:case_set_upload_confirm"), {"token": token})
     hashes = dict(CaseSet.objects.values_list("name", "content_hash"))
     assert set(hashes) == {"cmd", "api", "admin", "page"} and len(set(hashes.values())) == 1
+
+
+# ------------------------------------------------------------------------------------------ triage scale
+
+SCALE = {"name": "Five-level local scale", "ordered": True, "most_urgent": "first",
+         "levels": [{"value": str(n), "label": f"Level {n}"} for n in range(1, 6)]}
+
+
+@pytest.mark.django_db
+def test_every_entry_point_declares_the_triage_scale(client, api_as, admin_user):
+    call_command("import_cases", str(EXAMPLE), "--set", "Command", "--triage-scale", json.dumps(SCALE))
+    api_as(admin_user).post(reverse("studies-api:case-set-upload"), {
+        "file": example_upload(), "name": "Api", "triage_scale": json.dumps(SCALE)}, format="multipart")
+    client.force_login(admin_user)
+    page = client.post(reverse("studies:case_set_upload"), {"file": example_upload(), "name": "Page",
+                                                            "triage_scale": json.dumps(SCALE)})
+    client.post(reverse("studies:case_set_upload_confirm"), {"token": page.context["token"]})
+    for name in ("Command", "Api", "Page"):
+        assert CaseSet.objects.get(name=name).triage_scale["name"] == "Five-level local scale", name
+    default = client.post(reverse("studies:case_set_upload"), {"file": example_upload(), "name": "Default"})
+    client.post(reverse("studies:case_set_upload_confirm"), {"token": default.context["token"]})
+    assert CaseSet.objects.get(name="Default").triage_scale["levels"][0]["value"] == "1"
+
+
+@pytest.mark.django_db
+def test_a_malformed_triage_scale_is_refused_with_its_reason(api_as, admin_user):
+    response = api_as(admin_user).post(reverse("studies-api:case-set-upload"), {
+        "file": example_upload(), "name": "Bad", "triage_scale": '{"name": "x"}'}, format="multipart")
+    assert response.status_code == 400 and "Triage scale" in response.json()["message"]
+    assert not CaseSet.objects.filter(name="Bad").exists()

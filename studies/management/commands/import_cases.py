@@ -22,9 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--description", default="")
         parser.add_argument("--format", choices=["csv", "json", "jsonl"], help="Override the file-name extension")
         parser.add_argument("--owner", help="Username recorded as the set's owner")
+        parser.add_argument("--triage-scale", default="ESI",
+                            help="'ESI' (default) or the set's own ordered triage scale as JSON "
+                                 "(docs/case-set-format.md)")
         parser.add_argument("--json", dest="as_json", action="store_true", help="Print the result as JSON")
 
-    def handle(self, *args, file, name, new_version, dry_run, description, format, owner, as_json, **options):
+    def handle(self, *args, file, name, new_version, dry_run, description, format, owner, as_json, triage_scale,
+               **options):
         owner_user = None
         if owner:
             owner_user = get_user_model().objects.filter(username=owner).first()
@@ -32,7 +36,8 @@ class Command(BaseCommand):
                 raise CommandError(f"No user named {owner!r}.")
         try:
             result = case_set_import(file=file, name=name, owner=owner_user, new_version=new_version,
-                                     dry_run=dry_run, description=description, format=format)
+                                     dry_run=dry_run, description=description, format=format,
+                                     triage_scale=triage_scale)
         except FileNotFoundError:
             raise CommandError(f"No such file: {file}") from None
         except ApplicationError as exc:
