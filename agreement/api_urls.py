@@ -7,5 +7,6 @@ app_name = "agreement-api"
 urlpatterns = [
     path("reports/", views.ReportListCreateApi.as_view(), name="report-list"),
     path("reports/<int:pk>/", views.ReportDetailApi.as_view(), name="report-detail"),
+    path("reports/<int:pk>/resume/", views.ReportResumeApi.as_view(), name="report-resume"),
     path("reports/<int:pk>/download/", views.ReportDownloadApi.as_view(), name="report-download"),
 ]

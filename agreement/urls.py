@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.report_list, name="report_list"),
     path("studies/<int:study_id>/", views.study_report, name="study_report"),
     path("studies/<int:study_id>/build/", views.report_build, name="report_build"),
+    path("<int:report_id>/resume/", views.report_resume, name="report_resume"),
     path("<int:report_id>/download/", views.report_download, name="report_download"),
     path("<int:report_id>/view/", views.report_view, name="report_view"),
 ]

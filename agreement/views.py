@@ -45,6 +45,7 @@ def _form(study, data=None):
 @role_required(RESEARCHER, ADMIN)
 def study_report(request, study_id: int, form=None):
     study = study_for(request.user, study_id, "report")
+    services.reports_fail_stale(study=study)  # a build whose worker died shows as failed, with Resume
     latest = selectors.report_latest_with_figures(study=study)
     reports = selectors.report_list_for_study(study=study)
     context = {
@@ -77,6 +78,18 @@ def report_build(request, study_id: int):
         return redirect("agreement:study_report", study_id=study.pk)
     messages.success(request, f"Report #{report.pk} ({report.get_format_display()}) requested.")
     return redirect("agreement:study_report", study_id=study.pk)
+
+
+@require_POST
+@role_required(RESEARCHER, ADMIN)
+def report_resume(request, report_id: int):
+    """Queue a failed or stopped report again (a worker that died mid-build leaves one)."""
+    report = get_object_or_404(selectors.reports_for(user=request.user), pk=report_id)
+    with shown_as_message(request) as outcome:
+        services.report_resume(report=report)
+    if outcome.ok:
+        messages.success(request, f"Report #{report.pk} is queued again.")
+    return redirect("agreement:study_report", study_id=report.study_id)
 
 
 def _finished_report(request, report_id: int) -> Report:

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsResearcher, IsStudyAdmin
 from config.downloads import download_filename
-from config.exceptions import id_or_none
+from config.exceptions import error_responses, id_or_none
 
 from .. import selectors, services
 from ..models import ReportStatus
@@ -56,6 +56,20 @@ class ReportDetailApi(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.reports_for(user=self.request.user)
+
+
+class ReportResumeApi(APIView):
+    """Queue a failed or stopped report again (its worker died mid-build): 202, or 409 when it is done or
+    visibly building."""
+
+    permission_classes = RESEARCH_ONLY
+
+    @extend_schema(request=None, responses={202: ReportSerializer, **error_responses(
+        409, _409="The report is done or still building; only a failed or stopped one can be resumed")})
+    def post(self, request, pk: int):
+        report = get_object_or_404(selectors.reports_for(user=request.user), pk=pk)
+        report = services.report_resume(report=report)
+        return Response(ReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ReportDownloadApi(APIView):

@@ -111,3 +111,36 @@ def test_the_heartbeat_thread_keeps_a_long_step_alive(settings):
     report.refresh_from_db()
     assert timezone.now() - report.heartbeat_at < timedelta(seconds=5)
     assert services.reports_fail_stale() == 0
+
+
+def test_the_report_page_shows_a_stopped_build_as_failed_and_resumes_it(study, client,
+                                                                         django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    from tests import factories
+
+    report = abandoned(study)
+    client.force_login(factories.study_member(study, factories.researcher(), role="researcher"))
+    page = client.get(reverse("agreement:study_report", args=[study.pk])).content.decode()
+    assert "The process building this report stopped" in page and "Resume" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("agreement:report_resume", args=[report.pk]))
+    report.refresh_from_db()
+    assert report.status == ReportStatus.DONE and report.error == ""
+
+
+def test_the_api_resumes_a_stopped_report_and_refuses_a_done_one(study, api_as, django_capture_on_commit_callbacks):
+    from tests import factories
+
+    api = api_as(factories.study_member(study, factories.researcher(), role="researcher"))
+    report = abandoned(study)
+    services.reports_fail_stale(study=study)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/reports/{report.pk}/resume/")
+    assert response.status_code == 202
+    report.refresh_from_db()
+    assert report.status == ReportStatus.DONE
+    again = api.post(f"/api/reports/{report.pk}/resume/")
+    assert again.status_code == 409 and "only a failed" in again.json()["message"]
+    other = api_as(factories.researcher()).post(f"/api/reports/{report.pk}/resume/")
+    assert other.status_code == 404
