@@ -316,3 +316,18 @@ def test_bradley_terry_whole_results():
     lost = bradley_terry(["a", "a", "b"], ["b", "c", "c"], [1, 1, 1], n_boot=5)
     assert lost.extra == {"reason": "a player never wins or never loses against the rest"}
     assert (lost.ci_level, lost.n_boot, lost.seed, lost.n_comparisons) == (None, 0, None, 3)
+
+
+def test_bradley_terry_step_halving_also_rejects_small_likelihood_losses():
+    # A win matrix on which a full Newton step lowers the log-likelihood by less than 1 (fractional
+    # counts, as resampling weights give): the path must still never go down.
+    from agreement.metrics.ranking import _fit
+
+    wins = np.array([[0, 35, 0, 2492, 71], [422, 0, 0, 0, 4], [0, 12, 0, 0, 1546], [0, 1, 0, 0, 2279],
+                     [0, 0, 1, 2, 0]], float) / 100
+
+    def loglik(theta):
+        return float((wins * -np.logaddexp(0.0, -(theta[:, None] - theta[None, :]))).sum())
+
+    values = [loglik(_fit(wins, max_iter=m)) for m in range(1, 15)]
+    assert all(later >= earlier - 1e-9 for earlier, later in zip(values, values[1:], strict=False))
