@@ -331,3 +331,23 @@ def test_bradley_terry_step_halving_also_rejects_small_likelihood_losses():
 
     values = [loglik(_fit(wins, max_iter=m)) for m in range(1, 15)]
     assert all(later >= earlier - 1e-9 for earlier, later in zip(values, values[1:], strict=False))
+
+
+@pytest.mark.filterwarnings("error")
+def test_vectorised_tau_b_and_spearman_with_missing_values_on_either_side_and_constant_rows():
+    rng = np.random.default_rng(17)
+    a = rng.integers(0, 4, (30, 6)).astype(float)
+    b = rng.integers(0, 4, (30, 6)).astype(float)
+    a[rng.random((30, 6)) < 0.15] = np.nan
+    b[rng.random((30, 6)) < 0.15] = np.nan
+    a[0] = 2.0  # a constant row: 0/0, no warning
+    tau, rho = _tau_b(a, b), _spearman(a, b)
+    assert np.isnan(tau[0]) and np.isnan(rho[0])
+    for i in range(1, 30):
+        keep = ~np.isnan(a[i]) & ~np.isnan(b[i])
+        x, y = a[i, keep], b[i, keep]
+        if keep.sum() < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            assert np.isnan(tau[i]) and np.isnan(rho[i])
+            continue
+        assert tau[i] == pytest.approx(stats.kendalltau(x, y).statistic, abs=TOL)
+        assert rho[i] == pytest.approx(stats.spearmanr(x, y).statistic, abs=TOL)
