@@ -351,3 +351,13 @@ def test_vectorised_tau_b_and_spearman_with_missing_values_on_either_side_and_co
             continue
         assert tau[i] == pytest.approx(stats.kendalltau(x, y).statistic, abs=TOL)
         assert rho[i] == pytest.approx(stats.spearmanr(x, y).statistic, abs=TOL)
+
+
+def test_conditions_are_ordered_by_value_or_by_text_when_types_mix():
+    numeric = rank_agreement([10, 2, 9, 10, 2, 9], [1, 2, 3, 2, 3, 4], [1, 3, 2, 2, 4, 3], n_boot=0)
+    assert numeric.conditions == (2, 9, 10) and numeric.mean_a == (2.5, 3.5, 1.5)
+    mixed = rank_agreement([1, "b", "a", 1, "b", "a"], [1, 2, 3, 2, 3, 4], [1, 3, 2, 2, 4, 3], n_boot=0)
+    assert mixed.conditions == (1, "a", "b") and mixed.mean_a == (1.5, 3.5, 2.5)
+    assert mixed.kendall_tau_b.value == pytest.approx(stats.kendalltau([1.5, 3.5, 2.5], [1.5, 2.5, 3.5]).statistic)
+    players = bradley_terry([1, "x", 1, "x"], ["x", 2, 2, 1], [1, 1, 0, 0.5], n_boot=0)
+    assert [r.name for r in players.ratings] == [1, 2, "x"]
