@@ -20,6 +20,7 @@ from agreement.metrics import (
     brennan_prediger,
     fleiss_kappa,
     gwet_ac,
+    pairwise_cohen_kappa,
     percent_agreement,
     prevalence,
 )
@@ -208,3 +209,57 @@ def test_summary_shares_resamples_with_standalone_calls_and_is_seeded():
 def test_bootstrap_se_agrees_with_gwet_linearisation_at_moderate_n():
     boot = fleiss_kappa(FLEISS_1971, labels=DIAGNOSES, n_boot=4000, seed=1)
     assert (boot.ci_high - boot.ci_low) / 3.92 == pytest.approx(boot.se, rel=0.15)  # research notes: 0.0541 vs 0.0542
+
+
+# --- pinned by mutation testing: defaults, the nominal panel, the pairwise part, prevalence ------------
+
+def _panel_data():
+    rng = np.random.default_rng(12)
+    truth = rng.integers(0, 3, 60)
+    ratings = np.clip(truth[:, None] + rng.integers(-1, 2, (60, 4)), 0, 2).astype(float)
+    ratings[rng.random((60, 4)) < 0.2] = np.nan
+    return ratings
+
+
+@pytest.mark.parametrize("fn", [percent_agreement, fleiss_kappa, gwet_ac, brennan_prediger])
+def test_standalone_defaults_are_1000_resamples_with_seed_0(fn):
+    ratings = _panel_data()
+    default = fn(ratings, labels=[0, 1, 2])
+    assert default == fn(ratings, labels=[0, 1, 2], n_boot=1000, seed=0, confidence=0.95)
+    assert (default.n_boot, default.seed, default.ci_method) == (1000, 0, "bootstrap_percentile")
+    seeded = fn(ratings, labels=[0, 1, 2], n_boot=50, seed=7)
+    assert seeded.seed == 7 and seeded == fn(ratings, labels=[0, 1, 2], n_boot=50, seed=7)
+
+
+def test_summary_defaults_and_the_nominal_panel():
+    ratings = _panel_data()
+    default = agreement_summary(ratings, labels=[0, 1, 2])
+    assert default == agreement_summary(ratings, labels=[0, 1, 2], ordinal=False, pairwise=True, n_boot=1000,
+                                        seed=0, confidence=0.95)
+    assert default.labels == (0, 1, 2) and default.gwet_ac2 is None and set(default.alpha) == {"nominal"}
+    assert (default.fleiss_kappa.n_boot, default.fleiss_kappa.seed) == (1000, 0)
+    assert default.pairwise.weights is None and default.pairwise.average.name == "average_cohen_kappa"
+
+
+def test_summary_pairwise_part_follows_its_arguments():
+    ratings = _panel_data()
+    summary = agreement_summary(ratings, labels=[0, 1, 2], rater_ids=["w", "x", "y", "z"], n_boot=0,
+                                confidence=0.9)
+    alone = pairwise_cohen_kappa(ratings, labels=[0, 1, 2], rater_ids=["w", "x", "y", "z"], n_boot=0,
+                                 confidence=0.9)
+    assert summary.pairwise == alone
+    assert [(p.rater_a, p.rater_b) for p in summary.pairwise.pairs][:2] == [("w", "x"), ("w", "y")]
+    assert summary.pairwise.average.ci_level == 0.9
+    assert agreement_summary(ratings, labels=[0, 1, 2], pairwise=False, n_boot=0).pairwise is None
+
+
+def test_high_prevalence_warning_reaches_alpha_too():
+    ratings = np.array([[0, 0, 0]] * 19 + [[0, 1, np.nan]], float)
+    summary = agreement_summary(ratings, labels=["safe", "unsafe", "unclear"], n_boot=0)
+    assert summary.alpha["nominal"].warnings[-1] == WARN_HIGH_PREVALENCE
+
+
+def test_prevalence_of_a_single_rating():
+    ratings = np.array([[np.nan, 1.0], [np.nan, np.nan]])
+    assert prevalence(ratings, labels=["a", "b"]) == {"a": 0.0, "b": 1.0}
+    assert prevalence(np.full((2, 2), np.nan), labels=["a", "b"]) == {}
