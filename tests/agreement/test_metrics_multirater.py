@@ -263,3 +263,13 @@ def test_prevalence_of_a_single_rating():
     ratings = np.array([[np.nan, 1.0], [np.nan, np.nan]])
     assert prevalence(ratings, labels=["a", "b"]) == {"a": 0.0, "b": 1.0}
     assert prevalence(np.full((2, 2), np.nan), labels=["a", "b"]) == {}
+
+
+@pytest.mark.parametrize("fn", [gwet_ac, brennan_prediger])
+def test_unknown_weights_are_refused_and_known_ones_reach_the_coefficient(fn):
+    ratings = _panel_data()
+    with pytest.raises(ValueError, match=r"^weights must be one of \(None, 'linear', 'quadratic'\), not 'cubic'$"):
+        fn(ratings, labels=[0, 1, 2], weights="cubic")
+    weighted = fn(ratings, labels=[0, 1, 2], weights="quadratic", n_boot=0)
+    assert weighted.extra["weights"] == "quadratic"
+    assert weighted.value != fn(ratings, labels=[0, 1, 2], n_boot=0).value
