@@ -273,3 +273,20 @@ def test_unknown_weights_are_refused_and_known_ones_reach_the_coefficient(fn):
     weighted = fn(ratings, labels=[0, 1, 2], weights="quadratic", n_boot=0)
     assert weighted.extra["weights"] == "quadratic"
     assert weighted.value != fn(ratings, labels=[0, 1, 2], n_boot=0).value
+
+
+@pytest.mark.parametrize(("n_boot", "seed", "calls"), [(400, None, 1), (1, 5, 1), (0, 0, 0)])
+def test_summary_draws_one_shared_set_of_resamples(monkeypatch, n_boot, seed, calls):
+    from agreement.metrics._pooled import PooledItems
+
+    drawn = []
+    original = PooledItems.resampled
+    monkeypatch.setattr(PooledItems, "resampled", lambda self, b, s: drawn.append(b) or original(self, b, s))
+    summary = agreement_summary(_panel_data(), labels=[0, 1, 2], ordinal=True, pairwise=False, n_boot=n_boot,
+                                seed=seed)
+    assert drawn == [n_boot] * calls
+    if n_boot:
+        assert summary.fleiss_kappa.ci_method == summary.alpha["interval"].ci_method == "bootstrap_percentile"
+    drawn.clear()
+    one_rater = agreement_summary(np.array([[0.0], [1.0]]), labels=[0, 1], pairwise=False, n_boot=10)
+    assert drawn == [] and one_rater.fleiss_kappa.status == "insufficient_data"
