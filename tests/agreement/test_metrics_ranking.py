@@ -195,9 +195,11 @@ def test_stratified_weights_replay_the_seeded_draws_condition_by_condition():
 def test_rank_agreement_accepts_columns_and_none_as_missing():
     conditions, a, b = _rank_data()
     a[[2, 7]] = np.nan
+    b[[4, 7]] = np.nan
     flat = rank_agreement(conditions, a, b, n_boot=50, seed=3)
     column = rank_agreement(conditions, a.reshape(-1, 1), b.reshape(-1, 1), n_boot=50, seed=3)
-    listed = rank_agreement(conditions, [None if np.isnan(v) else v for v in a], list(b), n_boot=50, seed=3)
+    listed = rank_agreement(conditions, [None if np.isnan(v) else v for v in a],
+                            [None if np.isnan(v) else v for v in b], n_boot=50, seed=3)
     for other in (column, listed):
         assert other == flat
 
