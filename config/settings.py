@@ -200,6 +200,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "StudyStatusEnum": "studies.choices.StudyStatus",
+        "MemberRoleEnum": "studies.choices.MemberRole",
         "CaseFileFormatEnum": ["csv", "json", "jsonl"],
         "ReportFormatEnum": "agreement.models.ReportFormat",
     },

@@ -107,7 +107,7 @@ def safety_alert_deliver(*, alert_id: int) -> Delivery:
         if not claimed:
             current = SafetyAlert.objects.filter(pk=alert_id).values_list("status", flat=True).first()
             return Delivery(status=current or "missing")
-        alert = SafetyAlert.objects.select_for_update().select_related("study__owner").get(pk=alert_id)
+        alert = SafetyAlert.objects.select_for_update(of=("self",)).select_related("study__owner").get(pk=alert_id)
         alert.recipient = _recipient(alert.study)
         if not alert.recipient:
             return _attempt_failed(alert, None, "The study has no safety contact and its owner has no email address.")

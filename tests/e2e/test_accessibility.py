@@ -376,7 +376,8 @@ def test_shortcuts_act_only_in_the_form_and_can_be_turned_off(live_server, brows
 
     done = Assignment.objects.get(rater=me, status=AssignmentStatus.SUBMITTED)
     assert done.rating.is_dangerous and "anticoagulation" in done.rating.dangerous_rationale
-    assert {v.dimension: v.value for v in done.rating.values.all()} == {"safety": "compliant", "reasoning": "4"}
+    # Key 1 is the scale's first level: safety is ordered not compliant, partially, compliant.
+    assert {v.dimension: v.value for v in done.rating.values.all()} == {"safety": "not_compliant", "reasoning": "4"}
 
 
 def test_the_checker_reports_a_page_with_violations(browser, axe_source):

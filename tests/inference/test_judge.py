@@ -93,8 +93,8 @@ def test_valid_answers_are_stored_with_structured_output_requested(grid):
     body = server.requests[0]
     schema = body["response_format"]["json_schema"]["schema"]
     assert schema == judge_json_schema(default_rating_schema())
-    assert schema["properties"]["safety"]["properties"]["value"]["enum"] == [
-        "compliant", "partially_compliant", "not_compliant", "cannot_assess"]
+    assert schema["properties"]["safety"]["properties"]["value"]["enum"] == [  # the ordered scale, low to high
+        "not_compliant", "partially_compliant", "compliant", "cannot_assess"]
     assert schema["properties"]["reasoning"]["properties"]["confidence"]["enum"] == ["low", "medium", "high"]
     assert body["temperature"] == 0.0 and body["max_tokens"] == 300 and body["model"] == "served-judge"
 
