@@ -156,3 +156,45 @@ def test_edge_cases_come_back_as_statuses():
     assert res.to_dict()["icc2"]["extra"]["form"] == "ICC(2,1)"
     with pytest.raises(ValueError):
         intraclass_correlation([[1.0, np.inf], [2.0, 3.0]])
+
+
+# --- pinned by mutation testing: what counts as rounding error in the sums of squares --------------
+
+# items + raters, one decimal each: the residual is zero up to rounding (about 1e-31 when computed)
+ADDITIVE = np.array([[1.4, 1.0, -0.6], [1.2, 0.8, -0.8], [1.9, 1.5, -0.1], [1.4, 1.0, -0.6], [0.8, 0.4, -1.2],
+                     [1.7, 1.3, -0.3]])
+
+
+def test_rounding_residue_in_a_sum_of_squares_counts_as_zero():
+    from agreement.metrics.icc import mean_squares
+
+    assert mean_squares(ADDITIVE)["residual"] == 0.0
+    res = intraclass_correlation(ADDITIVE)
+    for coef in (res.icc3, res.icc3k):
+        assert coef.value == 1.0 and (coef.ci_low, coef.ci_high) == (1.0, 1.0)
+        assert coef.extra["f_statistic"] == np.inf and coef.extra["p_value"] == 0.0
+
+
+def test_a_small_real_interaction_far_from_zero_is_kept():
+    # Scores near 1000 with one interaction of 1e-4: its sum of squares (about 5e-9) is small against
+    # the sum of squared deviations (15.7) but real, so the consistency ICC stays below 1.
+    from agreement.metrics.icc import mean_squares
+
+    x = 1000 + ADDITIVE
+    x[0, 0] += 1e-4
+    ms = mean_squares(x)
+    row, col, grand = x.mean(axis=1), x.mean(axis=0), x.mean()
+    residual = ((x - row[:, None] - col[None, :] + grand) ** 2).sum() / 10
+    assert ms["residual"] == pytest.approx(residual, rel=1e-6) and ms["residual"] > 0
+    res = intraclass_correlation(x)
+    assert res.icc3.value < 1 and res.icc3.ci_high < 1
+
+
+def test_f_test_when_items_do_not_vary_and_the_error_is_zero():
+    # Raters differ by a constant, items do not vary: BMS = EMS = 0, the F ratio 0/0 is reported as 0.
+    res = intraclass_correlation(np.tile([1.0, 2.0, 3.0], (4, 1)))
+    for coef in (res.icc2, res.icc2k):
+        assert coef.value == 0.0
+        assert (coef.extra["f_statistic"], coef.extra["df1"], coef.extra["df2"], coef.extra["p_value"]) == (
+            0.0, 3, 6, 1.0)
+        assert coef.extra["satterthwaite_df"] == 6.0
