@@ -224,6 +224,11 @@ def test_the_admin_setup_pages_have_no_axe_violations(live_server, browser, axe_
         ("Model form (edit)", reverse("studies:model_spec_edit", args=[model.pk])),
         ("Try one prompt", reverse("inference:model_spec_try", args=[model.pk])),
         ("Responses import", reverse("inference:responses_upload", args=[rs.study.pk])),
+        ("Study dashboard", reverse("annotation:study_dashboard", args=[rs.study.pk])),
+        ("Flags queue", reverse("annotation:study_flags", args=[rs.study.pk])),
+        ("Clinicians", reverse("annotation:study_raters", args=[rs.study.pk])),
+        ("Safety alerts", reverse("annotation:study_alerts", args=[rs.study.pk])),
+        ("Password change", reverse("password_change")),
     ]
     for name, url in pages:
         page.goto(live_server.url + url)
@@ -390,3 +395,21 @@ def test_the_checker_reports_a_page_with_violations(browser, axe_source):
     assert {"html-has-lang", "label"} <= found
     assert "[critical] label: Form elements must have labels" in axe.report()
     page.context.close()
+
+
+def test_the_login_password_and_instructions_pages_have_no_axe_violations(live_server, browser, axe_source):
+    rs = build_rating_study(n_cases=1, n_raters=1, plan=False, rater_title="Triage answers",
+                            rater_instructions="Read the whole answer.\n\nThen rate it.", calibration_items=0)
+    assignment_plan_for_study(study=rs.study)
+    axe = Axe(axe_source)
+    page = new_page(browser)
+    for name, url in (("Log in", reverse("login")), ("Set a password", reverse("password_set"))):
+        page.goto(live_server.url + url)
+        axe.check(page, name)
+    log_in(page, live_server, rs.raters[0].username)
+    enrolment = StudyRater.objects.get(study=rs.study, rater=rs.raters[0])
+    page.goto(live_server.url + reverse("annotation:rate_continue", kwargs={"code": enrolment.code}))
+    assert "Read the whole answer." in page.content()
+    axe.check(page, "Instructions before the first item")
+    page.context.close()
+    axe.assert_clean()
