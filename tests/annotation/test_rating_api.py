@@ -125,8 +125,8 @@ def test_admins_enrol_and_remove_clinicians_and_the_study_rebalances(api_as, rs)
 
 
 def test_enrolling_an_unknown_user_is_a_clear_error(api_as, rs):
-    response = api_as(factories.study_owner(rs.study)).post(url("rating-study-raters", pk=rs.study.pk), {"username": "nobody"},
-                                              format="json")
+    owner = factories.study_owner(rs.study)
+    response = api_as(owner).post(url("rating-study-raters", pk=rs.study.pk), {"username": "nobody"}, format="json")
     assert response.status_code == 400 and response.json()["extra"]["fields"]["username"] == "unknown"
 
 
