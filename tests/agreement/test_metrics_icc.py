@@ -198,3 +198,17 @@ def test_f_test_when_items_do_not_vary_and_the_error_is_zero():
         assert (coef.extra["f_statistic"], coef.extra["df1"], coef.extra["df2"], coef.extra["p_value"]) == (
             0.0, 3, 6, 1.0)
         assert coef.extra["satterthwaite_df"] == 6.0
+
+
+def test_whole_extra_and_invariance_to_the_scale_of_the_scores():
+    res = intraclass_correlation(SF_1979)
+    assert res.icc3k.extra == {
+        "form": "ICC(3,k)", "mcgraw_wong": "ICC(C,k)", "model": "two-way mixed effects, consistency, mean of k raters",
+        "f_statistic": pytest.approx(11.027, abs=1e-3), "df1": 5, "df2": 15,
+        "p_value": pytest.approx(stats.f.sf(res.icc3k.extra["f_statistic"], 5, 15), abs=TOL)}
+    small = intraclass_correlation(SF_1979 / 10)  # every mean square below 1
+    assert max(small.mean_squares.values()) < 1
+    for field in ("icc1", "icc2", "icc3", "icc1k", "icc2k", "icc3k"):
+        a, b = getattr(res, field), getattr(small, field)
+        assert b.status == STATUS_OK and b.value == pytest.approx(a.value, abs=TOL)
+        assert (b.ci_low, b.ci_high) == (pytest.approx(a.ci_low, abs=TOL), pytest.approx(a.ci_high, abs=TOL))
