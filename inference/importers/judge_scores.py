@@ -11,7 +11,6 @@ changes nothing; a row that differs from a score already stored is refused, neve
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -20,7 +19,7 @@ from django.db import transaction
 from config.exceptions import ApplicationError
 from studies.importers import FileRejected, RowError, read_upload
 from studies.importers.readers import parse_file
-from studies.importers.result import ImportResult, Outcome, refuse_file, refuse_rows
+from studies.importers.result import Outcome, RowsImportResult, refuse_file, refuse_rows
 from studies.importers.validator import string_problem
 from studies.models import ModelSpec, Study
 from studies.schema import study_schema
@@ -38,13 +37,8 @@ FIELDS = {  # name: (accepted types, required)
 KINDS = {str: "text", int: "a whole number", bool: "true or false", dict: "an object", list: "a list"}
 
 
-@dataclass
-class JudgeScoreImportResult(ImportResult):
-    created: int = 0
-    unchanged: int = 0
-
-    def as_dict(self) -> dict:
-        return {**super().as_dict(), "created": self.created, "unchanged": self.unchanged}
+class JudgeScoreImportResult(RowsImportResult):
+    """Judge scores created, or found unchanged, by one import."""
 
 
 def judge_scores_import(*, study: Study, judge: ModelSpec, file, filename: str | None = None) -> JudgeScoreImportResult:

@@ -9,7 +9,6 @@ different text for a cell that already has a response is refused rather than ove
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from django.db import IntegrityError, transaction
 from config.exceptions import ApplicationError
 from studies.importers import FileRejected, read_upload
 from studies.importers.readers import parse_file
-from studies.importers.result import ImportResult, Outcome, refuse_file, refuse_rows
+from studies.importers.result import Outcome, RowsImportResult, refuse_file, refuse_rows
 from studies.models import ModelSpec, Response, Study
 
 from .maker import make_response, split_existing
@@ -27,13 +26,8 @@ from .validator import StudyGrid, validate_rows
 BATCH_SIZE = 1_000
 
 
-@dataclass
-class ResponseImportResult(ImportResult):
-    created: int = 0
-    unchanged: int = 0
-
-    def as_dict(self) -> dict:
-        return {**super().as_dict(), "created": self.created, "unchanged": self.unchanged}
+class ResponseImportResult(RowsImportResult):
+    """Responses created, or found unchanged, by one import."""
 
 
 def _study_model(study: Study, model_name: str | None) -> ModelSpec | None:

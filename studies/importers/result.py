@@ -46,6 +46,17 @@ class ImportResult:
         }
 
 
+@dataclass
+class RowsImportResult(ImportResult):
+    """An import whose rows are either created or found there unchanged (responses, judge scores)."""
+
+    created: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "created": self.created, "unchanged": self.unchanged}
+
+
 def refuse(result: ImportResult) -> ImportResult:
     """Dry runs return the failed result; real imports raise it as the project's domain error."""
     if result.dry_run:
