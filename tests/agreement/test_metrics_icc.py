@@ -206,9 +206,17 @@ def test_whole_extra_and_invariance_to_the_scale_of_the_scores():
         "form": "ICC(3,k)", "mcgraw_wong": "ICC(C,k)", "model": "two-way mixed effects, consistency, mean of k raters",
         "f_statistic": pytest.approx(11.027, abs=1e-3), "df1": 5, "df2": 15,
         "p_value": pytest.approx(stats.f.sf(res.icc3k.extra["f_statistic"], 5, 15), abs=TOL)}
-    small = intraclass_correlation(SF_1979 / 10)  # every mean square below 1
-    assert max(small.mean_squares.values()) < 1
-    for field in ("icc1", "icc2", "icc3", "icc1k", "icc2k", "icc3k"):
-        a, b = getattr(res, field), getattr(small, field)
-        assert b.status == STATUS_OK and b.value == pytest.approx(a.value, abs=TOL)
-        assert (b.ci_low, b.ci_high) == (pytest.approx(a.ci_low, abs=TOL), pytest.approx(a.ci_high, abs=TOL))
+    assert max(intraclass_correlation(SF_1979 / 10).mean_squares.values()) < 1
+    for factor in (1e-1, 1e-4, 1e4):
+        scaled = intraclass_correlation(SF_1979 * factor)
+        for field in ("icc1", "icc2", "icc3", "icc1k", "icc2k", "icc3k"):
+            a, b = getattr(res, field), getattr(scaled, field)
+            assert b.status == STATUS_OK and b.value == pytest.approx(a.value, abs=TOL)
+            assert (b.ci_low, b.ci_high) == (pytest.approx(a.ci_low, abs=TOL), pytest.approx(a.ci_high, abs=TOL))
+
+
+def test_undefined_forms_keep_their_names_and_warnings():
+    constant = intraclass_correlation(np.full((5, 3), 4.0))
+    for field, coef in zip(("icc1", "icc2", "icc3", "icc1k", "icc2k", "icc3k"), constant.forms().values(),
+                           strict=True):
+        assert (coef.name, coef.status, coef.warnings) == (field, STATUS_NO_VARIATION, ("small_n",))
