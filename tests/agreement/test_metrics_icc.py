@@ -231,3 +231,11 @@ def test_undefined_absolute_agreement_bounds_raise_no_numpy_warning():
     res = intraclass_correlation(np.array([[1.0, 2.0], [1.0, 0.0], [1.0, 1.0]]), confidence=0.5)
     assert res.icc2k.value == 0.0 and res.icc2k.ci_low is None and "ci_undefined" in res.icc2k.extra
     assert (res.icc2.ci_low, res.icc2.ci_high) == (pytest.approx(-1.0, abs=TOL), pytest.approx(0.6, abs=TOL))
+
+
+def test_interval_methods_and_levels():
+    res = intraclass_correlation(SF_1979, confidence=0.8)
+    for field in ("icc1", "icc2", "icc3", "icc1k", "icc2k", "icc3k"):
+        coef = getattr(res, field)
+        assert coef.ci_method == ("f_satterthwaite" if field.startswith("icc2") else "f")
+        assert coef.ci_level == 0.8 and coef.se is None and "ci_undefined" not in coef.extra
