@@ -227,7 +227,9 @@ def test_undefined_absolute_agreement_bounds_raise_no_numpy_warning():
     # Satterthwaite df near 0 (0/0 inside the bounds) and a bound's denominator exactly 0 (x/0)
     rng = np.random.default_rng(76394)
     x = rng.normal(size=(3, 1)) * rng.uniform(0, 2) + rng.normal(size=(1, 2)) + rng.normal(size=(3, 2))
-    assert intraclass_correlation(x, confidence=0.9).icc2.ci_low is None
+    odd = intraclass_correlation(x, confidence=0.9).icc2
+    assert (odd.ci_low, odd.ci_high, odd.ci_level) == (None, None, None)
+    assert odd.extra["ci_undefined"] == "an F quantile of the interval is not finite"
     res = intraclass_correlation(np.array([[1.0, 2.0], [1.0, 0.0], [1.0, 1.0]]), confidence=0.5)
     assert res.icc2k.value == 0.0 and res.icc2k.ci_low is None and "ci_undefined" in res.icc2k.extra
     assert (res.icc2.ci_low, res.icc2.ci_high) == (pytest.approx(-1.0, abs=TOL), pytest.approx(0.6, abs=TOL))
