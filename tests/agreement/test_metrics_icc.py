@@ -241,3 +241,4 @@ def test_interval_methods_and_levels():
         coef = getattr(res, field)
         assert coef.ci_method == ("f_satterthwaite" if field.startswith("icc2") else "f")
         assert coef.ci_level == 0.8 and coef.se is None and "ci_undefined" not in coef.extra
+        assert (coef.name, coef.status, coef.warnings) == (field, STATUS_OK, ("small_n",))
