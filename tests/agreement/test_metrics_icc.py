@@ -242,3 +242,19 @@ def test_interval_methods_and_levels():
         assert coef.ci_method == ("f_satterthwaite" if field.startswith("icc2") else "f")
         assert coef.ci_level == 0.8 and coef.se is None and "ci_undefined" not in coef.extra
         assert (coef.name, coef.status, coef.warnings) == (field, STATUS_OK, ("small_n",))
+
+
+def test_input_forms():
+    for empty in ([], np.empty(0), [[]]):
+        res = intraclass_correlation(empty)
+        assert res.icc1.status == STATUS_INSUFFICIENT and res.icc1.extra["reason"] == "empty"
+        assert (res.n_items, res.n_raters, res.n_items_total) == (0, 0, len(np.asarray(empty)))
+    with pytest.raises(ValueError, match="^scores must be a 2-D items x raters array$"):
+        intraclass_correlation([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="^scores must be a 2-D items x raters array$"):
+        intraclass_correlation([5.0])
+    with pytest.raises(ValueError, match="^scores must be finite numbers or NaN$"):
+        intraclass_correlation([[1.0, -np.inf], [2.0, 3.0]])
+    with_none = [[None if np.isnan(v) else v for v in row] for row in np.vstack([SF_1979, [[np.nan, 1, 2, 3]]])]
+    assert intraclass_correlation(with_none) == intraclass_correlation(np.vstack([SF_1979, [[np.nan, 1, 2, 3]]]))
+    assert intraclass_correlation(SF_1979.astype(int).tolist()) == intraclass_correlation(SF_1979)
