@@ -249,6 +249,7 @@ def test_input_forms():
         res = intraclass_correlation(empty)
         assert res.icc1.status == STATUS_INSUFFICIENT and res.icc1.extra["reason"] == "empty"
         assert (res.n_items, res.n_raters, res.n_items_total) == (0, 0, len(np.asarray(empty)))
+        assert res.n_raters_dropped == 0 and res.n_items_dropped == len(np.asarray(empty))
     with pytest.raises(ValueError, match="^scores must be a 2-D items x raters array$"):
         intraclass_correlation([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="^scores must be a 2-D items x raters array$"):
