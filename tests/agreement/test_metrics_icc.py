@@ -259,3 +259,9 @@ def test_input_forms():
     with_none = [[None if np.isnan(v) else v for v in row] for row in np.vstack([SF_1979, [[np.nan, 1, 2, 3]]])]
     assert intraclass_correlation(with_none) == intraclass_correlation(np.vstack([SF_1979, [[np.nan, 1, 2, 3]]]))
     assert intraclass_correlation(SF_1979.astype(int).tolist()) == intraclass_correlation(SF_1979)
+
+
+def test_no_items_with_declared_raters():
+    res = intraclass_correlation(np.empty((0, 3)))
+    assert (res.n_items_total, res.n_raters, res.n_raters_dropped) == (0, 0, 3)
+    assert res.icc3.extra["reason"] == "empty"
