@@ -265,3 +265,15 @@ def test_no_items_with_declared_raters():
     res = intraclass_correlation(np.empty((0, 3)))
     assert (res.n_items_total, res.n_raters, res.n_raters_dropped) == (0, 0, 3)
     assert res.icc3.extra["reason"] == "empty"
+
+
+def test_insufficient_results_keep_names_and_totals_and_two_items_suffice():
+    res = intraclass_correlation(np.full((3, 2), np.nan))
+    assert (res.n_items, res.n_items_total, res.n_items_dropped, res.n_raters_dropped) == (0, 3, 3, 2)
+    one_item = intraclass_correlation([[1.0, 2.0, 4.0], [np.nan, 3.0, 1.0]])
+    for field in ("icc1", "icc2", "icc3", "icc1k", "icc2k", "icc3k"):
+        coef = getattr(one_item, field)
+        assert (coef.name, coef.extra["reason"], coef.n_items_total, coef.n_ratings_total) == (
+            field, REASON_TOO_FEW_ITEMS, 2, 5)
+    two = intraclass_correlation([[1.0, 2.0], [3.0, 5.0]])
+    assert two.icc3.status == STATUS_OK and two.icc3.value == pytest.approx(6 / 6.5, abs=TOL)  # BMS 6.25, EMS 0.25
