@@ -275,5 +275,8 @@ def test_insufficient_results_keep_names_and_totals_and_two_items_suffice():
         coef = getattr(one_item, field)
         assert (coef.name, coef.extra["reason"], coef.n_items_total, coef.n_ratings_total) == (
             field, REASON_TOO_FEW_ITEMS, 2, 5)
+        full = getattr(intraclass_correlation(SF_1979), field).extra
+        assert coef.extra == {"reason": REASON_TOO_FEW_ITEMS, "form": full["form"], "mcgraw_wong": full["mcgraw_wong"],
+                              "model": full["model"]}
     two = intraclass_correlation([[1.0, 2.0], [3.0, 5.0]])
     assert two.icc3.status == STATUS_OK and two.icc3.value == pytest.approx(6 / 6.5, abs=TOL)  # BMS 6.25, EMS 0.25
