@@ -270,6 +270,7 @@ def test_no_items_with_declared_raters():
 def test_insufficient_results_keep_names_and_totals_and_two_items_suffice():
     res = intraclass_correlation(np.full((3, 2), np.nan))
     assert (res.n_items, res.n_items_total, res.n_items_dropped, res.n_raters_dropped) == (0, 3, 3, 2)
+    assert res.mean_squares == {}
     one_item = intraclass_correlation([[1.0, 2.0, 4.0], [np.nan, 3.0, 1.0]])
     for field in ("icc1", "icc2", "icc3", "icc1k", "icc2k", "icc3k"):
         coef = getattr(one_item, field)
