@@ -93,3 +93,24 @@ def test_equals_light_average_on_a_complete_design_and_differs_otherwise():
     assert weighted.ci_method == "jackknife_normal" and weighted.ci_low < weighted.value < weighted.ci_high
     empty = n_weighted_kappa_average(np.full((3, 2), np.nan), labels=[0, 1])
     assert empty.extra["reason"] == "empty" and empty.name == "n_weighted_average_cohen_kappa"
+
+
+# --- pinned by mutation testing: defaults, validation, the whole result, rejection at alpha ------------
+
+def test_adjust_pvalues_whole_result_defaults_and_validation():
+    res = adjust_pvalues([0.025, None, 0.5, np.nan, 0.01])
+    assert res == adjust_pvalues([0.025, None, 0.5, np.nan, 0.01], method="holm", alpha=0.05)
+    assert (res.method, res.alpha, res.n_tests, res.n_missing) == ("holm", 0.05, 3, 2)
+    assert res.p_values == (0.025, None, 0.5, None, 0.01)
+    assert res.adjusted == (pytest.approx(0.05), None, 0.5, None, pytest.approx(0.03))
+    assert res.reject == (True, None, False, None, True)  # adjusted p equal to alpha is rejected
+    column = adjust_pvalues([[0.025], [0.5], [0.01]], method="bh", alpha=0.1)
+    assert column == adjust_pvalues([0.025, 0.5, 0.01], method="bh", alpha=0.1)
+    assert (column.method, column.alpha) == ("bh", 0.1)
+    with pytest.raises(ValueError, match=r"^method must be one of \('holm', 'bh'\), not 'bonferroni'$"):
+        adjust_pvalues([0.5], method="bonferroni")
+    for alpha in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="^alpha must lie strictly between 0 and 1$"):
+            adjust_pvalues([0.5], alpha=alpha)
+    with pytest.raises(ValueError, match=r"^p-values must lie in \[0, 1\]$"):
+        adjust_pvalues([0.5, -0.1])
