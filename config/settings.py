@@ -210,6 +210,10 @@ SPECTACULAR_SETTINGS = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="persona-lab@localhost")
+# Clinicians' invitations: an emailed one-time link (on) or a one-time password shown once (off); unset:
+# on unless mail goes to the console, memory or a file.
+if "INVITATIONS_BY_EMAIL" in env.ENVIRON:
+    INVITATIONS_BY_EMAIL = env.bool("INVITATIONS_BY_EMAIL")
 
 # --- Uploads ---
 CASE_UPLOAD_MAX_BYTES = env.int("CASE_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
