@@ -1,18 +1,17 @@
 """Holm and Benjamini-Hochberg adjustments against statsmodels ``multipletests``, and the n-weighted
 average of pairwise kappas against a brute-force weighted mean and delete-one-item jackknife."""
 
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.multitest import multipletests
 
 from agreement.metrics import adjust_pvalues, n_weighted_kappa_average, pairwise_cohen_kappa
 
 from ._metrics_strategies import FAST, rating_matrices
+from .test_metrics_kappa_average import literal_average
 
 TOL = 1e-12
 
@@ -44,33 +43,18 @@ def test_textbook_example_and_missing_values():
         adjust_pvalues([0.5], method="bonferroni")
 
 
-def brute_force_weighted(ratings, k, weights):
-    num = den = 0.0
-    for a in range(ratings.shape[1]):
-        for b in range(a + 1, ratings.shape[1]):
-            both = ~np.isnan(ratings[:, a]) & ~np.isnan(ratings[:, b])
-            if not both.any():
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                value = cohen_kappa_score(ratings[both, a], ratings[both, b], labels=list(range(k)), weights=weights)
-            if np.isfinite(value):
-                num, den = num + both.sum() * value, den + both.sum()
-    return num / den if den else None
-
-
 @given(rating_matrices(max_items=10, max_raters=4))
 @FAST
 def test_n_weighted_average_and_its_jackknife_match_brute_force(case):
     ratings, k = case
     res = n_weighted_kappa_average(ratings, labels=list(range(k)), weights="quadratic")
-    expected = brute_force_weighted(ratings, k, "quadratic")
+    expected = literal_average(ratings, k, "quadratic")
     if not res.ok:
         assert expected is None or res.status != "ok"
         return
     assert res.value == pytest.approx(expected, abs=1e-9)
     population = np.flatnonzero((~np.isnan(ratings)).sum(axis=1) >= 2)
-    reps = [brute_force_weighted(np.delete(ratings, i, axis=0), k, "quadratic") for i in population]
+    reps = [literal_average(np.delete(ratings, i, axis=0), k, "quadratic") for i in population]
     if res.se is None:
         assert population.size < 2 or any(r is None for r in reps)
         return
