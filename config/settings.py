@@ -230,6 +230,8 @@ OPENAI_MAX_CONCURRENCY = env.int("OPENAI_MAX_CONCURRENCY", default=16)
 OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=300.0)  # one request, one attempt
 OPENAI_MAX_ATTEMPTS = env.int("OPENAI_MAX_ATTEMPTS", default=5)  # per request, for 429/5xx/timeouts
 JUDGE_MAX_ATTEMPTS = env.int("JUDGE_MAX_ATTEMPTS", default=3)  # judge calls per response before "unparseable"
+# Pairs one pairwise judge job may plan (each is asked in both orders: two judge calls per pair).
+PAIRWISE_JUDGE_MAX_PAIRS = env.int("PAIRWISE_JUDGE_MAX_PAIRS", default=5000)
 
 # --- Import limits, model servers and report workers (docs/case-set-format.md, docs/responses-jsonl.md) ---
 # A CSV header with more columns, or a CSV/JSONL line with more characters, refuses the whole file.

@@ -42,6 +42,7 @@ def job_chunk_run(*, job_id: int, chunk: int) -> int:
     """Run one chunk of a job: the rows still pending in it. Returns how many rows it finished."""
     from .generation import generation_chunk_run
     from .judging import judge_chunk_run
+    from .pairwise import pairwise_chunk_run
 
     job = Job.objects.select_related("study").get(pk=job_id)
     if job.status not in ACTIVE:
@@ -49,7 +50,8 @@ def job_chunk_run(*, job_id: int, chunk: int) -> int:
     Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
         status=JobStatus.RUNNING, started_at=Coalesce(F("started_at"), Now())
     )
-    run = generation_chunk_run if job.kind == JobKind.GENERATE else judge_chunk_run
+    run = {JobKind.GENERATE: generation_chunk_run, JobKind.JUDGE: judge_chunk_run,
+           JobKind.JUDGE_PAIRWISE: pairwise_chunk_run}[job.kind]
     finished = run(job=job, chunk=chunk)
     job_finish_if_complete(job_id=job.pk)
     return finished
