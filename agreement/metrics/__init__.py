@@ -12,7 +12,7 @@ from .alpha import ALL_LEVELS, LEVELS, krippendorff_alpha
 from .conger import conger_kappa
 from .consensus import CONSENSUS, SCALES, TIE_RULES, consensus_ratings, consensus_validity
 from .design import confidence_distribution, mask_below_confidence, order_effect
-from .evaluation import accuracy, calibration, consistency_rate, triage_rates
+from .evaluation import accuracy, calibration, consistency_rate, proportion, triage_rates
 from .icc import intraclass_correlation
 from .judge import judge_vs_leave_one_out
 from .kappa import cohen_kappa, intra_rater_agreement, judge_agreement, pairwise_cohen_kappa
@@ -126,6 +126,7 @@ __all__ = [
     "pairwise_cohen_kappa",
     "percent_agreement",
     "prevalence",
+    "proportion",
     "rank_agreement",
     "rank_biased_overlap",
     "rbo_top_weight",

@@ -14,6 +14,9 @@ rows are left out and the count shows in ``n_items`` vs ``n_items_total``).
   that give the prompt's modal answer; averaged over prompts (each prompt weighs the same).
 * ``triage_rates``: under-triage = answer less urgent than the reference, over-triage = more
   urgent; the caller states whether a higher index is more urgent. Wilson CIs.
+* ``proportion``: the share of True in a boolean vector, Wilson CI and, against a stated null
+  share, the exact two-sided binomial test (scipy ``binomtest``: the summed probability of every
+  count no more likely than the observed one, as R ``binom.test``).
 
 Edge cases: no usable row gives ``insufficient_data``/``empty`` (consistency: no prompt with two
 answers gives ``no_pairable_item``); empty calibration bins have n = 0 and None for their means.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from scipy import stats
@@ -56,6 +60,20 @@ def _proportion(name: str, hits: np.ndarray, *, n_total: int, confidence: float,
     return Coefficient(name=name, value=k / n, status=STATUS_OK, n_items=n, n_ratings=n, n_items_total=n_total,
                        n_ratings_total=n_total, se=float(np.sqrt(k / n * (1 - k / n) / n)), ci_low=low,
                        ci_high=high, ci_method="wilson", ci_level=confidence, extra={**extra, "successes": k})
+
+
+def proportion(hits, *, name: str = "proportion", n_total: int | None = None, confidence: float = 0.95,
+               null: float | None = None) -> Coefficient:
+    """The share of True in `hits` with its Wilson interval; with `null`, the exact two-sided binomial test of
+    that share against it (``extra``: ``successes``, ``null``, ``p_value``). Empty: ``insufficient_data``."""
+    check_confidence(confidence)
+    hits = np.asarray(hits, dtype=bool).reshape(-1)
+    n_total = hits.size if n_total is None else n_total
+    result = _proportion(name, hits, n_total=n_total, confidence=confidence, extra={})
+    if null is None or not result.ok:
+        return result
+    p_value = float(stats.binomtest(result.extra["successes"], hits.size, null).pvalue)
+    return replace(result, extra={**result.extra, "null": null, "p_value": p_value})
 
 
 def _paired(predicted, reference) -> tuple[np.ndarray, np.ndarray, int]:
