@@ -52,7 +52,7 @@ def _judge_block(builder, pw: PairwiseVerdicts, mask: np.ndarray) -> dict:
     judged = [v for v in verdicts.values() if v is not None]
     consistent = {pair: v for pair, v in verdicts.items() if v not in (None, INCONSISTENT)}
     return {
-        "verdicts": int(mask.sum()), "verdicts_parsed": int(parsed.sum()),
+        "verdicts": int(mask.sum()), "verdicts_unparseable": int(np.count_nonzero(~parsed)),
         "verdicts_tie": int(np.count_nonzero(choice == "tie")),
         "first_position_choices": int(np.count_nonzero(first[sided].astype(bool))),
         "pairs": len(pairs), "pairs_judged": len(judged), "pairs_inconsistent": judged.count(INCONSISTENT),
