@@ -1,7 +1,7 @@
 """The pairwise LLM judge: which of two responses to the same case is better, asked in both orders.
 
 LLM judges favour the answer shown first (Zheng et al. 2023, "Judging LLM-as-a-judge with MT-Bench
-and Chatbot Arena", section 3.3; Wang et al. 2023, "Large Language Models are not Fair Evaluators").
+and Chatbot Arena", sections 3.3-3.4; Wang et al. 2023, "Large Language Models are not Fair Evaluators").
 So every pair is shown twice, once each way round, and only a verdict both orders agree on counts
 (`pair_verdict`); how often the judge picks whichever answer came first is reported as its position bias.
 

@@ -6,7 +6,7 @@ Every pair was shown to the judge in both orders (inference.pairwise). Per judge
   (a tie in one order and a side in the other disagree); only such pairs give a verdict;
 - position bias: the share of first-shown answers among the valid verdicts that chose a side (a tie
   names no position and is counted apart), with its Wilson interval and the exact two-sided binomial
-  test against 0.5, the share of a judge without position bias (Zheng et al. 2023, section 3.3, who
+  test against 0.5, the share of a judge without position bias (Zheng et al. 2023, sections 3.3-3.4, who
   also count the verdicts that flip with the order);
 - persona vs baseline: per persona, the share of its consistent, decided pairs against the
   baseline's response that it won (Wilson interval, binomial test against 0.5), ties counted apart;
