@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .api import views
+from .api import preregistration, views
 
 app_name = "agreement-api"
 
@@ -9,4 +9,7 @@ urlpatterns = [
     path("reports/<int:pk>/", views.ReportDetailApi.as_view(), name="report-detail"),
     path("reports/<int:pk>/resume/", views.ReportResumeApi.as_view(), name="report-resume"),
     path("reports/<int:pk>/download/", views.ReportDownloadApi.as_view(), name="report-download"),
+    path("studies/<int:pk>/preregistration/", preregistration.PreregistrationApi.as_view(), name="preregistration"),
+    path("studies/<int:pk>/preregistration/export/", preregistration.PreregistrationExportApi.as_view(),
+         name="preregistration-export"),
 ]

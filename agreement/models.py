@@ -1,7 +1,11 @@
-"""Built reports. A report is cached by (study, format, parameters, data snapshot hash)."""
+"""Built reports, cached by (study, format, parameters, data snapshot hash), and locked analysis plans."""
+import hashlib
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from studies.models import Study, TimeStampedModel
 
@@ -55,3 +59,51 @@ class Report(TimeStampedModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (ReportStatus.DONE, ReportStatus.FAILED)
+
+
+# Names what the signature is for, so that no other HMAC of the same SECRET_KEY can stand in for it.
+SIGNATURE_SALT = "agreement.Preregistration.content_hash"
+
+
+def canonical_json(document) -> bytes:
+    """The one byte form a plan is hashed in: sorted keys, no whitespace, UTF-8 (not \\u escapes)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def document_hash(document) -> str:
+    return hashlib.sha256(canonical_json(document)).hexdigest()
+
+
+def hash_signature(content_hash: str) -> str:
+    """HMAC-SHA256 of the hash with this deployment's SECRET_KEY: only this installation can have issued it."""
+    return salted_hmac(SIGNATURE_SALT, content_hash, algorithm="sha256").hexdigest()
+
+
+class Preregistration(models.Model):
+    """A study's analysis plan, locked before the study opens. Written once: there is no update path, so a
+    report can tell whether it follows what was planned before any rating was seen."""
+
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="preregistration")
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    locked_at = models.DateTimeField()
+    document = models.JSONField(help_text="Hypotheses, outcomes, report parameters and the design as locked")
+    content_hash = models.CharField(max_length=64, help_text="sha256 of the canonical JSON of the document")
+    signature = models.CharField(max_length=64, help_text="HMAC-SHA256 of content_hash with the SECRET_KEY")
+
+    class Meta:
+        ordering = ["-locked_at"]
+
+    def __str__(self):
+        return f"Pre-registration of {self.study} ({self.content_hash[:12]})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A pre-registration is locked: it is never changed")
+        super().save(*args, **kwargs)
+
+    def verify(self) -> dict:
+        """Recompute the hash from the stored document and the signature from the stored hash."""
+        hash_ok = constant_time_compare(document_hash(self.document), self.content_hash)
+        signature_ok = constant_time_compare(hash_signature(self.content_hash), self.signature)
+        return {"content_hash_matches": hash_ok, "signature_valid": signature_ok, "valid": hash_ok and signature_ok}

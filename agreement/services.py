@@ -28,6 +28,7 @@ from .data import rating_notes, study_data_load
 from .models import Report, ReportFormat, ReportStatus
 from .reports import build_report, meta, render_html, write_csv, write_json
 from .reports.parameters import parameters_clean, parameters_key
+from .reports.preregistration import preregistration_snapshot_hash
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +206,7 @@ def _build(report: Report, progress) -> Report:
     report_id = report.pk
     try:
         data = study_data_load(report.study, cannot_assess=report.parameters["cannot_assess"])
+        data.snapshot_hash = preregistration_snapshot_hash(report.study, data.snapshot_hash)
         cached = _cached(report, data.snapshot_hash)
         if cached is not None:
             with transaction.atomic():

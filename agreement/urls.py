@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_preregistration
 
 app_name = "agreement"
 
@@ -11,4 +11,7 @@ urlpatterns = [
     path("<int:report_id>/resume/", views.report_resume, name="report_resume"),
     path("<int:report_id>/download/", views.report_download, name="report_download"),
     path("<int:report_id>/view/", views.report_view, name="report_view"),
+    path("studies/<int:study_id>/preregistration/", views_preregistration.preregistration, name="preregistration"),
+    path("studies/<int:study_id>/preregistration/download/", views_preregistration.preregistration_download,
+         name="preregistration_download"),
 ]

@@ -24,6 +24,8 @@ ACTIONS: dict[str, tuple[frozenset, tuple[str, ...]]] = {
     "report": (frozenset({MemberRole.OWNER, MemberRole.ADMIN, MemberRole.RESEARCHER}), (ADMIN, RESEARCHER)),
     "manage": (frozenset({MemberRole.OWNER, MemberRole.ADMIN}), (ADMIN,)),
     "members": (frozenset({MemberRole.OWNER}), (ADMIN,)),
+    # Locking the analysis plan commits the study: its owner's decision, whatever their site role.
+    "preregister": (frozenset({MemberRole.OWNER}), (ADMIN, RESEARCHER)),
 }
 
 

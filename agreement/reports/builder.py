@@ -21,6 +21,7 @@ from .effects import effects_section
 from .evaluation import evaluation_section
 from .judging import judge_section, judge_weights
 from .methods import meta, methods_paragraph
+from .preregistration import preregistration_section
 from .rankings import rankings_section
 from .scores import item_means, rating_scores, score_description
 
@@ -259,6 +260,7 @@ class ReportBuilder:
         report["evaluation"] = evaluation_section(self)
         step("preferences")
         report["preferences"] = self.preferences()
+        report["preregistration"] = preregistration_section(self.data.study_id, self.p, report)
         report["meta"]["methods"] = methods_paragraph(report)
         return report
 
