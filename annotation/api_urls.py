@@ -1,4 +1,4 @@
-"""/api/rating/...: clinicians' items by opaque code, and the admins' rater roster."""
+"""/api/rating/...: clinicians' items by opaque code, and the admins' rater roster; the dashboard's drift."""
 from django.urls import path
 
 from .api import views
@@ -16,4 +16,5 @@ urlpatterns = [
     path("rating/admin/studies/<int:pk>/raters/<str:username>/", views.StudyRaterDetailApi.as_view(),
          name="rating-study-rater"),
     path("rating/admin/studies/<int:pk>/rebalance/", views.StudyRebalanceApi.as_view(), name="rating-study-rebalance"),
+    path("studies/<int:pk>/dashboard/drift/", views.StudyDriftApi.as_view(), name="study-dashboard-drift"),
 ]

@@ -155,3 +155,38 @@ class PlanSummarySerializer(serializers.Serializer):
     anchors = serializers.IntegerField()
     repeats = serializers.IntegerField()
     min_pair_overlap = serializers.IntegerField(allow_null=True)
+
+
+def _tally(tally) -> dict:
+    return {"compared": tally.compared, "agreeing": tally.agreeing, "share": tally.share}
+
+
+def _drift_cell(measure: str, cell):
+    if cell is None or measure == "seconds":
+        return cell
+    if measure == "anchors":
+        return _tally(cell)
+    if measure == "retest":
+        return {**_tally(cell), "kappa": cell.kappa}
+    levels = cell.scale.levels
+    return {"n": cell.n, "counts": dict(zip(levels, cell.counts, strict=True)),
+            "shares": dict(zip(levels, cell.shares, strict=True)), "mean": cell.mean}
+
+
+def drift_data(drift) -> dict:
+    """annotation.selectors.drift.StudyDrift as JSON: each line's cells follow `weeks`, null where empty."""
+    return {
+        "time_zone": drift.time_zone, "rule": drift.rule, "min_kappa_pairs": drift.min_kappa_pairs,
+        "weeks": [{"start": week.start.isoformat(), "label": week.label} for week in drift.weeks],
+        "dimensions": [{"key": s.key, "label": s.label, "levels": list(s.levels), "ordinal": s.ordinal,
+                        "kappa_weights": s.kappa_weights} for s in drift.scales],
+        "raters": [{
+            "username": rater.enrolment.rater.get_username(), "is_active": rater.enrolment.is_active,
+            "lines": [{"measure": line.measure, "dimension": line.scale.key if line.scale else None,
+                       "cells": [_drift_cell(line.measure, cell) for cell in line.cells]} for line in rater.lines],
+            "flags": [{"measure": flag.measure, "dimension": flag.scale.key,
+                       "baseline_weeks": [week.label for week in flag.baseline_weeks],
+                       "baseline": _tally(flag.baseline), "last_week": flag.last_week.label, "last": _tally(flag.last)}
+                      for flag in rater.flags],
+        } for rater in drift.raters],
+    }

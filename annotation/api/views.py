@@ -20,6 +20,7 @@ from studies.models import StudyStatus
 from studies.permissions import study_for
 
 from ..models import PreferenceAssignment, StudyRater
+from ..selectors.drift import study_drift
 from ..selectors.rating import (
     assignment_next_for_rater,
     enrolment_of,
@@ -191,3 +192,17 @@ class StudyRebalanceApi(APIView):
     def post(self, request, pk):
         summary = assignment_rebalance(study=study_for(request.user, pk, "manage"))
         return Response(s.PlanSummarySerializer(summary).data)
+
+
+class StudyDriftApi(APIView):
+    permission_classes = [IsStudyAdmin]
+
+    @extend_schema(
+        summary="Each clinician's drift by ISO week: anchor agreement, test-retest, levels, time per item (admins)",
+        responses={200: OpenApiTypes.OBJECT}, tags=["rating admin"],
+        description="As the study dashboard's drift table: `weeks` in the site's time zone; each clinician's "
+                    "`lines` (measure anchors, retest, levels or seconds, per dimension) hold one cell per week, "
+                    "null where empty; `flags` follow `rule`.",
+    )
+    def get(self, request, pk):
+        return Response(s.drift_data(study_drift(study=study_for(request.user, pk, "manage"))))

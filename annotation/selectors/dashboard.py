@@ -10,16 +10,19 @@ that the clinician answered, the share where their safety answer equals the anch
 The majority answer is the answer most clinicians gave to that anchor, counting everyone who answered it;
 "cannot assess" is no answer, nor is a calibration (practice) rating; an anchor with fewer than two
 answers or a tie for the most common answer has no majority and is left out. In side-by-side preference
-mode the answer is the preference itself.
+mode the answer is the preference itself. Drift (selectors.drift) applies the same definition to every
+dimension and splits it, and the median time, by week of submission (`by_week`).
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, DateField, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber, TruncWeek
+from django.utils import timezone
 
 from accounts.roles import CLINICIAN
 from studies.models import LeakPolicy, Response, Study
@@ -63,6 +66,13 @@ def safety_dimension(study: Study) -> dict | None:
     return next((d for d in dimensions if d.get("key") == SAFETY_KEY), dimensions[0] if dimensions else None)
 
 
+def submission_week(task: str = "") -> TruncWeek:
+    """The Monday of the ISO week a task (`task`: the path to it, "" for the task itself) was submitted in,
+    in the site's time zone (settings.TIME_ZONE), whatever zone a request activated."""
+    return TruncWeek(f"{task}__submitted_at" if task else "submitted_at", output_field=DateField(),
+                     tzinfo=timezone.get_default_timezone())
+
+
 # --------------------------------------------------------------------------------------------- per rater
 
 
@@ -80,7 +90,7 @@ def study_rater_rows(*, study: Study) -> list[RaterRow]:
             active=Sum("active_seconds"),
         )
     }
-    medians = _median_seconds(model, study)
+    medians = median_seconds(study=study)
     anchors = anchor_agreement_counts(study=study)
     rows = []
     for enrolment in enrolments:
@@ -94,56 +104,68 @@ def study_rater_rows(*, study: Study) -> list[RaterRow]:
     return rows
 
 
-def _median_seconds(model, study: Study) -> dict[int, float]:
-    """Median active seconds per submitted item, per clinician (submissions with no recorded time left out).
-    Only each clinician's middle one or two submissions leave the database: row number r of n is a
-    middle one when n <= 2r <= n + 2."""
+def median_seconds(*, study: Study, by_week: bool = False) -> dict:
+    """Median active seconds per submitted item, per clinician (submissions with no recorded time left out),
+    keyed by rater id, or by (rater id, week of submission) with `by_week`. Only each group's middle one or
+    two submissions leave the database: row number r of n is a middle one when n <= 2r <= n + 2."""
+    tasks = task_model_for(study).objects.filter(study=study, status=AssignmentStatus.SUBMITTED, active_seconds__gt=0)
+    groups = ["rater_id", "week"] if by_week else ["rater_id"]
+    if by_week:
+        tasks = tasks.annotate(week=submission_week())
     ranked = (
-        model.objects.filter(study=study, status=AssignmentStatus.SUBMITTED, active_seconds__gt=0)
-        .annotate(
-            rank=Window(RowNumber(), partition_by=[F("rater_id")], order_by=[F("active_seconds").asc(), F("id").asc()]),
-            size=Window(Count("id"), partition_by=[F("rater_id")]),
+        tasks.annotate(
+            rank=Window(RowNumber(), partition_by=[F(g) for g in groups],
+                        order_by=[F("active_seconds").asc(), F("id").asc()]),
+            size=Window(Count("id"), partition_by=[F(g) for g in groups]),
         )
         .annotate(twice=F("rank") * 2)
         .filter(twice__gte=F("size"), twice__lte=F("size") + 2)
-        .values_list("rater_id", "active_seconds")
+        .values_list(*groups, "active_seconds")
     )
-    middles: dict[int, list[float]] = defaultdict(list)
-    for rater_id, seconds in ranked:
-        middles[rater_id].append(seconds)
-    return {rater_id: sum(values) / len(values) for rater_id, values in middles.items()}
+    middles: dict = defaultdict(list)
+    for *key, seconds in ranked:
+        middles[tuple(key) if by_week else key[0]].append(seconds)
+    return {key: sum(values) / len(values) for key, values in middles.items()}
 
 
 # --------------------------------------------------------------------------------------------- anchors
 
 
-def _anchor_answers(study: Study) -> tuple[QuerySet, str, str, str] | None:
-    """The submitted answers to anchor items (first ratings: no test-retest repeat, no calibration item) and
-    the paths of their item, rater and answer."""
+class AnchorAnswers(NamedTuple):
+    answers: QuerySet
+    task: str  # the paths of the task, item, rater and answer
+    item: str
+    rater: str
+    answer: str
+
+
+def _anchor_answers(study: Study, dimension: dict | None = None) -> AnchorAnswers | None:
+    """The submitted answers to anchor items (first ratings: no test-retest repeat, no calibration item) on
+    `dimension` (default: the safety dimension; preferences in preference mode)."""
     if study.preference_mode:
         answers = Preference.objects.filter(
             assignment__study=study, assignment__is_anchor=True, assignment__repeat_of__isnull=True,
             assignment__is_calibration=False, assignment__status=AssignmentStatus.SUBMITTED)
-        return answers, "assignment__comparison_id", "assignment__rater_id", "choice"
-    dimension = safety_dimension(study)
+        return AnchorAnswers(answers, "assignment", "assignment__comparison_id", "assignment__rater_id", "choice")
+    dimension = dimension or safety_dimension(study)
     if dimension is None:
         return None
     answers = RatingValue.objects.filter(
         rating__assignment__study=study, rating__assignment__is_anchor=True,
         rating__assignment__repeat_of__isnull=True, rating__assignment__is_calibration=False,
         rating__assignment__status=AssignmentStatus.SUBMITTED, dimension=dimension["key"], cannot_assess=False)
-    return answers, "rating__assignment__response_id", "rating__assignment__rater_id", "value"
+    return AnchorAnswers(answers, "rating__assignment", "rating__assignment__response_id",
+                         "rating__assignment__rater_id", "value")
 
 
-def anchor_majorities(*, study: Study) -> dict[int, str]:
+def anchor_majorities(*, study: Study, dimension: dict | None = None) -> dict[int, str]:
     """Anchor item id -> its majority answer, for anchors that have one (see the module's docstring)."""
-    source = _anchor_answers(study)
+    source = _anchor_answers(study, dimension)
     if source is None:
         return {}
-    answers, item, _, answer = source
     tallies: dict[int, Counter] = defaultdict(Counter)
-    for row in answers.values(item, answer).order_by().annotate(n=Count("pk")):
-        tallies[row[item]][row[answer]] = row["n"]
+    for row in source.answers.values(source.item, source.answer).order_by().annotate(n=Count("pk")):
+        tallies[row[source.item]][row[source.answer]] = row["n"]
     majorities = {}
     for item_id, tally in tallies.items():
         top = tally.most_common(2)
@@ -152,18 +174,24 @@ def anchor_majorities(*, study: Study) -> dict[int, str]:
     return majorities
 
 
-def anchor_agreement_counts(*, study: Study) -> dict[int, tuple[int, int]]:
-    """Rater id -> (anchors with a majority that they answered, how many of those they answered as the majority)."""
-    majorities = anchor_majorities(study=study)
+def anchor_agreement_counts(*, study: Study, dimension: dict | None = None, by_week: bool = False) -> dict:
+    """Rater id (or (rater id, week of submission) with `by_week`) -> (anchors with a majority that they
+    answered, how many of those they answered as the majority), on `dimension` as `_anchor_answers`."""
+    majorities = anchor_majorities(study=study, dimension=dimension)
     if not majorities:
         return {}
-    answers, item, rater, answer = _anchor_answers(study)
+    source = _anchor_answers(study, dimension)
     agreeing = Q()
     for item_id, value in majorities.items():
-        agreeing |= Q(**{item: item_id, answer: value})
-    rows = (answers.filter(**{f"{item}__in": list(majorities)}).values(rater).order_by(rater)
+        agreeing |= Q(**{source.item: item_id, source.answer: value})
+    answers = source.answers.filter(**{f"{source.item}__in": list(majorities)})
+    groups = [source.rater, "week"] if by_week else [source.rater]
+    if by_week:
+        answers = answers.annotate(week=submission_week(source.task))
+    rows = (answers.values(*groups).order_by(*groups)
             .annotate(compared=Count("pk"), agreeing=Count("pk", filter=agreeing)))
-    return {row[rater]: (row["compared"], row["agreeing"]) for row in rows}
+    return {(row[source.rater], row["week"]) if by_week else row[source.rater]: (row["compared"], row["agreeing"])
+            for row in rows}
 
 
 # --------------------------------------------------------------------------------------------- coverage

@@ -1,6 +1,7 @@
-"""The rating side of a study, for its owners and admins: the dashboard (progress per clinician, items short
-of raters, generation and judge jobs), the flag queue (acknowledge, resolve) and the clinicians page (enrol,
-withdraw; site admins also create accounts and invite). Linked from the study page by URL name."""
+"""The rating side of a study, for its owners and admins: the dashboard (progress per clinician, drift by
+week, items short of raters, generation and judge jobs), the flag queue (acknowledge, resolve) and the
+clinicians page (enrol, withdraw; site admins also create accounts and invite). Linked from the study page by
+URL name."""
 from __future__ import annotations
 
 from django import forms
@@ -32,6 +33,7 @@ from ..selectors.dashboard import (
     study_enrolments,
     study_rater_rows,
 )
+from ..selectors.drift import study_drift
 from ..selectors.flags import study_flag_counts, study_flags, study_undelivered_alerts
 from ..services.assignments import study_rater_add, study_rater_remove
 from ..services.flags import dangerous_flags_sync, item_flag_acknowledge, item_flag_resolve
@@ -61,7 +63,7 @@ def study_dashboard(request, pk: int):
     return render(request, "annotation/admin/dashboard.html", {
         "study": study, "rows": study_rater_rows(study=study), "short": items_below_target(study=study),
         "dimension": safety_dimension(study), "flag_counts": study_flag_counts(study=study),
-        "undelivered": study_alerts_undelivered_count(study=study),
+        "undelivered": study_alerts_undelivered_count(study=study), "drift": study_drift(study=study),
     })
 
 
