@@ -291,7 +291,7 @@ class StudyAdmin(SetupAdmin):
     list_display = ("name", "status", "owner", "raters_per_response", "created_at", "page_link")
     list_filter = ("status",)
     search_fields = ("name", "description")
-    filter_horizontal = ("case_sets", "personas", "model_specs")
+    filter_horizontal = ("case_sets", "personas", "model_specs", "extra_judges")
     actions = [_transition_action(s) for s in (StudyStatus.GENERATING, StudyStatus.RATING, StudyStatus.CLOSED)]
 
     @admin.display(description="page")

@@ -101,6 +101,11 @@ class StudyForm(forms.Form):
     model_specs = forms.ModelMultipleChoiceField(queryset=ModelSpec.objects.order_by("name"), required=False,
                                                  widget=forms.CheckboxSelectMultiple, label="Models")
     judge = forms.ModelChoiceField(queryset=ModelSpec.objects.filter(is_judge=True), required=False)
+    extra_judges = forms.ModelMultipleChoiceField(
+        queryset=ModelSpec.objects.filter(is_judge=True).order_by("name"), required=False,
+        widget=forms.CheckboxSelectMultiple, label="Extra judges",
+        help_text="They also score every response, so the report compares the judges with each other; "
+                  "not the judge above.")
     raters_per_response = forms.IntegerField(min_value=_low("raters_per_response"), initial=2)
     anchor_items = forms.IntegerField(min_value=_low("anchor_items"), initial=0,
                                       help_text="Items every clinician rates")

@@ -38,7 +38,8 @@ def study_list(request):
 def _study_form_initial(study: Study) -> dict:
     initial = {name: getattr(study, name) for name in ("name", *studies.OPTION_FIELDS, "task_instructions")}
     initial.update(case_sets=study.case_sets.all(), personas=study.personas.filter(is_baseline=False),
-                   model_specs=study.model_specs.all(), judge=study.judge, rating_schema=study.rating_schema)
+                   model_specs=study.model_specs.all(), judge=study.judge, extra_judges=study.extra_judges.all(),
+                   rating_schema=study.rating_schema)
     return initial
 
 
@@ -81,6 +82,7 @@ def study_detail(request, pk: int):
         "case_sets": study.case_sets.order_by("name", "version"),
         "personas": study.personas.order_by("-is_baseline", "-is_medical", "slug"),
         "model_specs": study.model_specs.order_by("name"),
+        "extra_judges": study.extra_judges.order_by("name"),
         "schema": study_schema(study),
         "audit_events": selectors.study_audit_events(study=study),
     })

@@ -8,6 +8,7 @@ disabled, and the service refuses changes to them.
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.decorators import role_required
@@ -15,7 +16,7 @@ from accounts.roles import ADMIN
 from config.pages import shown_as_message
 
 from .forms_models import ModelSpecForm
-from .models import ModelSpec
+from .models import ModelSpec, Study
 from .services.model_specs import MODEL_SPEC_OUTPUT_FIELDS, model_spec_create, model_spec_is_frozen, model_spec_update
 
 
@@ -85,5 +86,6 @@ def model_spec_detail(request, pk: int):
         "frozen_fields": MODEL_SPEC_OUTPUT_FIELDS if frozen else (),
         "response_count": spec.responses.count(),
         "judge_score_count": spec.judge_scores.count(),
-        "studies": spec.studies.order_by("name"), "judged_studies": spec.judged_studies.order_by("name"),
+        "studies": spec.studies.order_by("name"),
+        "judged_studies": Study.objects.filter(Q(judge=spec) | Q(extra_judges=spec)).distinct().order_by("name"),
     })

@@ -171,8 +171,9 @@ class StudySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Study
-        fields = ["id", "name", "status", "owner", "case_sets", "personas", "model_specs", "judge", "rating_schema",
-                  "task_instructions", *OPTION_FIELDS, "grid", "allowed_transitions", "created_at", "updated_at"]
+        fields = ["id", "name", "status", "owner", "case_sets", "personas", "model_specs", "judge", "extra_judges",
+                  "rating_schema", "task_instructions", *OPTION_FIELDS, "grid", "allowed_transitions", "created_at",
+                  "updated_at"]
         read_only_fields = ["status"]
 
     def get_grid(self, study) -> StudyGridSerializer:
@@ -193,8 +194,8 @@ class StudyWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Study
-        fields = ["name", "case_sets", "personas", "model_specs", "judge", "rating_schema", "task_instructions",
-                  *OPTION_FIELDS]
+        fields = ["name", "case_sets", "personas", "model_specs", "judge", "extra_judges", "rating_schema",
+                  "task_instructions", *OPTION_FIELDS]
         extra_kwargs = {"name": {"validators": []}}  # the service reports a taken name in the project's shape
 
 

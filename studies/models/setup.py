@@ -127,6 +127,10 @@ class Study(TimeStampedModel):
     personas = models.ManyToManyField(Persona, related_name="studies", blank=True)
     model_specs = models.ManyToManyField(ModelSpec, related_name="studies", blank=True)
     judge = models.ForeignKey(ModelSpec, null=True, blank=True, on_delete=models.PROTECT, related_name="judged_studies")
+    extra_judges = models.ManyToManyField(
+        ModelSpec, related_name="extra_judged_studies", blank=True, limit_choices_to={"is_judge": True},
+        help_text="Judges that score the responses besides the study's own judge, to compare judges with each other",
+    )
     rating_schema = models.JSONField(default=dict, blank=True, help_text="Empty: the default clinician schema")
     task_instructions = models.JSONField(
         default=dict, blank=True, help_text="Per task type, text appended to the question (e.g. ESI + confidence)"
@@ -148,3 +152,8 @@ class Study(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+    def judges(self) -> list[ModelSpec]:
+        """Every judge of the study: its own judge first, then the extra judges by name."""
+        extra = list(self.extra_judges.exclude(pk=self.judge_id).order_by("name"))
+        return ([self.judge] if self.judge_id else []) + extra

@@ -135,7 +135,8 @@ def model_spec_create(**fields) -> ModelSpec:
 def model_spec_is_frozen(spec: ModelSpec) -> bool:
     return (spec.responses.exists() or spec.judge_scores.exists()
             or spec.studies.exclude(status=StudyStatus.DRAFT).exists()
-            or spec.judged_studies.exclude(status=StudyStatus.DRAFT).exists())
+            or spec.judged_studies.exclude(status=StudyStatus.DRAFT).exists()
+            or spec.extra_judged_studies.exclude(status=StudyStatus.DRAFT).exists())
 
 
 def model_spec_check_update(spec: ModelSpec, changes: dict) -> tuple[dict, list[str]]:
@@ -164,7 +165,8 @@ def model_spec_update(*, model_spec: ModelSpec, actor=None, **changes) -> ModelS
     data, _changed = model_spec_check_update(spec, changes)
     spec, changed = model_update(instance=spec, fields=MODEL_SPEC_FIELDS, data=data)
     if changed:
-        studies = sorted({*spec.studies.all(), *spec.judged_studies.all()}, key=lambda study: study.pk)
+        studies = sorted({*spec.studies.all(), *spec.judged_studies.all(), *spec.extra_judged_studies.all()},
+                         key=lambda study: study.pk)
         audit_record_for_studies(studies=studies, actor=actor, action="model_spec_updated",
                                  detail={"model_spec": spec.name, "changed": changed})
     return spec

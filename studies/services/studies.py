@@ -33,14 +33,14 @@ OPTION_FIELDS = ("description", "raters_per_response", "anchor_items", "pairwise
 # What clinicians read about the study: wording can still be corrected while they rate.
 RATER_TEXT_FIELDS = ("rater_title", "rater_instructions")
 GRID_FIELDS = ("case_sets", "personas", "model_specs", "rating_schema", "task_instructions")
-STUDY_FIELDS = ("name", *OPTION_FIELDS, *GRID_FIELDS, "judge")
+STUDY_FIELDS = ("name", *OPTION_FIELDS, *GRID_FIELDS, "judge", "extra_judges")
 EDITABLE_BY_STATUS = {
     StudyStatus.DRAFT: STUDY_FIELDS,
-    StudyStatus.GENERATING: ("name", *OPTION_FIELDS, "judge"),
-    StudyStatus.RATING: ("name", "description", "safety_lead_email", "judge", *RATER_TEXT_FIELDS),
+    StudyStatus.GENERATING: ("name", *OPTION_FIELDS, "judge", "extra_judges"),
+    StudyStatus.RATING: ("name", "description", "safety_lead_email", "judge", "extra_judges", *RATER_TEXT_FIELDS),
     StudyStatus.CLOSED: ("name", "description", *RATER_TEXT_FIELDS),
 }
-M2M_FIELDS = ("case_sets", "personas", "model_specs")
+M2M_FIELDS = ("case_sets", "personas", "model_specs", "extra_judges")
 
 
 def rating_schema_problems(schema: dict) -> list[str]:
@@ -88,6 +88,19 @@ def _rater_title_problem(data: dict) -> str | None:
     return None if len(data["rater_title"]) <= 200 else "must be at most 200 characters"
 
 
+def _extra_judges_problem(data: dict, study: Study | None) -> str | None:
+    """Extra judges are judge specs, and the study's own judge is not one of them (each judge scores once)."""
+    saved = study is not None and study.pk is not None
+    extras = list(data["extra_judges"] if "extra_judges" in data else study.extra_judges.all() if saved else [])
+    primary = data["judge"] if "judge" in data else study.judge if saved else None
+    not_judges = [spec.name for spec in extras if not spec.is_judge]
+    if not_judges:
+        return f"must be judge model specs (is_judge with a rubric prompt); not judges: {', '.join(not_judges)}"
+    if primary is not None and primary in extras:
+        return f"must not repeat the study's own judge '{primary.name}'"
+    return None
+
+
 def study_clean(data: dict, study: Study | None = None) -> dict:
     found = {key: "; ".join(messages) for key, messages in problems(STUDY_SETTINGS, data).items()}
     checks = (
@@ -98,6 +111,7 @@ def study_clean(data: dict, study: Study | None = None) -> dict:
         ("rating_schema", bool(data.get("rating_schema")) and "; ".join(rating_schema_problems(data["rating_schema"]))),
         ("judge", data.get("judge") is not None and not data["judge"].is_judge
          and f"'{data['judge'].name}' is not a judge model spec (is_judge with a rubric prompt)"),
+        ("extra_judges", ("extra_judges" in data or "judge" in data) and _extra_judges_problem(data, study)),
     )
     found.update({key: problem for key, problem in checks if problem})
     if found:

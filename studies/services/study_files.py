@@ -53,6 +53,7 @@ def _export_data(study: Study) -> dict:
         "personas": [_persona_dict(p) for p in study.personas.order_by("slug", "version")],
         "model_specs": [_spec_dict(m) for m in study.model_specs.order_by("name")],
         "judge": _spec_dict(study.judge) if study.judge else None,
+        "extra_judges": [_spec_dict(j) for j in study.extra_judges.order_by("name")],
     }
 
 
@@ -102,9 +103,13 @@ def _load(data) -> dict:
     if data.get("format_version") != EXPORT_VERSION:
         raise ApplicationError(f"Unsupported study file version {data.get('format_version')!r}; "
                                f"this server reads version {EXPORT_VERSION}.")
-    for key, kind in (("study", dict), ("case_sets", list), ("personas", list), ("model_specs", list)):
+    data.setdefault("extra_judges", [])  # files from before studies had several judges
+    for key, kind in (("study", dict), ("case_sets", list), ("personas", list), ("model_specs", list),
+                      ("extra_judges", list)):
         if not isinstance(data.get(key), kind):
             raise ApplicationError(f"The study file's '{key}' must be {'an object' if kind is dict else 'a list'}.")
+        if kind is list and not all(isinstance(entry, dict) for entry in data[key]):
+            raise ApplicationError(f"Every entry of the study file's '{key}' must be an object.")
     return data
 
 
@@ -172,6 +177,7 @@ def study_import(*, data, owner=None, name: str | None = None) -> Study:
     personas = [_import_persona(e, problems) for e in data["personas"]]
     specs = [_import_spec(e, problems) for e in data["model_specs"]]
     judge = _import_spec(data["judge"], problems) if data.get("judge") else None
+    extra_judges = [_import_spec(e, problems) for e in data["extra_judges"]]
     if problems:
         raise ApplicationError("The study cannot be imported: " + "; ".join(problems) + ".",
                                extra={"problems": problems})
@@ -180,4 +186,4 @@ def study_import(*, data, owner=None, name: str | None = None) -> Study:
     if Study.objects.filter(name=name).exists():
         raise ApplicationError(f"A study named '{name}' exists already; import it under another name.")
     return study_create(name=name, owner=owner, case_sets=case_sets, personas=personas, model_specs=specs,
-                        judge=judge, **options)
+                        judge=judge, extra_judges=extra_judges, **options)
