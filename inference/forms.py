@@ -1,7 +1,7 @@
 """Forms for inference's pages: input shapes only; the services validate meaning."""
 from django import forms
 
-from studies.models import Case, Persona
+from studies.models import Case, ModelSpec, Persona
 
 from .services.try_prompt import MAX_PROMPT_CHARS
 
@@ -44,3 +44,10 @@ class ResponsesUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         names = study.model_specs.order_by("name").values_list("name", flat=True)
         self.fields["model_name"].choices = [("", "Any of the study's models")] + [(n, n) for n in names]
+
+
+class JudgeJobForm(forms.Form):
+    """Which judge a judge job scores with: one of the study's judges, all of them, or (neither) its own judge."""
+
+    judge = forms.ModelChoiceField(queryset=ModelSpec.objects.filter(is_judge=True), required=False)
+    all_judges = forms.BooleanField(required=False)

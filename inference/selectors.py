@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from studies.permissions import studies_for
 
-from .models import ItemStatus, Job, JobStatus
+from .models import ItemStatus, Job, JobKind, JobStatus
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,13 @@ def job_progress(*, job: Job, now=None) -> JobProgress:
 
 
 def study_jobs(*, study, limit: int = 10) -> list[Job]:
-    """The study's latest jobs, newest first, each with `.progress`."""
+    """The study's latest jobs, newest first, each with `.progress` and `.judge_names` (judge jobs: the judges
+    its rows score with; rows planned before they named their judge name none)."""
     jobs = list(Job.objects.filter(study=study).order_by("-created_at", "-id")[:limit])
     for job in jobs:
         job.progress = job_progress(job=job)
+        job.judge_names = sorted(set(job.items.filter(model__isnull=False).values_list("model__name", flat=True))
+                                 if job.kind == JobKind.JUDGE else ())
     return jobs
 
 

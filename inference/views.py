@@ -17,7 +17,7 @@ from studies.services import imports
 from studies.views_imports import pending_token, remember_pending, run_context, run_for, take_pending
 
 from . import selectors, services
-from .forms import ResponsesUploadForm, TryPromptDefaultsForm, TryPromptForm
+from .forms import JudgeJobForm, ResponsesUploadForm, TryPromptDefaultsForm, TryPromptForm
 from .models import JobKind
 from .services.try_prompt import try_prompt
 from .tasks import responses_import_task
@@ -42,7 +42,7 @@ def panel_context(request, study, *, next_url: str | None = None) -> dict:
     """What templates/inference/_study_jobs.html needs."""
     jobs = selectors.study_jobs(study=study)
     return {
-        "study": study, "jobs": jobs, "any_active": any(job.is_active for job in jobs),
+        "study": study, "jobs": jobs, "any_active": any(job.is_active for job in jobs), "judges": study.judges(),
         "next_url": _safe_next(request, next_url) or request.get_full_path(),
     }
 
@@ -67,9 +67,15 @@ def _back(request):
 @role_required(ADMIN)
 def study_start(request, study_id: int, kind: str):
     study = study_for(request.user, study_id, "manage")
-    start = services.generation_job_start if kind == JobKind.GENERATE else services.judge_job_start
+    start, options = services.generation_job_start, {}
+    if kind == JobKind.JUDGE:
+        form = JudgeJobForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose one of the study's judges.")
+            return _back(request)
+        start, options = services.judge_job_start, form.cleaned_data
     with shown_as_message(request) as outcome:
-        job = start(study=study, user=request.user)
+        job = start(study=study, user=request.user, **options)
     if outcome.ok:
         messages.success(request, f"Job {job.pk} started: {job.items.count()} rows.")
     return _back(request)

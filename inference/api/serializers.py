@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from studies.models import ModelSpec
+
 
 class JobProgressSerializer(serializers.Serializer):
     job_id = serializers.IntegerField()
@@ -27,3 +29,10 @@ class FailedRowsSerializer(serializers.Serializer):
 
 class JobDetailSerializer(JobProgressSerializer):
     failed_rows = FailedRowsSerializer(many=True)
+
+
+class JudgeJobStartSerializer(serializers.Serializer):
+    judge = serializers.PrimaryKeyRelatedField(
+        queryset=ModelSpec.objects.filter(is_judge=True), required=False, allow_null=True,
+        help_text="One of the study's judges (its id); absent or null: the study's own judge")
+    all_judges = serializers.BooleanField(default=False, help_text="Score with each of the study's judges")

@@ -11,7 +11,7 @@ from studies.permissions import study_for
 
 from .. import selectors, services
 from ..models import Job
-from .serializers import JobDetailSerializer, JobProgressSerializer
+from .serializers import JobDetailSerializer, JobProgressSerializer, JudgeJobStartSerializer
 
 ADMIN_ONLY = [IsAuthenticated & IsStudyAdmin]
 
@@ -35,11 +35,17 @@ class StudyJobListApi(APIView):
 class _StartApi(APIView):
     permission_classes = ADMIN_ONLY
     start_job = None
+    options_serializer = None  # the body's options, checked once the study is known to be the user's
 
     @extend_schema(request=None, responses={201: JobDetailSerializer})
     def post(self, request, study_id: int):
         study = study_for(request.user, study_id, "manage")
-        job = type(self).start_job(study=study, user=request.user)
+        options = {}
+        if self.options_serializer is not None:
+            form = self.options_serializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            options = form.validated_data
+        job = type(self).start_job(study=study, user=request.user, **options)
         job.refresh_from_db()  # an in-process run (no broker) has finished by now
         return Response(JobDetailSerializer(job_detail_data(job)).data, status=status.HTTP_201_CREATED)
 
@@ -51,9 +57,15 @@ class StudyGenerationStartApi(_StartApi):
 
 
 class StudyJudgeStartApi(_StartApi):
-    """POST: have the study's judge score every response it has not scored yet."""
+    """POST: have the study's judge (or the judge named, or each of its judges) score every response it has
+    not scored yet."""
 
     start_job = staticmethod(services.judge_job_start)
+    options_serializer = JudgeJobStartSerializer
+
+    @extend_schema(request=JudgeJobStartSerializer, responses={201: JobDetailSerializer})
+    def post(self, request, study_id: int):
+        return super().post(request, study_id)
 
 
 class JobDetailApi(APIView):
