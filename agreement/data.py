@@ -355,8 +355,7 @@ def _load_judges(study: Study, items: Items) -> tuple[tuple[str, ...], int | Non
         .values_list("judge_id", "judge__name", "response_id", "values")
     )
     names = sorted({name for _, name, _, _ in rows})
-    if study.judge_id and study.judge.name not in names:
-        names.append(study.judge.name)
+    names += [spec.name for spec in study.judges() if spec.name not in names]  # judges without scores yet
     primary = names.index(study.judge.name) if study.judge_id else (0 if names else None)
     col = {name: i for i, name in enumerate(names)}
     judge, item, dim, value, conf = [], [], [], [], []

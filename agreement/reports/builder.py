@@ -19,7 +19,7 @@ from agreement.data import GROUP_KEYS, DimensionData, StudyData
 from .coefficients import extra_coefficients
 from .effects import effects_section
 from .evaluation import evaluation_section
-from .judging import judge_section, judge_weights
+from .judging import judge_section, judge_weights, judges_among_themselves
 from .methods import meta, methods_paragraph
 from .preregistration import preregistration_section
 from .rankings import rankings_section
@@ -233,6 +233,7 @@ class ReportBuilder:
         out["coefficients"] = extra_coefficients(self, dim)
         step(f"{d.label}: judge")
         out["judges"] = self.judges(dim)
+        out["judges_among_themselves"] = judges_among_themselves(self, dim)
         out["rankings"] = rankings_section(self, dim)
         step(f"{d.label}: test-retest and order")
         out["retest_design"] = dim.retest.n_pairs_total > 0
