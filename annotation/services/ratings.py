@@ -10,20 +10,21 @@ closed study's ratings are final. A dangerous flag writes an alert for the safet
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import math
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, Func, Model, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.roles import CLINICIAN, user_has_role
 from config.exceptions import ApplicationError
-from studies.models import StudyStatus
+from studies.models import Study, StudyStatus
 from studies.schema import study_schema
 
 from ..models import (
@@ -81,17 +82,25 @@ def _stored_answer(task: RaterTask) -> Rating | Preference | None:
         return None
 
 
-def _active_time_apply(task: RaterTask, reported) -> None:
-    """The client reports its running total of active seconds. Keep the largest total seen (retries
-    and a second tab never add twice), but never more than the wall-clock time since the last save."""
+def _active_seconds_value(reported) -> float | None:
     if reported in (None, ""):
-        return
+        return None
     try:
         reported = float(reported)
     except (TypeError, ValueError):
         raise ApplicationError("active_seconds must be a number.") from None
     if not math.isfinite(reported) or reported < 0:
         raise ApplicationError("active_seconds must be a number of seconds >= 0.")
+    return reported
+
+
+def _active_time_apply(task: RaterTask, reported) -> None:
+    """The client reports its running total of active seconds. Keep the largest total seen (retries
+    and a second tab never add twice), but never more than the wall-clock time since the last save
+    (_first_write_sql does the same in SQL)."""
+    reported = _active_seconds_value(reported)
+    if reported is None:
+        return
     elapsed = (timezone.now() - task.updated_at).total_seconds() if task.updated_at else 0.0
     task.active_seconds = max(task.active_seconds, min(reported, task.active_seconds + elapsed
                                                        + ACTIVE_TIME_SLACK_SECONDS))
@@ -277,28 +286,45 @@ def _rating_snapshot(rating: Rating) -> dict:
     }
 
 
-@transaction.atomic
 def rating_submit(*, assignment: Assignment, rater, values, comment: str = "", is_dangerous: bool = False,
                   dangerous_rationale: str = "", reason: str = "", idempotency_key: str = "",
                   active_seconds=None) -> Rating:
-    task = _lock_task(assignment, rater)
-    schema = study_schema(task.study)
+    form = {"values": values, "comment": comment, "is_dangerous": is_dangerous,
+            "dangerous_rationale": dangerous_rationale, "reason": reason}
+    first = assignment.status in (AssignmentStatus.PENDING, AssignmentStatus.IN_PROGRESS)  # as last read
+    if first and connection.vendor == "postgresql" and not is_dangerous and not reason:
+        rating = _rating_first_write(assignment, rater, form, idempotency_key[:64], active_seconds)
+        if rating is not None:
+            return rating
+    return _rating_submit_locked(assignment, rater, form, idempotency_key, active_seconds)
+
+
+def _rating_form_clean(schema: dict, form: dict) -> tuple[dict, str]:
+    """The submission as stored (values checked against the schema) and the reason for a change."""
     errors: dict = {}
-    comment = _text(comment, "comment", errors)
-    rationale = _text(dangerous_rationale, "dangerous_rationale", errors)
-    reason = _text(reason, "reason", errors)
-    if is_dangerous and not rationale:
+    comment = _text(form["comment"], "comment", errors)
+    rationale = _text(form["dangerous_rationale"], "dangerous_rationale", errors)
+    reason = _text(form["reason"], "reason", errors)
+    if form["is_dangerous"] and not rationale:
         errors["dangerous_rationale"] = "Say why this output is dangerous."
     if comment and not schema.get("comment", True):
         errors["comment"] = "This study's form has no comment."
     try:
-        clean = rating_values_clean(schema, values)
+        clean = rating_values_clean(schema, form["values"])
     except ApplicationError as exc:
         errors = {**exc.extra.get("fields", {}), **errors}
     if errors:
         raise ApplicationError("Please complete the rating.", extra={"fields": errors})
-    snapshot = {"values": clean, "comment": comment, "is_dangerous": bool(is_dangerous),
-                "dangerous_rationale": rationale if is_dangerous else ""}
+    snapshot = {"values": clean, "comment": comment, "is_dangerous": bool(form["is_dangerous"]),
+                "dangerous_rationale": rationale if form["is_dangerous"] else ""}
+    return snapshot, reason
+
+
+@transaction.atomic
+def _rating_submit_locked(assignment: Assignment, rater, form: dict, idempotency_key: str, active_seconds) -> Rating:
+    task = _lock_task(assignment, rater)
+    snapshot, reason = _rating_form_clean(study_schema(task.study), form)
+    clean = snapshot["values"]
     digest = body_hash(snapshot)
 
     rating = _stored_answer(task)
@@ -330,6 +356,80 @@ def rating_submit(*, assignment: Assignment, rater, values, comment: str = "", i
 def _value_rows(rating: Rating, clean: dict) -> list[RatingValue]:
     return [RatingValue(rating=rating, dimension=k, value=v["value"], confidence=v["confidence"],
                         cannot_assess=v["cannot_assess"]) for k, v in clean.items()]
+
+
+@functools.cache
+def _first_write_sql() -> str:
+    def table(model) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    return f"""
+    WITH task AS (
+        SELECT x.id, x.active_seconds, x.updated_at
+        FROM {table(Assignment)} x JOIN {table(Study)} s ON s.id = x.study_id
+        WHERE x.id = %(task)s AND x.rater_id = %(rater)s AND x.status IN (%(pending)s, %(in_progress)s)
+          AND s.status = %(rating)s AND NOT EXISTS (
+              SELECT 1 FROM {table(StudyRater)} e WHERE e.study_id = x.study_id AND e.rater_id = %(rater)s
+              AND NOT e.is_active)
+        FOR UPDATE OF x FOR SHARE OF s
+    ), r AS (
+        INSERT INTO {table(Rating)} (created_at, updated_at, assignment_id, comment, is_dangerous,
+                                     dangerous_rationale, dangerous_notified_at, revision)
+        SELECT %(now)s, %(now)s, task.id, %(comment)s, FALSE, '', NULL, 1 FROM task
+        ON CONFLICT (assignment_id) DO NOTHING RETURNING id
+    ), v AS (
+        INSERT INTO {table(RatingValue)} (rating_id, dimension, value, confidence, cannot_assess)
+        SELECT r.id, x.dimension, x.value, x.confidence, x.cannot_assess
+        FROM r, jsonb_to_recordset(%(values)s::jsonb)
+             AS x(dimension text, value text, confidence text, cannot_assess boolean)
+    ), rev AS (
+        INSERT INTO {table(RatingRevision)} (rating_id, revision, values, changed_by_id, reason, idempotency_key,
+                                             body_hash, created_at)
+        SELECT r.id, 1, %(snapshot)s::jsonb, %(rater)s, '', %(key)s, %(digest)s, %(now)s FROM r
+    ), t AS (
+        UPDATE {table(Assignment)} SET status = %(submitted)s, submitted_at = %(now)s, draft = '{{}}'::jsonb,
+               draft_saved_at = NULL, updated_at = %(now)s, active_seconds = CASE
+                   WHEN %(reported)s::float8 IS NULL THEN task.active_seconds
+                   ELSE GREATEST(task.active_seconds, LEAST(%(reported)s::float8, task.active_seconds
+                        + EXTRACT(EPOCH FROM %(now)s - task.updated_at)::float8 + %(slack)s)) END
+        FROM task WHERE {table(Assignment)}.id = task.id AND EXISTS (SELECT 1 FROM r)
+        RETURNING {table(Assignment)}.active_seconds
+    )
+    SELECT r.id, (SELECT active_seconds FROM t) FROM r"""
+
+
+def _rating_first_write(task: Assignment, rater, form: dict, key: str, active_seconds) -> Rating | None:
+    """PostgreSQL, the clinician's most frequent request: a complete first submission as ONE statement that
+    locks the item, checks that it is still open to this clinician (item, enrolment, study), and writes the
+    rating, its values, revision 1 and the item's status. None whenever that is not the whole story (a
+    rating already stored, a withdrawal, a closed study, invalid input...): the locked path then decides,
+    with its precise errors. Dangerous ratings take the locked path (their alert is written alongside)."""
+    if not user_has_role(rater, CLINICIAN):
+        return None
+    try:
+        snapshot, _ = _rating_form_clean(study_schema(task.study), form)
+        reported = _active_seconds_value(active_seconds)
+    except ApplicationError:
+        return None
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_first_write_sql(), {
+            "task": task.pk, "rater": rater.pk, "now": now, "comment": snapshot["comment"],
+            "values": json.dumps([{"dimension": k, **v} for k, v in snapshot["values"].items()]),
+            "snapshot": json.dumps(snapshot), "key": key, "digest": body_hash(snapshot), "reported": reported,
+            "slack": ACTIVE_TIME_SLACK_SECONDS, "pending": AssignmentStatus.PENDING.value,
+            "in_progress": AssignmentStatus.IN_PROGRESS.value, "submitted": AssignmentStatus.SUBMITTED.value,
+            "rating": StudyStatus.RATING.value,
+        })
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    task.status, task.submitted_at, task.updated_at, task.active_seconds = AssignmentStatus.SUBMITTED, now, now, row[1]
+    task.draft, task.draft_saved_at = {}, None
+    rating = Rating(pk=row[0], assignment=task, comment=snapshot["comment"], revision=1, created_at=now,
+                    updated_at=now)
+    rating._state.adding, rating._state.db = False, connection.alias
+    return rating
 
 
 def _rating_create(task: Assignment, snapshot: dict) -> Rating:
