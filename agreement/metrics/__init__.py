@@ -58,6 +58,13 @@ from .results import (
     RaterPair,
     TriageRates,
 )
+from .sample_size import (
+    PlanInputError,
+    design_width,
+    kappa_test_sample_size,
+    raters_for_width,
+    sample_size_for_width,
+)
 from .weights import weight_matrix, weighted_cohen_kappa
 
 __all__ = [
@@ -95,6 +102,7 @@ __all__ = [
     "LeaveOneOutRater",
     "OrderEffect",
     "PairwiseKappa",
+    "PlanInputError",
     "PlayerRating",
     "PositionBucket",
     "RankAgreement",
@@ -113,12 +121,14 @@ __all__ = [
     "consensus_ratings",
     "consensus_validity",
     "consistency_rate",
+    "design_width",
     "fleiss_kappa",
     "gwet_ac",
     "intra_rater_agreement",
     "intraclass_correlation",
     "judge_agreement",
     "judge_vs_leave_one_out",
+    "kappa_test_sample_size",
     "krippendorff_alpha",
     "mask_below_confidence",
     "n_weighted_kappa_average",
@@ -129,7 +139,9 @@ __all__ = [
     "proportion",
     "rank_agreement",
     "rank_biased_overlap",
+    "raters_for_width",
     "rbo_top_weight",
+    "sample_size_for_width",
     "triage_rates",
     "weight_matrix",
     "weighted_cohen_kappa",
