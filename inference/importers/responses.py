@@ -18,12 +18,10 @@ from config.exceptions import ApplicationError
 from studies.importers import FileRejected, read_upload
 from studies.importers.readers import parse_file
 from studies.importers.result import Outcome, RowsImportResult, refuse_file, refuse_rows
-from studies.models import ModelSpec, Response, Study
+from studies.models import ModelSpec, Study
 
-from .maker import make_response, split_existing
+from .maker import insert_responses, split_existing
 from .validator import StudyGrid, validate_rows
-
-BATCH_SIZE = 1_000
 
 
 class ResponseImportResult(RowsImportResult):
@@ -79,9 +77,7 @@ def responses_import(*, study: Study, file, model_name: str | None = None, dry_r
         if dry_run or not fresh:
             return result
         try:
-            with transaction.atomic():
-                Response.objects.bulk_create([make_response(row, study, provenance) for row in fresh],
-                                             batch_size=BATCH_SIZE)
+            insert_responses(fresh, study=study, provenance=provenance)  # atomic: a savepoint of its own
         except IntegrityError:
             raise ApplicationError(
                 "Responses for some of these cells were written at the same time by another import or a "

@@ -1,5 +1,5 @@
 """Case-set import as pipeline pieces: readers (bytes -> records), validator (records -> normalised
-cases + every row/field error), maker (cases -> hashes and Case rows). The service
+cases + every row/field error), maker (cases -> hashes and stored Case rows, through copy.copy_insert). The service
 `studies.services.case_sets.case_set_import` strings them together for every entry point.
 """
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import FileRejected, RowError
-from .maker import case_hash, case_set_hash, make_cases
+from .maker import case_hash, case_set_hash, insert_cases
 from .readers import FORMATS, parse_file, read_bytes, read_upload
 from .validator import COLUMNS, REQUIRED, validate_records
 
@@ -40,5 +40,5 @@ def check_file(data: bytes, *, filename: str = "", format: str | None = None,
 
 __all__ = [
     "COLUMNS", "FORMATS", "REQUIRED", "CheckedFile", "FileRejected", "RowError", "case_hash", "case_set_hash",
-    "check_file", "make_cases", "read_bytes", "read_upload",
+    "check_file", "insert_cases", "read_bytes", "read_upload",
 ]

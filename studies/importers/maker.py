@@ -1,11 +1,13 @@
-"""Maker: normalised case dicts to content hashes and (unsaved) Case rows."""
+"""Maker: normalised case dicts to content hashes and stored Case rows."""
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Iterable
+from operator import itemgetter
 
 from ..models import Case, CaseSet
+from .copy import copy_insert
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
@@ -20,5 +22,10 @@ def case_set_hash(case_hashes: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(case_hashes)).encode()).hexdigest()
 
 
-def make_cases(case_set: CaseSet, cases: Iterable[dict]) -> list[Case]:
-    return [Case(case_set=case_set, **case) for case in cases]
+CASE_FIELDS = ("external_id", "vignette", "question", "task_type", "care_setting", "reference_answer", "metadata",
+               "content_hash")
+
+
+def insert_cases(case_set: CaseSet, cases: Iterable[dict]) -> int:
+    """Store normalised cases (each with its content_hash) in `case_set`; returns how many."""
+    return copy_insert(Case, CASE_FIELDS, map(itemgetter(*CASE_FIELDS), cases), constants={"case_set_id": case_set.pk})

@@ -14,15 +14,14 @@ from django.db import IntegrityError, transaction
 
 from config.exceptions import ApplicationError
 
-from ..importers import FileRejected, case_set_hash, check_file, make_cases, read_upload
+from ..importers import FileRejected, case_set_hash, check_file, insert_cases, read_upload
 from ..importers.result import ImportResult, Outcome, refuse, refuse_file, refuse_rows
 from ..importers.triage_scale import triage_scale_read
-from ..models import Case, CaseSet, StudyStatus
+from ..models import CaseSet, StudyStatus
 from ..schema import default_triage_scale
 
 PREVIEW_ROWS = 10
 MAX_LISTED_IDS = 50  # in the message; the result carries every conflicting id
-BATCH_SIZE = 2_000
 
 
 @dataclass
@@ -164,7 +163,7 @@ def case_set_import(*, file, name: str, owner=None, new_version: bool = False, d
                     description=description or (earlier.description if earlier else ""),
                     content_hash=result.content_hash, source_filename=filename[:255], triage_scale=scale,
                 )
-            Case.objects.bulk_create(make_cases(result.case_set, to_insert), batch_size=BATCH_SIZE)
+            insert_cases(result.case_set, to_insert)
     except IntegrityError:
         raise ApplicationError(
             f"Another import into case set '{name}' finished at the same time; nothing was imported from this "
