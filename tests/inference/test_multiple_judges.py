@@ -9,7 +9,8 @@ from config.exceptions import ApplicationError
 from inference import services
 from inference.models import ItemStatus, Job, JudgeScore
 from studies.models import Study
-from studies.services.studies import study_update
+from studies.services.studies import study_create, study_update
+from studies.services.study_files import study_export, study_import
 from tests import factories
 from tests.inference.grid import grid_study
 from tests.inference.openai_stub import StubOpenAIServer
@@ -78,6 +79,19 @@ def test_the_study_form_saves_extra_judges_and_the_page_lists_them(client, admin
     refused = client.post(reverse("studies:study_edit", args=[study.pk]), {**fields, "extra_judges": [own.pk]})
     assert "must not repeat the study&#x27;s own judge" in refused.content.decode()
     assert set(study.extra_judges.all()) == {alpha, beta}
+
+
+def test_study_files_carry_the_extra_judges_and_refuse_entries_that_are_not_objects():
+    own, alpha, beta = (factories.ModelSpecFactory(judge=True, name=n) for n in NAMES)
+    study = study_create(name="Judged", judge=own, extra_judges=[beta, alpha])
+    exported = study_export(study=study)
+    assert [j["name"] for j in exported["extra_judges"]] == ["judge-alpha", "judge-beta"]
+    again = study_import(data=exported, name="Judged again")
+    assert [j.name for j in again.judges()] == list(NAMES)
+    older = {k: v for k, v in exported.items() if k != "extra_judges"}  # files written before extra judges
+    assert study_import(data=older, name="Judged once").judges() == [own]
+    with pytest.raises(ApplicationError, match="Every entry of the study file's 'extra_judges' must be an object"):
+        study_import(data={**exported, "extra_judges": ["judge-alpha"]}, name="Bad")
 
 
 # --- judge jobs --------------------------------------------------------------------------------------
