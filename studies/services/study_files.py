@@ -110,6 +110,8 @@ def _load(data) -> dict:
             raise ApplicationError(f"The study file's '{key}' must be {'an object' if kind is dict else 'a list'}.")
         if kind is list and not all(isinstance(entry, dict) for entry in data[key]):
             raise ApplicationError(f"Every entry of the study file's '{key}' must be an object.")
+    if data.get("judge") is not None and not isinstance(data["judge"], dict):
+        raise ApplicationError("The study file's 'judge' must be an object (a model spec) or null.")
     return data
 
 

@@ -299,6 +299,16 @@ def test_a_broken_study_file_is_refused(data, message, admin_user):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("judge", ["gpt-judge", 3, ["a"]])
+def test_a_study_file_whose_judge_is_not_a_model_spec_is_refused(judge, setup_data, admin_user):
+    exported = study_export(study=make_study(setup_data, admin_user))
+    exported["judge"] = judge
+    with pytest.raises(ApplicationError, match="'judge' must be an object"):
+        study_import(data=exported, owner=admin_user, name="Copy")
+    assert not Study.objects.filter(name="Copy").exists()
+
+
+@pytest.mark.django_db
 def test_export_and_import_commands_round_trip(setup_data, admin_user, tmp_path, capsys):
     make_study(setup_data, admin_user)
     path = tmp_path / "study.yaml"
