@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .api import preregistration, views
+from .api import planning, preregistration, views
 
 app_name = "agreement-api"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("studies/<int:pk>/preregistration/", preregistration.PreregistrationApi.as_view(), name="preregistration"),
     path("studies/<int:pk>/preregistration/export/", preregistration.PreregistrationExportApi.as_view(),
          name="preregistration-export"),
+    path("studies/<int:pk>/sample-size/", planning.StudySampleSizeApi.as_view(), name="sample-size"),
 ]

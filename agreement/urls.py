@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_preregistration
+from . import views, views_planning, views_preregistration
 
 app_name = "agreement"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("studies/<int:study_id>/preregistration/", views_preregistration.preregistration, name="preregistration"),
     path("studies/<int:study_id>/preregistration/download/", views_preregistration.preregistration_download,
          name="preregistration_download"),
+    path("studies/<int:study_id>/plan/", views_planning.sample_size, name="sample_size"),
+    path("studies/<int:study_id>/plan/apply/", views_planning.sample_size_apply, name="sample_size_apply"),
 ]
