@@ -3,6 +3,7 @@ from django import forms
 
 from studies.models import Case, ModelSpec, Persona
 
+from .services.pairwise import PAIRS_MODES
 from .services.try_prompt import MAX_PROMPT_CHARS
 
 CASE_CHOICES_LIMIT = 500
@@ -51,3 +52,10 @@ class JudgeJobForm(forms.Form):
 
     judge = forms.ModelChoiceField(queryset=ModelSpec.objects.filter(is_judge=True), required=False)
     all_judges = forms.BooleanField(required=False)
+
+
+class PairwiseJudgeForm(forms.Form):
+    """A pairwise judge job: which pairs, and which of the study's judges (none: its own judge)."""
+
+    pairs = forms.ChoiceField(choices=[(mode, mode) for mode in PAIRS_MODES])
+    judge = forms.ModelChoiceField(queryset=ModelSpec.objects.filter(is_judge=True), required=False)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from studies.permissions import studies_for
 
-from .models import ItemStatus, Job, JobKind, JobStatus
+from .models import ItemStatus, Job, JobKind, JobStatus, PairwiseVerdict
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def study_jobs(*, study, limit: int = 10) -> list[Job]:
     for job in jobs:
         job.progress = job_progress(job=job)
         job.judge_names = sorted(set(job.items.filter(model__isnull=False).values_list("model__name", flat=True))
-                                 if job.kind == JobKind.JUDGE else ())
+                                 if job.kind in (JobKind.JUDGE, JobKind.JUDGE_PAIRWISE) else ())
     return jobs
 
 
@@ -78,3 +78,15 @@ def job_failed_rows(*, job: Job, limit: int = 20) -> list[dict]:
 def jobs_for(*, user) -> QuerySet[Job]:
     """The jobs of the studies `user` runs (studies.permissions)."""
     return Job.objects.filter(study__in=studies_for(user, "manage"))
+
+
+def pairwise_verdicts(*, study, judge_id: int | None = None) -> QuerySet[PairwiseVerdict]:
+    """The study's pairwise verdicts by judge, pair and order, each with `other_choice`: the same judge's
+    choice on the same pair in the other order (inference.pairwise.pair_verdict reads the two)."""
+    other = PairwiseVerdict.objects.filter(judge=OuterRef("judge"), response_a=OuterRef("response_a"),
+                                           response_b=OuterRef("response_b")).exclude(order=OuterRef("order"))
+    verdicts = (PairwiseVerdict.objects.filter(response_a__study=study)
+                .select_related("judge", "response_a__persona", "response_b__persona")
+                .annotate(other_choice=Subquery(other.values("choice")[:1]))
+                .order_by("judge__name", "response_a_id", "response_b_id", "order"))
+    return verdicts if judge_id is None else verdicts.filter(judge_id=judge_id)

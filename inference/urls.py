@@ -8,6 +8,7 @@ urlpatterns = [
     path("studies/<int:study_id>/jobs/", views.study_jobs, name="study_jobs"),
     path("studies/<int:study_id>/generate/", views.study_start, {"kind": "generate"}, name="study_generate"),
     path("studies/<int:study_id>/judge/", views.study_start, {"kind": "judge"}, name="study_judge"),
+    path("studies/<int:study_id>/judge-pairwise/", views.study_pairwise_judge, name="study_judge_pairwise"),
     path("studies/<int:study_id>/responses/upload/", views.responses_upload, name="responses_upload"),
     path("studies/<int:study_id>/responses/upload/confirm/", views.responses_upload_confirm,
          name="responses_upload_confirm"),

@@ -17,7 +17,7 @@ from studies.services import imports
 from studies.views_imports import pending_token, remember_pending, run_context, run_for, take_pending
 
 from . import selectors, services
-from .forms import JudgeJobForm, ResponsesUploadForm, TryPromptDefaultsForm, TryPromptForm
+from .forms import JudgeJobForm, PairwiseJudgeForm, ResponsesUploadForm, TryPromptDefaultsForm, TryPromptForm
 from .models import JobKind
 from .services.try_prompt import try_prompt
 from .tasks import responses_import_task
@@ -78,6 +78,22 @@ def study_start(request, study_id: int, kind: str):
         job = start(study=study, user=request.user, **options)
     if outcome.ok:
         messages.success(request, f"Job {job.pk} started: {job.items.count()} rows.")
+    return _back(request)
+
+
+@require_POST
+@role_required(ADMIN)
+def study_pairwise_judge(request, study_id: int):
+    """A judge of the study compares its responses two by two in both orders (`pairs`: "baseline" or "all")."""
+    study = study_for(request.user, study_id, "manage")
+    form = PairwiseJudgeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose which pairs to compare and one of the study's judges.")
+        return _back(request)
+    with shown_as_message(request) as outcome:
+        job = services.pairwise_judge_job_start(study=study, user=request.user, **form.cleaned_data)
+    if outcome.ok:
+        messages.success(request, f"Job {job.pk} started: {job.items.count()} pairs, each judged in both orders.")
     return _back(request)
 
 

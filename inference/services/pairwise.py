@@ -21,6 +21,7 @@ from ..backends import TransientBackendError, backend_for
 from ..models import ItemStatus, Job, JobItem, JobKind, PairwiseOrder, PairwiseVerdict
 from ..planning import chunk_of
 from .jobs import ACTIVE, items_fail, job_chunks_enqueue
+from .judging import _judges_to_run
 
 PAIRS_BASELINE = "baseline"
 PAIRS_ALL = "all"
@@ -56,15 +57,12 @@ def _judged_pairs(*, judge: ModelSpec, study: Study) -> set[tuple[int, int]]:
 def pairwise_judge_job_start(*, study: Study, judge: ModelSpec | None = None, pairs: str = PAIRS_BASELINE,
                              user=None, enqueue: bool = True, chunk_size: int | None = None) -> Job:
     """Plan every pair (`pairs`: "baseline" or "all") without a valid verdict in both orders from `judge`
-    (default: the study's judge); an unparseable verdict is asked again while attempts are left."""
+    (one of the study's judges; default: its own); an unparseable verdict is asked again while attempts are
+    left."""
     chunk_size = chunk_size or max(1, settings.GENERATION_CHUNK_SIZE // len(PairwiseOrder.values))
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
-        judge = judge or study.judge
-        if judge is None:
-            raise ApplicationError("The study has no judge model; choose one first.")
-        if not judge.is_judge:
-            raise ApplicationError(f"'{judge.name}' is not a judge model.", extra={"fields": {"judge": "not a judge"}})
+        judge = _judges_to_run(study, judge, False)[0]
         if Job.objects.filter(study=study, kind=JobKind.JUDGE_PAIRWISE, status__in=ACTIVE).exists():
             raise ApplicationError("A pairwise judge job is already running for this study; cancel it or wait.")
         candidates = study_response_pairs(study=study, pairs=pairs)

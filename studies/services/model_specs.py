@@ -133,7 +133,7 @@ def model_spec_create(**fields) -> ModelSpec:
 
 
 def model_spec_is_frozen(spec: ModelSpec) -> bool:
-    return (spec.responses.exists() or spec.judge_scores.exists()
+    return (spec.responses.exists() or spec.judge_scores.exists() or spec.pairwise_verdicts.exists()
             or spec.studies.exclude(status=StudyStatus.DRAFT).exists()
             or spec.judged_studies.exclude(status=StudyStatus.DRAFT).exists()
             or spec.extra_judged_studies.exclude(status=StudyStatus.DRAFT).exists())

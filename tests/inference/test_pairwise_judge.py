@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from django.urls import reverse
 
 from config.exceptions import ApplicationError
 from inference import services
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.django_db
 
 SECRET_ROLES = ("zanzibar-harbour pilot", "kestrel falconer")
 SECRET_MODEL = "generator-model-qx7"
+ROLES = {"clinician": factories.clinician, "researcher": factories.researcher}
 MARKER = "give aspirin"  # the loopback judge below prefers the answer that says this
 
 # Loopback server replies: test fixtures shaped like a judge's answer, not model output.
@@ -121,20 +123,28 @@ def test_a_job_plans_one_row_per_pair_carrying_the_judge(cell):
 
 @pytest.mark.parametrize("change, message", [
     ({"pairs": "some"}, "Unknown pairs 'some'"),
-    ({"judge": "not-a-judge"}, "is not a judge model"),
+    ({"judge": "not-the-study's"}, "is not one of this study's judges"),
     ({"judge": "none"}, "no judge model"),
 ])
 def test_bad_requests_are_refused_and_plan_nothing(cell, change, message):
     study, judge, _ = cell
     options = {"pairs": change.get("pairs", "baseline")}
-    if change.get("judge") == "not-a-judge":
-        options["judge"] = factories.ModelSpecFactory()
+    if change.get("judge") == "not-the-study's":
+        options["judge"] = factories.ModelSpecFactory(judge=True)
     elif change.get("judge") == "none":
         study.judge = None
         study.save()
     with pytest.raises(ApplicationError, match=message):
         services.pairwise_judge_job_start(study=study, enqueue=False, **options)
     assert not study.jobs.exists()
+
+
+def test_an_extra_judge_of_the_study_can_judge_the_pairs(cell):
+    study, judge, _ = cell
+    extra = factories.ModelSpecFactory(judge=True, name="second-judge")
+    study.extra_judges.add(extra)
+    job = services.pairwise_judge_job_start(study=study, judge=extra, enqueue=False)
+    assert set(job.items.values_list("model_id", flat=True)) == {extra.pk}
 
 
 def test_without_baseline_responses_only_all_pairs_can_be_planned(cell):
@@ -226,6 +236,20 @@ def test_a_backend_row_error_counts_as_an_attempt(cell):
         verdicts = judge_pairs(judge_spec=judge, pairs=[canonical(base, good)], backend=stub_backend(server),
                                study=study, max_attempts=2)
     assert all(not v.parse_ok and v.attempts == 2 and "prompt is too long" in v.error for v in verdicts)
+
+
+def test_a_judge_with_pairwise_verdicts_keeps_its_rubric(cell, settings):
+    from studies.services.model_specs import model_spec_update
+
+    settings.MODEL_API_BASE_ALLOWLIST = ["gpu"]
+    study, judge, (base, good, _) = cell
+    judge.api_base, judge.rubric_prompt = "http://gpu:8000/v1", "Compare the two answers."
+    judge.save()
+    assert model_spec_update(model_spec=judge, temperature=0.1).temperature == 0.1  # nothing judged yet
+    with StubOpenAIServer(default=prefers_marker) as server:
+        judge_pairs(judge_spec=judge, pairs=[canonical(base, good)], backend=stub_backend(server), study=study)
+    with pytest.raises(ApplicationError, match="rubric_prompt cannot change"):
+        model_spec_update(model_spec=judge, rubric_prompt="Prefer the longer answer.")
 
 
 # --- blinding ------------------------------------------------------------------------------------------------
@@ -349,3 +373,105 @@ def test_answers_are_read_tolerantly(text, answer):
 def test_answers_naming_neither_answer_are_errors_never_guesses(text, problem):
     with pytest.raises(PairwiseAnswerError, match=problem):
         parse_pairwise_answer(text)
+
+
+# --- API and page --------------------------------------------------------------------------------------------
+
+
+def test_admin_starts_a_pairwise_job_and_lists_its_verdicts_through_the_api(
+        cell, admin_user, api_as, settings, django_capture_on_commit_callbacks):
+    settings.MODEL_API_BASE_ALLOWLIST = ["127.0.0.1"]
+    study, judge, (base, good, other) = cell
+    factories.study_member(study, admin_user)
+    api = api_as(admin_user)
+    with StubOpenAIServer(default=prefers_marker) as server:
+        judge.api_base = server.url
+        judge.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            started = api.post(reverse("inference-api:pairwise-judge-start", args=[study.pk]), {"pairs": "all"},
+                               format="json")
+    assert started.status_code == 201, started.content
+    body = started.json()
+    assert (body["kind"], body["total"]) == ("judge_pairwise", 3)
+    job = study.jobs.get(pk=body["job_id"])  # its chunks ran once the plan was committed
+    assert job.status == JobStatus.DONE and job.items.filter(status=ItemStatus.DONE).count() == 3
+
+    listed = api.get(reverse("inference-api:pairwise-verdicts", args=[study.pk])).json()
+    assert listed["count"] == 6
+    rows = {(r["response_a"]["id"], r["response_b"]["id"], r["order"]): r for r in listed["results"]}
+    a, b = canonical(base, good)
+    good_side = "a" if a == good else "b"
+    assert rows[(a.pk, b.pk, "ab")]["pair_verdict"] == rows[(a.pk, b.pk, "ba")]["pair_verdict"] == good_side
+    assert rows[(a.pk, b.pk, "ab")]["response_a"]["persona"] == a.persona.name
+    assert {r["judge"] for r in listed["results"]} == {judge.name}
+    x, y = canonical(base, other)
+    assert rows[(x.pk, y.pk, "ba")]["pair_verdict"] == "tie"
+    assert api.get(reverse("inference-api:pairwise-verdicts", args=[study.pk]),
+                   {"judge": factories.ModelSpecFactory(judge=True).pk}).json()["count"] == 0
+
+
+@pytest.mark.parametrize("payload, query, field", [
+    ({"pairs": "some"}, None, "pairs"),
+    ({"judge": "not-a-judge"}, None, "judge"),
+    (None, {"judge": "abc"}, "judge"),
+])
+def test_bad_api_input_is_a_400_in_the_error_shape(cell, admin_user, api_as, payload, query, field):
+    study, *_ = cell
+    factories.study_member(study, admin_user)
+    api = api_as(admin_user)
+    if payload is not None:
+        if payload.get("judge") == "not-a-judge":
+            payload = {"judge": factories.ModelSpecFactory().pk}
+        response = api.post(reverse("inference-api:pairwise-judge-start", args=[study.pk]), payload, format="json")
+    else:
+        response = api.get(reverse("inference-api:pairwise-verdicts", args=[study.pk]), query)
+    assert response.status_code == 400
+    assert set(response.json()) == {"message", "extra"} and field in response.json()["extra"]["fields"]
+    assert not study.jobs.exists()
+
+
+def test_a_service_refusal_is_a_400_with_its_message(cell, admin_user, api_as):
+    study, *_ = cell
+    factories.study_member(study, admin_user)
+    study.responses.filter(persona__is_baseline=True).delete()
+    response = api_as(admin_user).post(reverse("inference-api:pairwise-judge-start", args=[study.pk]))
+    assert response.status_code == 400 and "no case has a baseline response" in response.json()["message"]
+
+
+@pytest.mark.parametrize("role", ["clinician", "researcher"])
+def test_pairwise_endpoints_refuse_non_admins_and_other_studies_are_not_found(cell, api_as, admin_user, role):
+    study, *_ = cell
+    api = api_as(ROLES[role]())
+    for method, name in (("post", "pairwise-judge-start"), ("get", "pairwise-verdicts")):
+        assert getattr(api, method)(reverse(f"inference-api:{name}", args=[study.pk])).status_code == 403
+        assert getattr(api_as(admin_user), method)(reverse(f"inference-api:{name}", args=[999999])).status_code == 404
+    assert not study.jobs.exists()
+
+
+def test_the_jobs_panel_starts_a_pairwise_job_and_shows_refusals_as_messages(cell, client, admin_user):
+    study, *_ = cell
+    factories.study_member(study, admin_user)
+    client.force_login(admin_user)
+    panel = client.get(reverse("inference:study_jobs", args=[study.pk])).content.decode()
+    assert reverse("inference:study_judge_pairwise", args=[study.pk]) in panel and 'name="pairs"' in panel
+    url = reverse("inference:study_judge_pairwise", args=[study.pk])
+    refused = client.post(url, {"pairs": "some"}, follow=True).content.decode()
+    assert "Choose which pairs to compare" in refused and not study.jobs.exists()
+    outsider = factories.ModelSpecFactory(judge=True)
+    refused = client.post(url, {"pairs": "all", "judge": outsider.pk}, follow=True).content.decode()
+    assert "is not one of this study&#x27;s judges" in refused and not study.jobs.exists()
+    started = client.post(url, {"pairs": "all", "next": "/studies/"})
+    assert started.status_code == 302 and started.url == "/studies/"
+    job = study.jobs.get()
+    assert job.kind == JobKind.JUDGE_PAIRWISE and job.items.count() == 3
+    assert "Judge pairs of responses</strong> (pair-judge)" in client.get(
+        reverse("inference:study_jobs", args=[study.pk])).content.decode()
+    extra = factories.ModelSpecFactory(judge=True, name="second-judge")
+    study.extra_judges.add(extra)
+    job.delete()
+    panel = client.get(reverse("inference:study_jobs", args=[study.pk])).content.decode()
+    assert f'<option value="{extra.pk}">second-judge</option>' in panel
+    client.post(url, {"pairs": "baseline", "judge": extra.pk})
+    assert set(study.jobs.get().items.values_list("model_id", flat=True)) == {extra.pk}
+    client.force_login(factories.researcher())
+    assert client.post(url, {"pairs": "all"}).status_code == 403
