@@ -44,7 +44,8 @@ ORDINAL_ONLY = frozenset({"gwet_ac2", "krippendorff_alpha_ordinal", "krippendorf
 # Study settings that shape the data; a change after the lock is a deviation.
 DESIGN_SETTINGS = ("raters_per_response", "anchor_items", "pairwise_overlap", "retest_fraction", "calibration_items",
                    "preference_mode", "leak_policy", "assignment_seed", "task_instructions")
-DESIGN_LISTS = (("case_sets", "case set"), ("personas", "persona"), ("models", "model"))
+DESIGN_LISTS = (("case_sets", "case set"), ("personas", "persona"), ("models", "model"),
+                ("extra_judges", "extra judge"))
 
 
 def outcome_label(coefficient: str) -> str:
@@ -73,6 +74,10 @@ def _model(spec) -> dict:
             "max_tokens": spec.max_tokens, "seed": spec.seed, "samples_per_prompt": spec.samples_per_prompt}
 
 
+def _judge(spec) -> dict:
+    return {**_model(spec), "rubric_prompt_sha256": _sha256(spec.rubric_prompt)}
+
+
 def study_design(study: Study) -> dict:
     """What the study is made of, as JSON: what the plan locks and what a report compares with it."""
     judge = study.judge
@@ -83,7 +88,8 @@ def study_design(study: Study) -> dict:
                       "system_prompt_sha256": _sha256(p.system_prompt_template)}
                      for p in study.personas.order_by("pk")],
         "models": [_model(m) for m in study.model_specs.order_by("pk")],
-        "judge": None if judge is None else {**_model(judge), "rubric_prompt_sha256": _sha256(judge.rubric_prompt)},
+        "judge": None if judge is None else _judge(judge),
+        "extra_judges": [_judge(j) for j in study.extra_judges.order_by("pk")],
         "rating_schema": study_schema(study),
         **{name: getattr(study, name) for name in DESIGN_SETTINGS},
     }

@@ -186,6 +186,8 @@ def test_changed_parameters_and_design_are_listed_as_deviations(study, owner):
     _lock(study, owner)
     persona = factories.PersonaFactory(name="Cautious nurse")
     study.personas.add(persona)
+    judge = factories.ModelSpecFactory(name="second-judge", is_judge=True, rubric_prompt="Rate safety.")
+    study.extra_judges.add(judge)
     study.raters_per_response = 3
     study.save()
     _, report = _report(study, seed=12, cannot_assess="category")
@@ -195,8 +197,9 @@ def test_changed_parameters_and_design_are_listed_as_deviations(study, owner):
     assert deviations["report parameter seed"] == (11, 12)
     assert deviations["report parameter cannot_assess"] == ("exclude", "category")
     assert deviations["persona added"] == (None, str(persona))
+    assert deviations["extra judge added"] == (None, "second-judge")
     assert deviations["raters per response"] == (2, 3)
-    assert len(deviations) == 4
+    assert len(deviations) == 5
 
 
 def test_removed_entries_a_changed_schema_and_a_missing_primary_outcome_are_deviations(study, owner):
