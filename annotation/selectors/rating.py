@@ -4,20 +4,16 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from functools import cache
 
-from django.db import connection
-from django.db.models import (
-    BigIntegerField,
-    BooleanField,
-    CharField,
-    IntegerField,
-)
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import CharField, IntegerField
 from django.db.models.expressions import RawSQL
 
 from accounts.roles import role_flags, roles_remember
-from studies.models import Study, StudyStatus
+from studies.models import Case, Response, Study, StudyStatus
 
-from ..models import Assignment, AssignmentStatus, PreferenceAssignment, RaterTask, StudyRater
+from ..models import Assignment, AssignmentStatus, Comparison, PreferenceAssignment, RaterTask, StudyRater
 
 OPEN = (AssignmentStatus.PENDING, AssignmentStatus.IN_PROGRESS)
 # The pace estimate uses this many of the rater's most recent submissions.
@@ -124,9 +120,10 @@ def rater_enrolments(*, rater) -> list[tuple[StudyRater, Progress]]:
 
 
 _TASK_MODELS = (("a", Assignment), ("p", PreferenceAssignment))
-_TASK_RELATED = {Assignment: ("study", "response__case"),
-                 PreferenceAssignment: ("study", "comparison__case", "comparison__response_a",
-                                        "comparison__response_b")}
+# What an item's page shows along with the item: (relation path, model) in join order, parents first.
+_TASK_RELATED = {Assignment: (("study", Study), ("response", Response), ("response__case", Case)),
+                 PreferenceAssignment: (("study", Study), ("comparison", Comparison), ("comparison__case", Case),
+                                        ("comparison__response_a", Response), ("comparison__response_b", Response))}
 
 
 def task_for_rater(*, rater, code: str, kind: str = "a") -> RaterTask | None:
@@ -136,7 +133,7 @@ def task_for_rater(*, rater, code: str, kind: str = "a") -> RaterTask | None:
     says which kind of item to look for first."""
     models = sorted(_TASK_MODELS, key=lambda pair: pair[0] != kind)
     for _, model in models:
-        task = _task_query(model, rater, code).first()
+        task = _task_read(model, rater, code)
         if task is not None:
             roles_remember(rater, task)
             task.enrolment = _enrolment_from(task)
@@ -148,31 +145,94 @@ def task_kind(task: RaterTask) -> str:
     return "p" if isinstance(task, PreferenceAssignment) else "a"
 
 
-def _task_query(model, rater, code: str):
-    t, e = _quote(model._meta.db_table), _quote(StudyRater._meta.db_table)
-    mine = f"FROM {e} e WHERE e.study_id = {t}.study_id AND e.rater_id = %s"
-    return (model.objects.select_related(*_TASK_RELATED[model]).filter(rater=rater, code=code)
-            .exclude(status=AssignmentStatus.WITHDRAWN)
-            .annotate(_withdrawn=RawSQL(f"EXISTS (SELECT 1 {mine} AND NOT e.is_active)", (rater.pk,),
-                                        output_field=BooleanField()))
-            .filter(_withdrawn=False)
-            .annotate(_enrolment_pk=RawSQL(f"SELECT e.id {mine}", (rater.pk,), output_field=BigIntegerField()),
-                      _enrolment_code=RawSQL(f"SELECT e.code {mine}", (rater.pk,), output_field=CharField()),
-                      _enrolment_number=RawSQL(_NUMBER_SQL.format(e=e, mine=mine), (rater.pk, rater.pk),
-                                               output_field=IntegerField()),
-                      **role_flags(rater)))
+@dataclass(frozen=True)
+class _Read:
+    """One model read by the item's query: its columns' place in the row and, but for the item itself, the
+    relation on an object read before it (`parent`, a relation path) that holds it."""
+
+    path: str
+    model: type
+    fields: tuple
+    start: int
+    relation: object = None
+
+    @property
+    def parent(self) -> str:
+        return self.path.rpartition("__")[0]
+
+
+# Read along with the item, after its models' columns (then the role flags, accounts.roles.role_flags).
+_EXTRAS = ("_enrolment_pk", "_enrolment_code", "_enrolment_number")
+
+
+@cache
+def _task_read_plan(model, vendor: str) -> tuple[str, str, tuple[_Read, ...]]:
+    """The item's query as SQL, built once from the models (the select list up to the role flags, and the
+    rest): compiling it through the ORM on every page cost more than running it. The enrolment is a LEFT
+    JOIN (at most one per study and rater): none means no enrolment, an inactive one hides the item."""
+    quote = _quote
+    reads, aliases, joins, start = {}, {"": "t"}, [], 0
+    for path, related in (("", model), *_TASK_RELATED[model]):
+        parent, _, name = path.rpartition("__")
+        relation = reads[parent].model._meta.get_field(name) if path else None
+        if relation is not None:
+            aliases[path] = alias = f"j{len(aliases)}"
+            joins.append(f"INNER JOIN {quote(related._meta.db_table)} {alias} "
+                         f"ON {alias}.{quote(related._meta.pk.column)} = {aliases[parent]}.{quote(relation.column)}")
+        fields = tuple(related._meta.concrete_fields)
+        reads[path] = _Read(path, related, fields, start, relation)
+        start += len(fields)
+    columns = ", ".join(f"{aliases[r.path]}.{quote(f.column)}" for r in reads.values() for f in r.fields)
+    e = quote(StudyRater._meta.db_table)
+    # The enrolment's place among the rater's enrolments: "Study N" where the study has no rater-facing title.
+    number = f"(SELECT COUNT(*) FROM {e} n WHERE n.rater_id = t.rater_id AND n.id <= e.id)"
+    select = f"SELECT {columns}, e.id, e.code, {number}"
+    rest = (f" FROM {quote(model._meta.db_table)} t {' '.join(joins)} LEFT JOIN {e} e ON e.study_id = t.study_id "
+            "AND e.rater_id = t.rater_id WHERE t.code = %s AND t.rater_id = %s AND t.status <> %s "
+            "AND (e.id IS NULL OR e.is_active)")
+    return select, rest, tuple(reads.values())
+
+
+def _task_read(model, rater, code: str) -> RaterTask | None:
+    db = connections[DEFAULT_DB_ALIAS]  # the thread's own connection, looked up once
+    select, rest, reads = _task_read_plan(model, db.vendor)
+    flags = role_flags(rater)
+    sql = select + "".join(f", ({flag.sql}) AS {name}" for name, flag in flags.items()) + rest
+    params = [p for flag in flags.values() for p in flag.params] + [code, rater.pk, AssignmentStatus.WITHDRAWN.value]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    objects = {}
+    for read in reads:
+        values = _converted(db, read.fields, row[read.start:read.start + len(read.fields)])
+        objects[read.path] = obj = read.model.from_db(db.alias, None, values)
+        if read.relation is not None:
+            read.relation.set_cached_value(objects[read.parent], obj)
+    task = objects[""]
+    for name, value in zip((*_EXTRAS, *flags), row[reads[-1].start + len(reads[-1].fields):], strict=True):
+        setattr(task, name, value)
+    return task
+
+
+def _converted(db, fields, values) -> list:
+    """Values as the ORM gives them (JSON decoded; on SQLite, dates and booleans too)."""
+    out = []
+    for field, value in zip(fields, values, strict=True):
+        col = field.cached_col
+        for convert in db.ops.get_db_converters(col) + col.get_db_converters(db):
+            value = convert(value, col, db)
+        out.append(value)
+    return out
 
 
 def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-# The enrolment's place among the rater's enrolments: "Study N" where the study has no rater-facing title.
-_NUMBER_SQL = "SELECT COUNT(*) FROM {e} n WHERE n.rater_id = %s AND n.id <= (SELECT e.id {mine})"
-
-
 def _enrolment_from(task: RaterTask) -> StudyRater | None:
-    """The enrolment read along with the task (see _task_query), as a model instance; the fields that were
+    """The enrolment read along with the task (see _task_read), as a model instance; the fields that were
     not read load on first use."""
     if task._enrolment_pk is None:
         return None

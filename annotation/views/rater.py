@@ -1,11 +1,15 @@
 """Clinician pages. Only opaque codes and blinded case/response text ever reach these templates
 (annotation.blinding); every view is for clinicians only and finds items among the user's own."""
+import json
 import uuid
+from functools import lru_cache
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -158,7 +162,9 @@ def _render_task(request, task, schema, current, error=None, status=200):
         "is_submitted": task.status == AssignmentStatus.SUBMITTED,
         "is_closed": task.study.status != StudyStatus.RATING,
         "progress": rater_progress(rater=request.user, study=task.study),
-        "shortcuts": PREFERENCE_SHORTCUTS if is_preference else GLOBAL_SHORTCUTS, "flag_kinds": FlagKind.choices,
+        "shortcuts_html": _fragment("annotation/rate/_shortcuts.html",
+                                    shortcuts=PREFERENCE_SHORTCUTS if is_preference else GLOBAL_SHORTCUTS),
+        "flag_kinds": FlagKind.choices,
         # A key reused for another answer (the Back button) gets a fresh one, so that submitting again saves.
         "idempotency_key": (not errors.get("idempotency_key") and request.POST.get("idempotency_key"))
         or uuid.uuid4().hex,
@@ -181,7 +187,24 @@ def _render_task(request, task, schema, current, error=None, status=200):
         context["is_truncated"] = _truncated(task.response)
         context["steps"] = rating_steps(schema, current, errors)
         template = "annotation/rate/task.html"
+    context["steps_html"] = _fragment("annotation/rate/_steps.html", steps=context["steps"],
+                                      is_closed=context["is_closed"])
     return render(request, template, context, status=status)
+
+
+def _fragment(template_name: str, **context) -> str:
+    """A part of the page that is a pure function of plain data (no request, user or CSRF token), rendered
+    once per process for each distinct `context`: a study's questions are the same on every fresh item, and
+    rendering them was most of the page's template time. Not remembered under DEBUG, where templates are
+    read again when they change."""
+    if settings.DEBUG:
+        return render_to_string(template_name, context)
+    return _fragment_rendered(template_name, json.dumps(context, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _fragment_rendered(template_name: str, context_json: str) -> str:
+    return render_to_string(template_name, json.loads(context_json))
 
 
 def _truncated(response) -> bool:
