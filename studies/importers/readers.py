@@ -288,7 +288,7 @@ def _parse_csv(text: str, parsed: ParsedFile, max_rows: int, max_columns: int = 
         parsed.columns = [c for c in columns if c]
         count = 0
         for row, values in enumerate(reader, start=1):
-            if not any(v.strip() for v in values):
+            if not "".join(values).strip():
                 continue  # blank lines, and the all-empty rows spreadsheets leave at the end
             count += 1
             if count > max_rows:
@@ -298,7 +298,7 @@ def _parse_csv(text: str, parsed: ParsedFile, max_rows: int, max_columns: int = 
                     RowError(row, None, f"has {len(values)} values but the header has {len(columns)} columns")
                 )
                 continue
-            named = [i for i in unnamed if values[i].strip()]
+            named = unnamed and [i for i in unnamed if values[i].strip()]
             if named:
                 parsed.errors.append(RowError(row, None, f"has a value in column {named[0] + 1}, which has no name"))
                 continue

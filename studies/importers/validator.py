@@ -62,7 +62,7 @@ def _text(value, field: str) -> tuple[str, str | None]:
         if not (isinstance(value, int) and not isinstance(value, bool) and field in NUMBERS_AS_TEXT):
             return "", f"must be text, got {kind_of(value)}"
         value = str(value)
-    bad = SURROGATES.search(value)
+    bad = not value.isascii() and SURROGATES.search(value)  # an ASCII test is far cheaper than the search
     if bad:
         return "", f"contains a lone surrogate (U+{ord(bad.group()):04X}), which is not a character"
     text = value.strip()
@@ -127,6 +127,13 @@ def string_problem(value) -> str | None:
     return None
 
 
+def _plain_json(text: str) -> bool:
+    """Whether JSON text decodes to strings that string_problem must pass: without a backslash there is no
+    escape, so every decoded string is a piece of the text itself, which then holds no surrogate; a NUL
+    cannot stand unescaped in valid JSON."""
+    return "\\" not in text and (text.isascii() or not SURROGATES.search(text))
+
+
 def _depth(value, level: int = 1) -> int:
     if isinstance(value, dict):
         return max((_depth(v, level + 1) for v in value.values()), default=level)
@@ -138,6 +145,7 @@ def _depth(value, level: int = 1) -> int:
 def _metadata(value, *, csv_mode: bool) -> tuple[dict, str | None]:
     if value is None or (isinstance(value, str) and not value.strip()):
         return {}, None
+    raw = value if csv_mode else None
     if csv_mode:
         try:
             value = loads_json(value)
@@ -150,9 +158,9 @@ def _metadata(value, *, csv_mode: bool) -> tuple[dict, str | None]:
     dups = getattr(value, "duplicate_keys", ())
     if dups:
         return {}, f"has the key {dups[0]!r} more than once"
-    if any(isinstance(v, dict | list) for v in value.values()) and _depth(value) > METADATA_MAX_DEPTH:
+    if any(isinstance(v, (dict, list)) for v in value.values()) and _depth(value) > METADATA_MAX_DEPTH:
         return {}, f"is nested more than {METADATA_MAX_DEPTH} levels deep"
-    problem = string_problem(value)
+    problem = None if raw is not None and _plain_json(raw) else string_problem(value)
     if problem:
         return {}, problem
     size = len(_COMPACT.encode(value))

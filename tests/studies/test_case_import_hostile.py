@@ -146,6 +146,21 @@ def test_a_lone_surrogate_in_case_json_is_a_row_error_not_a_server_error():
 
 
 @pytest.mark.django_db
+def test_escaped_surrogates_and_nuls_in_csv_metadata_are_row_errors():
+    body = "\n".join([
+        f"{HEADER},metadata",
+        'C-1,V,Q,triage,critical_care,"{""note"": ""\\udfff""}"',
+        'C-2,V,Q,triage,critical_care,"{""a"": [""ok"", ""nul \\u0000""]}"',
+        'C-3,V,Q,triage,critical_care,"{""plain"": ""no escape, ü 🩺"", ""quoted"": ""\\"" \\\\ \\u00e9""}"',
+    ])
+    error = refused(body.encode(), "cases.csv")
+    assert messages(error) == [
+        "row 1, metadata: contains a lone surrogate (U+DFFF), which is not a character",
+        "row 2, metadata: contains a NUL character (U+0000), which cannot be stored",
+    ]
+
+
+@pytest.mark.django_db
 def test_a_lone_surrogate_in_an_id_is_refused_in_validation():
     error = refused(b'{"external_id": "C-\\udc00", "vignette": "V", "question": "Q", "task_type": "triage", '
                     b'"care_setting": "other"}\n', "cases.jsonl")
