@@ -78,6 +78,8 @@ def _copy(connection, model, given: list, per_row: list, fixed: dict, rows: Iter
                             row[i] = json.dumps(row[i], cls=encoder)
                     row += [f.get_default() for f in per_row]
                 copy.write_row(row)
+        # Ids follow the rows' order, as with bulk_create: a temporary table is read in the order it was
+        # written (local buffers: never a synchronized scan; no parallel plan for an INSERT).
         cursor.execute(
             f"INSERT INTO {table} ({staged}{''.join(', ' + quote(f.column) for f in fixed)}) "
             f"SELECT {staged}{fixed_sql} FROM {stage}",
