@@ -10,9 +10,11 @@ every queue (`is_assignable`), "redact" removes the revealing phrases, "show" le
 """
 from dataclasses import dataclass
 from functools import lru_cache
+from hashlib import sha256
 
 import markdown
 import nh3
+from django.core.cache import cache
 
 from studies.leak import redact
 from studies.models import LeakPolicy, Response
@@ -22,6 +24,17 @@ ALLOWED_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "sup", "sub", "a",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}, "ol": {"start"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+MARKDOWN_EXTENSIONS = ["extra", "sane_lists"]
+LINK_REL = "noopener noreferrer nofollow"
+# Rendered HTML stays this long in the shared cache (a week: a study's rating rarely idles longer).
+RENDERED_SECONDS = 7 * 24 * 3600
+# Part of every cache key, the same in every process (sets sorted): HTML rendered under other rules (tags,
+# attributes, extensions, library versions) is never served once they change.
+_RULES = sha256(repr((
+    sorted(ALLOWED_TAGS), sorted((tag, sorted(names)) for tag, names in ALLOWED_ATTRIBUTES.items()),
+    sorted(URL_SCHEMES), MARKDOWN_EXTENSIONS, LINK_REL, markdown.__version__, nh3.__version__,
+)).encode()).hexdigest()[:16]
 # A redacted phrase is removed, not marked: a visible "[redacted]" would itself tell a rater that the
 # response was written under a persona (see studies.leak.redact).
 REDACTION_PLACEHOLDER = ""
@@ -45,12 +58,22 @@ class BlindedPair:
 @lru_cache(maxsize=2048)
 def render_markdown(text: str) -> str:
     """Markdown to HTML that can carry no script, style, image, form or event handler. A pure function of
-    the text, remembered per process: a case's vignette and question recur on every one of its items."""
-    html = markdown.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
-    return nh3.clean(
-        html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow", strip_comments=True,
-    )
+    the text, remembered per process (a case's vignette and question recur on every one of its items) and
+    in the shared cache under a digest of the text and of the rules (a response's few raters, on any web
+    worker, share one rendering; an entry can never be stale). The cache is trusted as it is with sessions."""
+    text = text or ""
+    key = f"markdown-html:{_RULES}:{sha256(text.encode()).hexdigest()}"
+    html = cache.get(key)
+    if html is None:
+        html = _sanitised_html(text)
+        cache.set(key, html, RENDERED_SECONDS)
+    return html
+
+
+def _sanitised_html(text: str) -> str:
+    html = markdown.markdown(text, extensions=MARKDOWN_EXTENSIONS, output_format="html")
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                     link_rel=LINK_REL, strip_comments=True)
 
 
 def is_assignable(response: Response, leak_policy: str) -> bool:

@@ -1,6 +1,7 @@
 """Reads for clinicians: their studies, their next item, their progress. Always scoped to one rater."""
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from dataclasses import dataclass
@@ -60,12 +61,21 @@ def rater_progress(*, rater, study: Study) -> Progress:
     """One query: the counts are window aggregates over all the rater's items, carried on the rows of the
     pace window (the most recent submissions with time on task, which sort first). Plain SQL: this runs
     on every form page, and compiling the same query through the ORM cost more than running it."""
-    table = _quote(task_model_for(study)._meta.db_table)
-    submitted, withdrawn = AssignmentStatus.SUBMITTED.value, AssignmentStatus.WITHDRAWN.value
+    sql = _PROGRESS_SQL.format(table=_quote(task_model_for(study)._meta.db_table), rater="%s", study="%s")
     with connection.cursor() as cursor:
-        cursor.execute(_PROGRESS_SQL.format(table=table),
-                       [submitted, submitted, rater.pk, study.pk, withdrawn, PACE_WINDOW])
-        rows = cursor.fetchall()
+        cursor.execute(sql, _progress_params(rater.pk, study.pk))
+        return _progress_from(cursor.fetchall())
+
+
+def task_progress(task: RaterTask, *, rater) -> Progress:
+    """The rater's progress in the item's study: as read along with the item (task_for_rater's `progress`),
+    else with a query of its own."""
+    if not hasattr(task, "_progress_rows"):
+        return rater_progress(rater=rater, study=task.study)
+    return _progress_from(json.loads(task._progress_rows or "[]"))  # PostgreSQL's json_agg of no rows: NULL
+
+
+def _progress_from(rows) -> Progress:
     if not rows:
         return Progress(0, 0, None)
     total, done = int(rows[0][0]), int(rows[0][1])
@@ -74,12 +84,24 @@ def rater_progress(*, rater, study: Study) -> Progress:
     return Progress(done, total, None if pace is None else pace * (total - done))
 
 
+def _progress_params(*rater_and_study) -> list:
+    """_PROGRESS_SQL's parameters; the rater and the study where they are parameters, not columns."""
+    submitted = AssignmentStatus.SUBMITTED.value
+    return [submitted, submitted, *rater_and_study, AssignmentStatus.WITHDRAWN.value, PACE_WINDOW]
+
+
 _PROGRESS_SQL = (
-    "SELECT COUNT(*) OVER (), SUM(CASE WHEN status = %s THEN 1 ELSE 0 END) OVER (), "
+    "SELECT COUNT(*) OVER () AS total, SUM(CASE WHEN status = %s THEN 1 ELSE 0 END) OVER () AS done, "
     "CASE WHEN status = %s AND active_seconds > 0 THEN 0 ELSE 1 END AS untimed, active_seconds "
-    "FROM {table} WHERE rater_id = %s AND study_id = %s AND status <> %s "
+    "FROM {table} WHERE rater_id = {rater} AND study_id = {study} AND status <> %s "
     "ORDER BY untimed, submitted_at DESC LIMIT %s"
 )
+# _PROGRESS_SQL's rows as one JSON text, to be read along with an item (as text: PostgreSQL's json would be
+# decoded by the driver, SQLite's is text already).
+_ROWS_AS_JSON = {
+    "postgresql": "(SELECT json_agg(json_build_array(p.total, p.done, p.untimed, p.active_seconds))::text FROM ({}) p)",
+    "sqlite": "(SELECT json_group_array(json_array(p.total, p.done, p.untimed, p.active_seconds)) FROM ({}) p)",
+}
 
 
 def assignment_next_for_rater(*, rater, study: Study) -> RaterTask | None:
@@ -126,14 +148,15 @@ _TASK_RELATED = {Assignment: (("study", Study), ("response", Response), ("respon
                                         ("comparison__response_a", Response), ("comparison__response_b", Response))}
 
 
-def task_for_rater(*, rater, code: str, kind: str = "a") -> RaterTask | None:
+def task_for_rater(*, rater, code: str, kind: str = "a", progress: bool = False) -> RaterTask | None:
     """One of this rater's own items by its code; anyone else's code, or an item of a study the rater was
     withdrawn from, finds nothing. One query finds the item with what its page shows (study, case,
-    response(s)), the rater's enrolment (`enrolment_of`) and roles; `kind` ("a" rating, "p" side by side)
-    says which kind of item to look for first."""
+    response(s)), the rater's enrolment (`enrolment_of`) and roles, and with `progress` the rater's progress
+    in its study (`task_progress`); `kind` ("a" rating, "p" side by side) says which kind of item to look
+    for first."""
     models = sorted(_TASK_MODELS, key=lambda pair: pair[0] != kind)
     for _, model in models:
-        task = _task_read(model, rater, code)
+        task = _task_read(model, rater, code, progress)
         if task is not None:
             roles_remember(rater, task)
             task.enrolment = _enrolment_from(task)
@@ -161,14 +184,15 @@ class _Read:
         return self.path.rpartition("__")[0]
 
 
-# Read along with the item, after its models' columns (then the role flags, accounts.roles.role_flags).
+# Read along with the item, after its models' columns; then the role flags (accounts.roles.role_flags) and,
+# where asked for, the progress rows.
 _EXTRAS = ("_enrolment_pk", "_enrolment_code", "_enrolment_number")
 
 
 @cache
-def _task_read_plan(model, vendor: str) -> tuple[str, str, tuple[_Read, ...]]:
-    """The item's query as SQL, built once from the models (the select list up to the role flags, and the
-    rest): compiling it through the ORM on every page cost more than running it. The enrolment is a LEFT
+def _task_read_plan(model, vendor: str, progress: bool) -> tuple[str, str, tuple[_Read, ...]]:
+    """The item's query as SQL, built once from the models: the select list up to the role flags, and the
+    rest. Compiling it through the ORM on every page cost more than running it. The enrolment is a LEFT
     JOIN (at most one per study and rater): none means no enrolment, an inactive one hides the item."""
     quote = _quote
     reads, aliases, joins, start = {}, {"": "t"}, [], 0
@@ -183,22 +207,23 @@ def _task_read_plan(model, vendor: str) -> tuple[str, str, tuple[_Read, ...]]:
         reads[path] = _Read(path, related, fields, start, relation)
         start += len(fields)
     columns = ", ".join(f"{aliases[r.path]}.{quote(f.column)}" for r in reads.values() for f in r.fields)
-    e = quote(StudyRater._meta.db_table)
+    table, e = quote(model._meta.db_table), quote(StudyRater._meta.db_table)
     # The enrolment's place among the rater's enrolments: "Study N" where the study has no rater-facing title.
     number = f"(SELECT COUNT(*) FROM {e} n WHERE n.rater_id = t.rater_id AND n.id <= e.id)"
-    select = f"SELECT {columns}, e.id, e.code, {number}"
-    rest = (f" FROM {quote(model._meta.db_table)} t {' '.join(joins)} LEFT JOIN {e} e ON e.study_id = t.study_id "
-            "AND e.rater_id = t.rater_id WHERE t.code = %s AND t.rater_id = %s AND t.status <> %s "
-            "AND (e.id IS NULL OR e.is_active)")
-    return select, rest, tuple(reads.values())
+    rows = _PROGRESS_SQL.format(table=table, rater="t.rater_id", study="t.study_id")
+    rest = (f"{', ' + _ROWS_AS_JSON[vendor].format(rows) if progress else ''} FROM {table} t {' '.join(joins)} "
+            f"LEFT JOIN {e} e ON e.study_id = t.study_id AND e.rater_id = t.rater_id "
+            "WHERE t.code = %s AND t.rater_id = %s AND t.status <> %s AND (e.id IS NULL OR e.is_active)")
+    return f"SELECT {columns}, e.id, e.code, {number}", rest, tuple(reads.values())
 
 
-def _task_read(model, rater, code: str) -> RaterTask | None:
+def _task_read(model, rater, code: str, progress: bool) -> RaterTask | None:
     db = connections[DEFAULT_DB_ALIAS]  # the thread's own connection, looked up once
-    select, rest, reads = _task_read_plan(model, db.vendor)
+    select, rest, reads = _task_read_plan(model, db.vendor, progress)
     flags = role_flags(rater)
     sql = select + "".join(f", ({flag.sql}) AS {name}" for name, flag in flags.items()) + rest
-    params = [p for flag in flags.values() for p in flag.params] + [code, rater.pk, AssignmentStatus.WITHDRAWN.value]
+    params = [p for flag in flags.values() for p in flag.params]
+    params += [*(_progress_params() if progress else ()), code, rater.pk, AssignmentStatus.WITHDRAWN.value]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -211,7 +236,8 @@ def _task_read(model, rater, code: str) -> RaterTask | None:
         if read.relation is not None:
             read.relation.set_cached_value(objects[read.parent], obj)
     task = objects[""]
-    for name, value in zip((*_EXTRAS, *flags), row[reads[-1].start + len(reads[-1].fields):], strict=True):
+    extras = (*_EXTRAS, *flags, *(("_progress_rows",) if progress else ()))
+    for name, value in zip(extras, row[reads[-1].start + len(reads[-1].fields):], strict=True):
         setattr(task, name, value)
     return task
 

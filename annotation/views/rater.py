@@ -48,6 +48,7 @@ from ..selectors.rating import (
     task_current_values,
     task_for_rater,
     task_kind,
+    task_progress,
 )
 from ..services.ratings import item_flag_create, preference_submit, rating_submit, task_draft_save, task_mark_shown
 
@@ -109,11 +110,12 @@ def study_history(request, code):
     })
 
 
-def _task_or_404(request, code):
+def _task_or_404(request, code, progress=False):
     """The item, looked for first among the kind of item this clinician last opened (a study is either
-    rating or side by side, so that is nearly always the right table)."""
+    rating or side by side, so that is nearly always the right table); with `progress`, the rater's progress
+    read along with it (for the page)."""
     kind = request.session.get(KIND_SESSION_KEY, "a")
-    task = _found_or_refused(request, task_for_rater(rater=request.user, code=code, kind=kind))
+    task = _found_or_refused(request, task_for_rater(rater=request.user, code=code, kind=kind, progress=progress))
     if task_kind(task) != kind:
         request.session[KIND_SESSION_KEY] = task_kind(task)
     return task
@@ -122,7 +124,7 @@ def _task_or_404(request, code):
 @require_http_methods(["GET", "POST"])
 @login_required_for_role
 def task_page(request, code):
-    task = _task_or_404(request, code)
+    task = _task_or_404(request, code, progress=request.method == "GET")
     is_preference = isinstance(task, PreferenceAssignment)
     schema = study_schema(task.study)
     if request.method == "POST":
@@ -161,7 +163,7 @@ def _render_task(request, task, schema, current, error=None, status=200):
         "error_message": error.message if error else "",
         "is_submitted": task.status == AssignmentStatus.SUBMITTED,
         "is_closed": task.study.status != StudyStatus.RATING,
-        "progress": rater_progress(rater=request.user, study=task.study),
+        "progress": task_progress(task, rater=request.user),
         "shortcuts_html": _fragment("annotation/rate/_shortcuts.html",
                                     shortcuts=PREFERENCE_SHORTCUTS if is_preference else GLOBAL_SHORTCUTS),
         "flag_kinds": FlagKind.choices,

@@ -1,6 +1,6 @@
 """Queries on the clinician's rating path: the form page, the submit and the page after it each take a
-small fixed number of queries (the session is read from the cache, the roles and the enrolment come with
-the item, the progress is one query)."""
+small fixed number of queries (the session is read from the cache; the roles, the enrolment and on the form
+page the progress come with the item)."""
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -10,8 +10,8 @@ from tests.annotation.rating_helpers import build_rating_study, form_data
 
 pytestmark = pytest.mark.django_db
 
-# User, item (with study, case, response, enrolment, roles), first-shown mark, progress.
-FORM_PAGE = 4
+# User, item (with study, case, response, enrolment, roles, progress), first-shown mark.
+FORM_PAGE = 3
 
 
 def submit_queries() -> int:
@@ -38,7 +38,7 @@ def rating_client(client):
     return client, rs, list(Assignment.objects.filter(rater=me).order_by("position"))
 
 
-def test_the_rating_page_takes_at_most_four_queries(rating_client, django_assert_max_num_queries):
+def test_the_rating_page_takes_at_most_three_queries(rating_client, django_assert_max_num_queries):
     client, _, queue = rating_client
     with django_assert_max_num_queries(FORM_PAGE):
         response = client.get(task_url(queue[0]))
@@ -49,7 +49,7 @@ def test_the_rating_page_takes_at_most_four_queries(rating_client, django_assert
         assert client.get(task_url(queue[0])).status_code == 200
 
 
-def test_the_preference_page_takes_at_most_four_queries(client, django_assert_max_num_queries):
+def test_the_preference_page_takes_at_most_three_queries(client, django_assert_max_num_queries):
     rs = build_rating_study(n_cases=1, n_raters=2, preference_mode=True)
     me = rs.raters[0]
     client.force_login(me)
