@@ -17,6 +17,7 @@ from .icc import intraclass_correlation
 from .judge import judge_vs_leave_one_out
 from .kappa import cohen_kappa, intra_rater_agreement, judge_agreement, pairwise_cohen_kappa
 from .kappa_average import n_weighted_kappa_average
+from .mixed import MixedModelFit, mixed_model
 from .multiplicity import adjust_pvalues
 from .multirater import agreement_summary, brennan_prediger, fleiss_kappa, gwet_ac, percent_agreement, prevalence
 from .ranking import bradley_terry, rank_agreement
@@ -100,6 +101,7 @@ __all__ = [
     "JudgeAgreement",
     "LeaveOneOutConsensus",
     "LeaveOneOutRater",
+    "MixedModelFit",
     "OrderEffect",
     "PairwiseKappa",
     "PlanInputError",
@@ -131,6 +133,7 @@ __all__ = [
     "kappa_test_sample_size",
     "krippendorff_alpha",
     "mask_below_confidence",
+    "mixed_model",
     "n_weighted_kappa_average",
     "order_effect",
     "pairwise_cohen_kappa",
