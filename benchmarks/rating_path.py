@@ -283,7 +283,8 @@ def main() -> None:
                   "cache": "redis on loopback" if cache_url else "none (per-process memory)"},
         "in_process": local,
         "goal_in_process": {"server_ms_at_most": 5, "queries_at_most": 4,
-                            "form_ms": local["form"]["median_ms"], "submit_ms": local["submit"]["median_ms"]},
+                            "form_ms": local["form"]["median_ms"], "form_again_ms": local["form_again"]["median_ms"],
+                            "submit_ms": local["submit"]["median_ms"]},
         "gunicorn": {"workers": args.workers, "threads": args.threads, "clients": args.clients,
                      "seconds_each": args.seconds, **served},
         "goal_throughput_ratio_at_least": 0.25,
@@ -291,12 +292,15 @@ def main() -> None:
         "notes": "in-process times are Django's test client around the full handler (middleware, view, template) "
                  "with DEBUG off; form = first view of an item (records when it was first shown), form_again = "
                  "the same page again, submit = a complete rating posted from the form (302 to continue), "
-                 "continue = the redirect to the next item. Client, server, cache and PostgreSQL share the "
-                 "machine (on a 2-core machine the client's own work takes from the server's).",
+                 "continue = the redirect to the next item. A response's sanitised HTML comes from the shared "
+                 "cache once any rater has opened it (a first view renders it). Client, server, cache and "
+                 "PostgreSQL share the machine (on a 2-core machine the client's own work takes from the "
+                 "server's).",
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(json.dumps({"form_ms": local["form"]["median_ms"], "submit_ms": local["submit"]["median_ms"],
+    print(json.dumps({"form_ms": local["form"]["median_ms"], "form_again_ms": local["form_again"]["median_ms"],
+                      "submit_ms": local["submit"]["median_ms"],
                       "healthz_ms": local["healthz"]["median_ms"],
                       "queries": {k: local[k]["queries"] for k in ("form", "form_again", "submit", "continue")},
                       "throughput_ratio": served["ratio"]}, indent=2))

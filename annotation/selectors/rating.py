@@ -60,7 +60,8 @@ def rater_tasks(*, rater, study: Study):
 def rater_progress(*, rater, study: Study) -> Progress:
     """One query: the counts are window aggregates over all the rater's items, carried on the rows of the
     pace window (the most recent submissions with time on task, which sort first). Plain SQL: this runs
-    on every form page, and compiling the same query through the ORM cost more than running it."""
+    on most clinician pages (the form page reads it along with its item: task_progress), and compiling the
+    same query through the ORM cost more than running it."""
     sql = _PROGRESS_SQL.format(table=_quote(task_model_for(study)._meta.db_table), rater="%s", study="%s")
     with connection.cursor() as cursor:
         cursor.execute(sql, _progress_params(rater.pk, study.pk))
@@ -96,8 +97,8 @@ _PROGRESS_SQL = (
     "FROM {table} WHERE rater_id = {rater} AND study_id = {study} AND status <> %s "
     "ORDER BY untimed, submitted_at DESC LIMIT %s"
 )
-# _PROGRESS_SQL's rows as one JSON text, to be read along with an item (as text: PostgreSQL's json would be
-# decoded by the driver, SQLite's is text already).
+# _PROGRESS_SQL's rows as one JSON text, to be read along with an item, on the two databases the platform runs
+# on (as text: PostgreSQL's json would be decoded by the driver, SQLite's is text already).
 _ROWS_AS_JSON = {
     "postgresql": "(SELECT json_agg(json_build_array(p.total, p.done, p.untimed, p.active_seconds))::text FROM ({}) p)",
     "sqlite": "(SELECT json_group_array(json_array(p.total, p.done, p.untimed, p.active_seconds)) FROM ({}) p)",
