@@ -38,7 +38,7 @@ RESPONSE_FIELDS = (
 )
 
 
-def _values(row: dict, provenance: dict) -> tuple:
+def response_values(row: dict, provenance: dict) -> tuple:
     """One validated row as the values of RESPONSE_FIELDS."""
     rendered = row["rendered_prompt"] or ""
     prompt_hash = hashlib.sha256(rendered.encode()).hexdigest() if rendered else messages_hash(row["prompt_messages"])
@@ -57,5 +57,5 @@ def _values(row: dict, provenance: dict) -> tuple:
 
 def insert_responses(rows: list[dict], *, study: Study, provenance: dict) -> int:
     """Store validated rows as imported responses of `study`; returns how many."""
-    return copy_insert(Response, RESPONSE_FIELDS, (_values(row, provenance) for row in rows),
+    return copy_insert(Response, RESPONSE_FIELDS, (response_values(row, provenance) for row in rows),
                        constants={"study_id": study.pk, "backend": Backend.IMPORTED})
