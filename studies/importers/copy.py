@@ -4,7 +4,7 @@ On PostgreSQL the rows stream through psycopg's COPY into a temporary staging ta
 inside the caller's transaction), then one INSERT ... SELECT moves them into the real table: the
 table's constraints are checked set-wise there, so a duplicate key raises IntegrityError exactly as
 bulk_create does, and a failure leaves nothing behind. Per-row model instances and per-value SQL
-adaptation are what made bulk_create about three times slower than a bare COPY of the same rows
+adaptation are what make bulk_create several times slower than a bare COPY of the same rows
 (benchmarks/case_import.py). Other databases (SQLite) keep bulk_create.
 """
 from __future__ import annotations
