@@ -15,6 +15,7 @@ from agreement.metrics import (
     judge_agreement,
     judge_vs_leave_one_out,
 )
+from agreement.metrics.consensus import consensus_with_ties
 
 TOL = 1e-9
 nan = np.nan
@@ -149,3 +150,54 @@ def test_leave_one_out_counts_ties_and_refuses_invalid_rules():
     assert refused.difference.status == STATUS_INVALID_FOR_SCALE and refused.per_rater == ()
     single = judge_vs_leave_one_out(ratings[:, :1], judge, labels=["a", "b", "c"])
     assert single.judge_average.extra["reason"] == "single_rater"
+
+
+@pytest.mark.parametrize("method", ["median", "mean"])
+def test_random_tie_rule_of_a_centre_draws_low_or_high_in_item_order(method):
+    # items 1, 4 and 5 fall halfway between two categories (1 of 0/1, 4 of 1/2, 5 of 0/1)
+    ratings = np.array([[0, 0], [0, 1], [2, 2], [nan, nan], [1, 2], [1, 0], [1, 1]], float)
+    low, high = np.array([0, 1, 0]), np.array([1, 2, 1])
+    seen = set()
+    for seed in range(12):
+        out, tied = consensus_ratings(ratings, 3, method, tie="random", seed=seed)
+        draw = np.random.default_rng(seed).random(3) < 0.5  # one draw per tied item, in item order
+        picks = np.where(draw, low, high)
+        np.testing.assert_array_equal(out, [0, picks[0], 2, nan, picks[1], picks[2], 1])
+        assert tied == 3
+        seen.update(zip(out[[1, 4, 5]], draw, strict=True))
+    assert {pick for pick, _ in seen} == {0.0, 1.0, 2.0}  # both ends are drawn
+
+
+def test_random_tie_rule_seed_defaults_to_zero():
+    ratings = np.array([[0, 1], [1, 2], [0, 2], [2, 1], [0, 1], [1, 0]], float)
+    for method in ("majority", "median", "mean"):
+        default, _ = consensus_ratings(ratings, 3, method, tie="random")
+        np.testing.assert_array_equal(default, consensus_ratings(ratings, 3, method, tie="random", seed=0)[0])
+        np.testing.assert_array_equal(default, consensus_with_ties(ratings, 3, method, tie="random")[0])
+        assert any((consensus_ratings(ratings, 3, method, tie="random", seed=s)[0] != default).any()
+                   for s in (1, 2))
+
+
+def test_higher_of_a_majority_tie_is_the_highest_tied_category():
+    ratings = np.array([[0, 1, 0, 1], [1, 2, 1, 2], [0, 3, 0, 3], [2, 3, 3, 2]], float)
+    out, tied = consensus_ratings(ratings, 4, "majority", tie="higher")
+    np.testing.assert_array_equal(out, [1, 2, 3, 3])
+    np.testing.assert_array_equal(consensus_ratings(ratings, 4, "majority", tie="lower")[0], [0, 1, 0, 2])
+    assert tied == 4
+
+
+def test_no_rater_columns_give_no_consensus():
+    for method in ("majority", "median", "mean"):
+        out, tied = consensus_ratings(np.empty((3, 0)), 2, method)
+        assert out.shape == (3,) and np.isnan(out).all() and tied == 0
+
+
+def test_higher_tie_rule_needs_an_order_and_options_are_named_in_messages():
+    assert consensus_validity("majority", "nominal", "higher") == "tie_rule_needs_ordered_scale"
+    assert consensus_validity("majority", "interval", "higher") is None
+    with pytest.raises(ValueError, match=r"^consensus must be one of \('majority', 'median', 'mean'\), not 'mode'$"):
+        consensus_ratings(RATINGS, 3, "mode")
+    with pytest.raises(ValueError, match=r"^tie must be one of \('exclude', 'lower', 'higher', 'random'\), not 'x'$"):
+        consensus_ratings(RATINGS, 3, "median", tie="x")
+    with pytest.raises(ValueError, match=r"^scale must be one of \('nominal', 'ordinal', 'interval'\), not 'r'$"):
+        consensus_validity("median", "r")
