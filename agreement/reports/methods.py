@@ -12,7 +12,9 @@ from importlib import metadata
 
 from agreement.data import StudyData
 
-SOFTWARE = ("django", "numpy", "scipy", "scikit-learn", "krippendorff", "matplotlib", "celery")
+from .persona_models import methods_sentence
+
+SOFTWARE = ("django", "numpy", "scipy", "scikit-learn", "krippendorff", "statsmodels", "matplotlib", "celery")
 
 INTERVAL_METHODS = {
     "bootstrap_percentile": "item bootstrap percentile interval ({n_boot} resamples of the items, seed {seed})",
@@ -29,6 +31,10 @@ INTERVAL_METHODS = {
                                            "{seed})",
     "two_way_bootstrap_percentile": "two-way bootstrap percentile interval ({n_boot} resamples of items and, "
                                     "independently, of raters, seed {seed})",
+    "wald_model_se": "Wald interval, estimate +/- z model-based standard error (REML linear mixed model)",
+    "wald_cluster_robust": "Wald interval with cluster-robust (sandwich) standard errors, clustered by case",
+    "vb_laplace": "variational Bayes posterior mean +/- z SD of the Laplace approximation at that fit, given the "
+                  "variance components (a credible interval)",
 }
 # Figure names as they appear in the methods text (the coefficients' `name`, weights suffix removed).
 FIGURE_NAMES = {
@@ -66,6 +72,10 @@ FIGURE_NAMES = {
     "over_triage_rate": "over-triage",
     "exact_triage_rate": "exact triage",
     "risk_propensity": "risk propensity",
+    "mixed_lm_effect": "persona-model effects (linear mixed model)",
+    "binomial_vb_effect": "persona-model effects (logistic mixed model)",
+    "gee_effect": "persona-model checks (GEE)",
+    "ordered_logit_effect": "persona-model checks (proportional odds)",
 }
 # Where a figure is recomputed without a bootstrap, the methods text says so beside its name.
 SECTION_NOTES = {"breakdowns": " (breakdowns)", "by_threshold": " (by confidence threshold)"}
@@ -192,6 +202,7 @@ def methods_paragraph(report: dict) -> str:
         "p-values are sign-flip permutation tests over cases, adjusted by "
         + ("Holm's method" if p["multiplicity"] == "holm" else "the Benjamini-Hochberg procedure")
         + " within each family (one measure in one stratum kind).",
+        *methods_sentence(report),
         f"{level} confidence intervals, by method:",
         *_interval_text(report),
         "Bradley-Terry preference ratings: percentile intervals resampling comparisons.",

@@ -22,11 +22,13 @@ DEFAULTS = {
     "rbo_p": 0.9,
     "ece_bins": 10,
     "position_bucket": 10,
+    "mixed_models": "auto",  # persona-effect models: auto = only those up to persona_models.AUTO_MAX_ROWS rows
 }
 CONSENSUS = ("majority", "median", "mean")
 TIE_RULES = ("exclude", "lower", "higher", "random")
 KAPPA_AVERAGE_CI = ("jackknife", "two_way_bootstrap")
 MULTIPLICITY = ("holm", "bh")
+MIXED_MODELS = ("auto", "on", "off")
 
 
 def _int(params: dict, key: str, low: int, high: int, errors: dict) -> None:
@@ -41,7 +43,7 @@ def _int(params: dict, key: str, low: int, high: int, errors: dict) -> None:
 
 def _choices(params: dict, errors: dict) -> None:
     for key, allowed in (("consensus_tie", TIE_RULES), ("kappa_average_ci", KAPPA_AVERAGE_CI),
-                         ("multiplicity", MULTIPLICITY)):
+                         ("multiplicity", MULTIPLICITY), ("mixed_models", MIXED_MODELS)):
         if params[key] not in allowed:
             errors[key] = f"must be one of {', '.join(allowed)}"
 
