@@ -124,14 +124,14 @@ class MixedModelFit(_Serialisable):
     """One fitted model; ``check`` holds the same effects fitted another way (or None)."""
 
     kind: str
-    model: str  # the statsmodels class and how it was fitted
+    model: str  # the model and how it was fitted
     formula: str
     scale: str  # what a coefficient is measured in
     status: str
     reason: str | None
     detail: str  # the reason in words, or ""
-    n_obs: int
-    n_obs_total: int
+    n_obs: int  # rows used
+    n_obs_total: int  # rows given (a missing outcome leaves its row out)
     ci_level: float
     references: dict[str, str] = field(default_factory=dict)
     n_levels: dict[str, int] = field(default_factory=dict)  # random factors
@@ -473,11 +473,12 @@ def mixed_model(
     ``seed`` fixes the variational fit's random starting SDs. ``check=False`` skips the check fit.
     """
     y = np.asarray(y, dtype=float).reshape(-1)
-    fixed = {k: np.asarray(v, dtype=object).reshape(-1) for k, v in fixed.items()}
-    random = {k: np.asarray(v, dtype=object).reshape(-1) for k, v in random.items()}
+    # Labels as text: a level is a name (and None, numbers and text can then be sorted together).
+    fixed, random = ({k: np.array([str(x) for x in np.asarray(v, dtype=object).reshape(-1)], dtype=object)
+                      for k, v in factors.items()} for factors in (fixed, random))
     _validate(y, kind, fixed, random, confidence)
     formula = _formula(kind, fixed, random)
-    n_total = int(np.count_nonzero(np.isfinite(y)))
+    n_total = y.size  # rows given, outcome missing or not
     d, reason, detail = _design(y, fixed, random, dict(reference or {}))
     if d is None:
         return _refused(kind, formula, STATUS_INSUFFICIENT, reason, detail, n_total, confidence)

@@ -83,7 +83,7 @@ def test_unbalanced_crossed_fit_equals_the_formula_interface():
         frame, groups="one", re_formula="0",
         vc_formula={"case": "0 + C(case)", "clinician": "0 + C(clinician)"},
     ).fit(reml=True)
-    assert fit.n_obs == keep.sum() and fit.n_obs_total == keep.sum()
+    assert fit.n_obs == keep.sum() and fit.n_obs_total == y.size
     assert [t.value for t in fit.effects] == pytest.approx(list(ref.fe_params[1:]), abs=1e-4)
     assert [t.se for t in fit.effects] == pytest.approx(list(ref.bse_fe[1:]), rel=1e-3)
     assert [c.variance for c in fit.variance_components] == pytest.approx([*ref.vcomp, ref.scale], rel=1e-3)
@@ -211,7 +211,7 @@ def test_thin_data_come_back_with_a_reason_not_an_exception(change, status, reas
         y[np.setdiff1d(np.arange(60), [0, 6, 13, 19])] = np.nan
     fit = mixed_model(y, kind="binary", fixed=fixed, random=random)
     assert (fit.status, fit.reason, fit.detail) == (status, reason, detail)
-    assert fit.effects == () and fit.check is None and fit.n_obs_total == int(np.isfinite(y).sum())
+    assert fit.effects == () and fit.check is None and fit.n_obs_total == 60
     json.dumps(fit.to_dict(), allow_nan=False)
 
 
