@@ -21,6 +21,7 @@ from .effects import effects_section
 from .evaluation import evaluation_section
 from .judging import judge_section, judge_weights, judges_among_themselves
 from .methods import meta, methods_paragraph
+from .persona_models import persona_models_section
 from .preregistration import preregistration_section
 from .rankings import rankings_section
 from .scores import item_means, rating_scores, score_description
@@ -245,7 +246,7 @@ class ReportBuilder:
 
     def build(self) -> dict:
         dims = list(self.data.dimensions.values())
-        total = 5 * len(dims) + 3
+        total = 5 * len(dims) + 4
         done = [0]
 
         def step(message):
@@ -257,6 +258,8 @@ class ReportBuilder:
             report["dimensions"][dim.dimension.key] = self.dimension(dim, step)
         step("persona effects")
         report["persona_effects"] = effects_section(self)
+        step("persona-effect models")
+        report["persona_models"] = persona_models_section(self)
         step("metric-based evaluation")
         report["evaluation"] = evaluation_section(self)
         step("preferences")
