@@ -29,6 +29,11 @@ class ReportRequestForm(forms.Form):
     multiplicity = forms.ChoiceField(required=False, choices=[("holm", "Holm (family-wise error)"),
                                               ("bh", "Benjamini-Hochberg (false discovery rate)")],
                                      initial=DEFAULTS["multiplicity"], label="Persona effects: p-value adjustment")
+    mixed_models = forms.ChoiceField(
+        required=False, initial=DEFAULTS["mixed_models"], label="Persona-effect mixed models",
+        choices=[("auto", "Up to 20,000 observations per model"), ("on", "Always (slow on large studies)"),
+                 ("off", "Off")],
+    )
     metadata_key = forms.CharField(required=False, max_length=100, label="Break down by case metadata key",
                                    help_text="e.g. safety_category")
     weight_matrices = forms.CharField(
@@ -44,7 +49,7 @@ class ReportRequestForm(forms.Form):
 
     def parameters(self) -> dict:
         params = {k: v for k, v in self.cleaned_data.items() if k != "format"}
-        for key in ("consensus_tie", "kappa_average_ci", "multiplicity", "weight_matrices"):
+        for key in ("consensus_tie", "kappa_average_ci", "multiplicity", "mixed_models", "weight_matrices"):
             if not params.get(key):  # an older form or an API call without it: the default
                 params[key] = DEFAULTS[key]
         return params

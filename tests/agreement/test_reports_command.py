@@ -54,3 +54,9 @@ def test_command_passes_the_analysis_options(study, tmp_path):
                  "lower", "--multiplicity", "bh", "--metadata-key", "category", stderr=io.StringIO())
     params = json.loads(target.read_text())["meta"]["parameters"]
     assert (params["consensus_tie"], params["multiplicity"], params["metadata_key"]) == ("lower", "bh", "category")
+
+
+def test_command_passes_the_mixed_models_choice_to_the_report(study, tmp_path):
+    call_command("agreement_report", study.name, "--format", "json", "--mixed-models", "off",
+                 "--output", str(tmp_path / "r.json"), stderr=io.StringIO())
+    assert Report.objects.get().parameters["mixed_models"] == "off"

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--consensus-tie", dest="consensus_tie", choices=["exclude", "lower", "higher", "random"])
         parser.add_argument("--kappa-average-ci", dest="kappa_average_ci", choices=["jackknife", "two_way_bootstrap"])
         parser.add_argument("--multiplicity", choices=["holm", "bh"], help="p-value adjustment of persona effects")
+        parser.add_argument("--mixed-models", dest="mixed_models", choices=["auto", "on", "off"],
+                            help="persona-effect mixed models (auto: up to 20,000 observations per model)")
         parser.add_argument("--metadata-key", dest="metadata_key", help="Case metadata key to break down by")
         parser.add_argument("--weight-matrices", dest="weight_matrices",
                             help='JSON: {"dimension": [[1, 0.5, 0], ...]} agreement weights')
@@ -35,7 +37,7 @@ class Command(BaseCommand):
         if not found:
             raise CommandError(f"No study with id or name {study!r}.")
         keys = ("seed", "n_boot", "min_confidence", "cannot_assess", "consensus", "consensus_tie", "kappa_average_ci",
-                "multiplicity", "metadata_key", "weight_matrices")
+                "multiplicity", "mixed_models", "metadata_key", "weight_matrices")
         parameters = {k: options[k] for k in keys if options.get(k) is not None}
         try:
             report = services.report_generate(study=found.get(), format=format, parameters=parameters)
