@@ -17,8 +17,7 @@ import numpy as np
 
 CI_BOOTSTRAP = "bootstrap_percentile"
 _MAX_CELLS = 4_000_000  # resample weights held at once (32 MB of float64)
-_ROWS_PER_BINCOUNT = 8
-_CACHE_BYTES = 128 * 2**20
+_CACHE_BYTES = 512 * 2**20
 
 
 def _draw_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.ndarray]:
@@ -28,46 +27,84 @@ def _draw_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.nda
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
-        idx = rng.integers(0, n_items, size=(b, n_items))
+        # uint32 draws are the same numbers as int64 ones (numpy draws a 32-bit range either way), half the memory
+        idx = rng.integers(0, n_items, size=(b, n_items), dtype=np.uint32)
         counts = np.empty((b, n_items), dtype=dtype)
-        for s in range(0, b, _ROWS_PER_BINCOUNT):  # small blocks keep the count array in cache
-            block = idx[s : s + _ROWS_PER_BINCOUNT] + (np.arange(min(_ROWS_PER_BINCOUNT, b - s)) * n_items)[:, None]
-            counts[s : s + block.shape[0]] = np.bincount(block.ravel(), minlength=block.size).reshape(block.shape)
+        for row in range(b):  # one resample at a time: its count array stays in cache
+            counts[row] = np.bincount(idx[row], minlength=n_items)
         yield counts
         done += b
 
 
-_last: tuple[tuple, list[np.ndarray]] | None = None  # the dimensions of one report resample the same items
+# Seeded draws kept for reuse: a report resamples the same items with the same seed many times (every
+# rating dimension, Krippendorff's alpha beside the summary, rankings per subset of cases). Counts are
+# stored in the smallest integer type that holds them (uint8 at any realistic size), oldest dropped first.
+_kept: dict[tuple, list[np.ndarray]] = {}
+
+
+def _keep(key: tuple, chunks: list[np.ndarray]) -> list[np.ndarray]:
+    """Keep `chunks` under `key`, dropping the oldest kept draws to make room."""
+    if max((int(c.max()) for c in chunks if c.size), default=0) < 256:
+        chunks = [c.astype(np.uint8) for c in chunks]
+    size = sum(c.nbytes for c in chunks)
+    while _kept and size + sum(c.nbytes for v in _kept.values() for c in v) > _CACHE_BYTES:
+        _kept.pop(next(iter(_kept)))
+    _kept[key] = chunks
+    return chunks
+
+
+def release_kept() -> None:
+    """Drop the kept draws (a report builder calls this when done: a worker should not hold them)."""
+    _kept.clear()
+
+
+def item_count_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.ndarray]:
+    """Yield (b x n_items) integer arrays of resample multiplicities, b summing to n_boot.
+
+    Seeded draws small enough to keep (one byte per count) are kept and served again.
+    """
+    key = (n_items, n_boot, seed)
+    if seed is None or n_items * n_boot > _CACHE_BYTES:
+        yield from _draw_chunks(n_items, n_boot, seed)
+        return
+    if key in _kept:
+        _kept[key] = _kept.pop(key)  # most recently used last
+    else:
+        _keep(key, list(_draw_chunks(n_items, n_boot, seed)))
+    yield from _kept[key]
 
 
 def item_weight_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.ndarray]:
-    """Yield (b x n_items) float arrays of resample multiplicities, b summing to n_boot.
-
-    The last seeded draw is kept (as small integers, at most 128 MB) because a report computes several
-    rating dimensions over the same items with the same seed: they then share resamples, and the
-    draws, the costliest part of the bootstrap, are made once.
-    """
-    global _last
-    key = (n_items, n_boot, seed)
-    cached = _last
-    if seed is not None and cached is not None and cached[0] == key:
-        chunks = cached[1]
-    else:
-        chunks = _draw_chunks(n_items, n_boot, seed)
-        if seed is not None and n_items * n_boot * 2 <= _CACHE_BYTES:
-            chunks = list(chunks)
-            _last = (key, chunks)
-    for counts in chunks:
+    """Yield (b x n_items) float arrays of resample multiplicities, b summing to n_boot."""
+    for counts in item_count_chunks(n_items, n_boot, seed):
         yield counts.astype(float)
 
 
 def resampled_sums(features: np.ndarray, n_boot: int, seed: int | None) -> np.ndarray:
-    """(n_boot x f) sums of the (n_items x f) per-item features over each item resample."""
-    out = np.empty((n_boot, features.shape[1]))
+    """(n_boot x f) sums of the (n_items x f) per-item features over each item resample.
+
+    Items often share one feature row (e.g. every item rated "3, 3, 4" by three raters): then each
+    resample's multiplicities are first added up per distinct row and multiplied with the few
+    distinct rows only. The sums are the same up to floating-point rounding.
+    """
+    n, f = features.shape
+    out = np.empty((n_boot, f))
+    rows = np.ascontiguousarray(features, dtype=float)
+    _, first, inverse = np.unique(rows.view(np.dtype((np.void, 8 * f))).ravel(), return_index=True,
+                                  return_inverse=True)
+    if n == 0 or first.size * 4 > n:  # mostly distinct rows: the plain product
+        start = 0
+        for w in item_weight_chunks(n, n_boot, seed):
+            out[start : start + w.shape[0]] = w @ rows
+            start += w.shape[0]
+        return out
+    order = np.argsort(inverse.ravel(), kind="stable")
+    starts = np.searchsorted(inverse.ravel()[order], np.arange(first.size))
     start = 0
-    for w in item_weight_chunks(features.shape[0], n_boot, seed):
-        out[start : start + w.shape[0]] = w @ features
-        start += w.shape[0]
+    for counts in item_count_chunks(n, n_boot, seed):
+        per_row = np.add.reduceat(counts[:, order], starts, axis=1, dtype=np.int64)
+        out[start : start + counts.shape[0]] = per_row @ rows[first]
+        start += counts.shape[0]
     return out
 
 

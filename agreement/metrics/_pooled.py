@@ -42,6 +42,8 @@ class PooledItems:
         self.n_ratings = int(self.r[pairable].sum())
         self.pairable = pairable
         self._features: np.ndarray | None = None
+        self._pa: dict[str | None, np.ndarray] = {}
+        self._sums: np.ndarray | None = None
 
     # column layout
     def _slices(self):
@@ -50,22 +52,29 @@ class PooledItems:
                 "coinc": slice(5 + k, 5 + k + k * k)}
 
     def pa_items(self, weights: str | None) -> np.ndarray:
-        """Per-item weighted observed agreement (0 for items with one rating)."""
-        w = agreement_weights(self.k, weights)
-        sum_q = (self.counts * (self.counts @ w.T - 1.0)).sum(axis=1)
-        den = self.r * (self.r - 1.0)
-        return np.divide(sum_q, den, out=np.zeros_like(sum_q), where=den > 0)
+        """Per-item weighted observed agreement (0 for items with one rating); computed once per weighting."""
+        if weights not in self._pa:
+            w = agreement_weights(self.k, weights)
+            sum_q = (self.counts * (self.counts @ w.T - 1.0)).sum(axis=1)
+            den = self.r * (self.r - 1.0)
+            self._pa[weights] = np.divide(sum_q, den, out=np.zeros_like(sum_q), where=den > 0)
+        return self._pa[weights]
+
+    def _head(self, f: np.ndarray) -> None:
+        """Fill the first 5 + K columns: count, pairable, p_a,i per weighting, category shares."""
+        k = self.k
+        f[:, 0] = 1.0
+        f[:, 1] = self.pairable
+        for w, col in self._slices()["pa"].items():
+            f[:, col] = self.pa_items(w)
+        f[:, 5 : 5 + k] = self.counts / self.r[:, None]
 
     @property
     def features(self) -> np.ndarray:
         if self._features is None:
             k = self.k
             f = np.empty((self.n, 5 + k + k * k))
-            f[:, 0] = 1.0
-            f[:, 1] = self.pairable
-            for w, col in self._slices()["pa"].items():
-                f[:, col] = self.pa_items(w)
-            f[:, 5 : 5 + k] = self.counts / self.r[:, None]
+            self._head(f)
             outer = self.counts[:, :, None] * self.counts[:, None, :]
             outer[:, np.arange(k), np.arange(k)] -= self.counts
             den = np.where(self.pairable, self.r - 1.0, np.inf)
@@ -75,6 +84,19 @@ class PooledItems:
 
     def sums(self) -> np.ndarray:
         return self.features.sum(axis=0)
+
+    def point_sums(self) -> np.ndarray:
+        """The first 5 + K column sums, all a point estimate or its SE reads; computed once, and without the
+        coincidence columns (bootstrap replicates only) when those were not built."""
+        if self._sums is None:
+            head = 5 + self.k
+            if self._features is None:
+                f = np.empty((self.n, head))
+                self._head(f)
+                self._sums = f.sum(axis=0)
+            else:
+                self._sums = self._features[:, :head].sum(axis=0)
+        return self._sums
 
     def resampled(self, n_boot: int, seed: int | None) -> np.ndarray:
         return _bootstrap.resampled_sums(self.features, n_boot, seed)
@@ -124,7 +146,7 @@ class PooledItems:
             if self.n2 < 2:
                 return None
             return float(np.std(pa_i[self.pairable], ddof=1) / np.sqrt(self.n2))
-        s = self.sums()
+        s = self.point_sums()
         pe = float(self.p_e(s, method, weights))
         w = agreement_weights(self.k, weights)
         coef_i = (n / self.n2) * (pa_i - pe * self.pairable) / (1 - pe)
@@ -165,7 +187,7 @@ def pooled_coefficient(
     if items.reason:
         return insufficient(name, items.reason, **totals)
     sizes = {"n_items": items.n2, "n_ratings": items.n_ratings}
-    s = items.sums()
+    s = items.point_sums()
     value = items.coefficient(s, method, weights)
     if not np.isfinite(value):
         return no_variation(name, **sizes, **totals, percent_agreement=float(items.p_a(s, None)))

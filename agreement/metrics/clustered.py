@@ -72,6 +72,12 @@ def _cached(key: tuple, make) -> np.ndarray:
     return _CACHE[key]
 
 
+def release_kept() -> None:
+    """Drop every kept resample and sign matrix, these and the item bootstrap's (a report is done)."""
+    _CACHE.clear()
+    _bootstrap.release_kept()
+
+
 def case_weights(n: int, n_boot: int, seed: int | None) -> np.ndarray:
     """(n_boot, n) resample multiplicities of n cases (each row a draw of n cases with replacement)."""
     def make():

@@ -51,9 +51,13 @@ def order_effect(
         raise ValueError("positions must be >= first_position")
     pos, score = pos[keep], score[keep]
     block = ((pos - first_position) // bucket_size).astype(int)
+    # Scores sorted by block, in their original order within one: each block is a slice (thousands of blocks).
+    order = np.argsort(block, kind="stable")
+    blocks, starts, sizes = np.unique(block[order], return_index=True, return_counts=True)
+    ordered = score[order]
     buckets = []
-    for j in np.unique(block):
-        sel = score[block == j]
+    for j, start, size in zip(blocks.tolist(), starts.tolist(), sizes.tolist(), strict=True):
+        sel = ordered[start:start + size]
         buckets.append(PositionBucket(first=int(first_position + j * bucket_size),
                                       last=int(first_position + (j + 1) * bucket_size - 1), n=int(sel.size),
                                       mean=float(sel.mean()), sd=float(sel.std(ddof=1)) if sel.size > 1 else None))

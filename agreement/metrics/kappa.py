@@ -90,7 +90,12 @@ def _disagreement(k: int, weights: str | np.ndarray | None) -> np.ndarray:
 
 def _onehot(ratings: np.ndarray, k: int, dtype=np.float64) -> np.ndarray:
     """Items x (raters * K) 0/1 matrix; a missing rating is a row of zeros in its rater's block."""
-    return (ratings[:, :, None] == np.arange(k)).reshape(ratings.shape[0], -1).astype(dtype)
+    n, r = ratings.shape
+    out = np.zeros((n * r, k), dtype=dtype)
+    flat = ratings.reshape(-1)
+    rated = np.flatnonzero(~np.isnan(flat))
+    out[rated, flat[rated].astype(np.intp)] = 1
+    return out.reshape(n, r * k)
 
 
 def _cross_tables(left: np.ndarray, right: np.ndarray | None, k: int) -> np.ndarray:
@@ -301,7 +306,8 @@ def _jackknife_average(
     any_lost = bool(m_lost.any())  # usually no pair hangs on a single item
     for start in range(0, items.size, _ROWS_PER_CHUNK):
         sel = items[start : start + _ROWS_PER_CHUNK]
-        xl, xr = _onehot(left[sel], k), _onehot(right[sel], k)
+        xl = _onehot(left[sel], k)
+        xr = xl if right is left else _onehot(right[sel], k)
         change[start : start + sel.size] = (_times(xl, m_delta, triangular) * xr).sum(axis=1)
         if any_lost:
             dropped[start : start + sel.size] = (_times(xl, m_lost, triangular) * xr).sum(axis=1)
