@@ -107,28 +107,44 @@ class Effects:
             out += [(f"metadata:{meta_key}", v, m) for v, m in items.metadata_groups(meta_key).items()]
         return out
 
+    def case_means_by_model(self, diffs: np.ndarray, n_models: int, model_of_cell: np.ndarray):
+        """Cases with a difference under every model (sorted), and per such case and model the mean difference.
+
+        Means are taken over each (case, model)'s cells in cell order, exactly as np.mean of that list.
+        """
+        ok = ~np.isnan(diffs)
+        order = np.lexsort((model_of_cell[ok], self.case_of_cell[ok]))  # stable: cells keep their order
+        case, model, d = self.case_of_cell[ok][order], model_of_cell[ok][order], diffs[ok][order]
+        key = case * n_models + model
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, int)
+        sizes = np.diff(np.r_[starts, key.size])
+        means = np.add.reduceat(d, starts) / sizes if key.size else np.zeros(0)
+        for g in np.flatnonzero(sizes > 2).tolist():  # beyond two values numpy's mean adds in another order
+            means[g] = np.mean(d[starts[g]:starts[g] + sizes[g]])
+        cases, at = np.unique(case[starts], return_inverse=True)
+        table = np.full((cases.size, n_models), np.nan)
+        table[at, model[starts]] = means
+        complete = ~np.isnan(table).any(axis=1)
+        return cases[complete], np.ascontiguousarray(table[complete])
+
     def interaction(self, measure, scores) -> list[dict]:
         """Model x style: each style's effect per model and its deviation from the mean over models."""
         items = self.items
         models = sorted(set(items.model.tolist()))
+        model_of_cell = np.searchsorted(np.array(models, dtype=object), self.model_of_cell) if models else None
         rows = []
         for style in sorted(set(items.style[~items.is_baseline].tolist())):
             group = ~items.is_baseline & (items.style == style)
             diffs = self.differences(scores, group, np.ones(len(items), bool))
-            by_case: dict[str, dict] = {m: {} for m in models}
-            for c, m, d in zip(self.case_of_cell.tolist(), self.model_of_cell.tolist(), diffs.tolist(), strict=True):
-                if d == d:
-                    by_case[m].setdefault(c, []).append(d)
-            common = sorted(set.intersection(*(set(v) for v in by_case.values()))) if models else []
-            for m in models:
+            common, table = self.case_means_by_model(diffs, len(models), model_of_cell) if models else ([], None)
+            for m_index, m in enumerate(models):
                 row = {"measure": measure, "style": style, "model": m,
                        "effect": self.effect(diffs, self.model_of_cell == m), "interaction": None}
-                if len(models) >= 2 and common:
-                    per_case = np.array([np.mean(by_case[m][c]) - np.mean([np.mean(by_case[o][c]) for o in models])
-                                         for c in common])
+                if len(models) >= 2 and len(common):
+                    per_case = table[:, m_index] - table.mean(axis=1)
                     p = self.b.p
                     row["interaction"] = paired_difference(
-                        per_case, np.array(common), n_boot=p["n_boot"], seed=p["seed"], confidence=p["ci_level"],
+                        per_case, common, n_boot=p["n_boot"], seed=p["seed"], confidence=p["ci_level"],
                         name="style_by_model_interaction").to_dict()
                 rows.append(row)
         return rows
