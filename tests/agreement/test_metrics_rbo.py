@@ -131,3 +131,37 @@ def test_edge_cases():
     with pytest.raises(ValueError, match="p must"):
         rank_biased_overlap(["a"], ["a"], p=1.0)
     assert rank_biased_overlap(np.array(["x", "y"]), ["y", "x"]).to_dict()["overlap"] == 2
+
+
+def test_a_prefix_of_the_other_ranking_extrapolates_to_one_never_above():
+    # 11 items that head a list of 16: the sums add up to 1 + 2e-16 before the bounds are clipped
+    res = rank_biased_overlap(list(range(11)), list(range(16)), p=0.8)
+    assert (res.value, res.rbo_max) == (1.0, 1.0)
+    assert res.rbo_min == pytest.approx(brute_force(list(range(11)), list(range(16)), 0.8)[0], abs=1e-9)
+
+
+def test_whole_results():
+    res = rank_biased_overlap("abcd", "axbycz", p=0.8)
+    worst, best, ext = brute_force(list("abcd"), list("axbycz"), 0.8)
+    assert res.to_dict() == {
+        "status": "ok", "value": pytest.approx(ext, abs=1e-9), "rbo_min": pytest.approx(worst, abs=1e-9),
+        "rbo_max": pytest.approx(best, abs=1e-9), "rbo_res": pytest.approx(best - worst, abs=1e-9), "p": 0.8,
+        "len_a": 4, "len_b": 6, "overlap": 3, "extra": {"top_weight_of_evaluated_depth": rbo_top_weight(0.8, 4)},
+    }
+    assert rank_biased_overlap("axbycz", "abcd", p=0.8).to_dict()["len_a"] == 6
+    empty = rank_biased_overlap(["a", "b"], [], p=0.7)
+    assert empty.to_dict() == {"status": STATUS_INSUFFICIENT, "value": None, "rbo_min": None, "rbo_max": None,
+                               "rbo_res": None, "p": 0.7, "len_a": 2, "len_b": 0, "overlap": 0,
+                               "extra": {"reason": "empty"}}
+
+
+def test_messages_and_the_open_range_of_p():
+    for p in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match=r"^p must lie strictly between 0 and 1$"):
+            rank_biased_overlap(["a"], ["a"], p=p)
+        with pytest.raises(ValueError, match=r"^p must lie strictly between 0 and 1$"):
+            rbo_top_weight(p, 3)
+    for a, b, name in ((["a", "a"], ["a"], "ranking_a"), (["a"], ["b", "a", "b"], "ranking_b")):
+        with pytest.raises(ValueError, match=rf"^{name} holds an item twice; RBO compares rankings of distinct items"):
+            rank_biased_overlap(a, b)
+    assert rbo_top_weight(0.9, 0) == 0.0  # no rank evaluated, no weight
