@@ -44,6 +44,7 @@ class PooledItems:
         self._features: np.ndarray | None = None
         self._pa: dict[str | None, np.ndarray] = {}
         self._sums: np.ndarray | None = None
+        self.memo: dict = {}  # other figures' intermediate results on these items, computed once
 
     # column layout
     def _slices(self):

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import krippendorff
 import numpy as np
+from krippendorff import krippendorff as _package
 
 from . import _bootstrap
 from ._core import as_matrix, check_confidence, insufficient, n_categories, no_variation, size_warnings
@@ -81,6 +81,19 @@ def alpha_from_coincidences(o: np.ndarray, level: str, values: np.ndarray | None
     return np.where(expected > 0, out, np.nan)
 
 
+def _package_alpha(items: PooledItems, pairable_counts: np.ndarray, domain: np.ndarray, level: str) -> float:
+    """``krippendorff.alpha(value_counts=pairable_counts, value_domain=domain, level_of_measurement=level)``,
+    step by step with the package's own functions so that its coincidence matrix, the costly part (items x
+    K x K), is computed once per items for every level."""
+    if "package_coincidences" not in items.memo:
+        items.memo["package_coincidences"] = _package._coincidences(pairable_counts)
+    o = items.memo["package_coincidences"]
+    n_v = o.sum(axis=0)
+    e = _package._random_coincidences(n_v)
+    d = _package._distances(np.asarray(domain), _package._distance_metric(level), n_v)
+    return float(1 - (o * d).sum() / (e * d).sum())
+
+
 def alpha_coefficient(
     items: PooledItems,
     level: str,
@@ -104,8 +117,7 @@ def alpha_coefficient(
     if np.count_nonzero(pairable_counts.sum(axis=0)) < 2:
         return no_variation(name, **sizes, **totals, percent_agreement=1.0)
     domain = values if level == "ratio" else np.arange(items.k)
-    value = float(krippendorff.alpha(value_counts=pairable_counts, value_domain=domain,
-                                     level_of_measurement=level))
+    value = _package_alpha(items, pairable_counts, domain, level)
     se = low = high = ci_method = None
     extra: dict = {"level": level}
     if n_boot > 0:

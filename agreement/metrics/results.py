@@ -24,7 +24,7 @@ in the input (non-missing ratings), so a report can print "used 812 of 900 items
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -50,8 +50,16 @@ SMALL_N = 10
 HIGH_PREVALENCE = 0.9
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _plain(obj: Any) -> Any:
-    """Recursively turn numpy scalars/arrays and non-finite floats into JSON types."""
+    """Recursively turn result dataclasses, numpy scalars/arrays and non-finite floats into JSON types."""
+    if is_dataclass(obj) and not isinstance(obj, type):  # field by field, as asdict but without deep copies
+        names = _FIELDS.get(type(obj))
+        if names is None:
+            names = _FIELDS[type(obj)] = tuple(f.name for f in fields(obj))
+        return {name: _plain(getattr(obj, name)) for name in names}
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -67,7 +75,7 @@ def _plain(obj: Any) -> Any:
 
 class _Serialisable:
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        return _plain(self)
 
 
 @dataclass(frozen=True)
