@@ -278,7 +278,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy (django-csp) on every response that sets none of its own. No inline script or
 # event handler anywhere: scripts are static files. Inline styles stay allowed: the report pages embed
-# matplotlib SVG charts, which style themselves with style attributes. img data: for the charts' bitmaps.
+# SVG charts, which style themselves with style attributes. img data: for the charts' bitmaps.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

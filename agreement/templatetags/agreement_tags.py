@@ -111,5 +111,5 @@ def get(mapping, key):
 
 @register.filter
 def svg(markup):
-    """Matplotlib output: text escaped by matplotlib, drawn from our own report dict."""
+    """A chart of agreement.reports.plots: drawn from our own report dict, its text escaped there."""
     return mark_safe(markup) if markup else ""
