@@ -29,13 +29,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db.models.functions import Coalesce
 
-from annotation.models import AssignmentStatus, Rating, RatingValue
-from inference.models import JudgeScore
-from studies.models import Response, Study
+from annotation.models import AssignmentStatus, Rating
+from studies.models import ModelSpec, Persona, Response, Study
 from studies.schema import study_schema
 
+from .data_columns import case_columns, judge_columns, object_array, rating_columns, response_columns
 from .data_triage import Triage, TriageScale, index_of, triage_load  # noqa: F401 (TriageScale re-exported)
 
 CANNOT_ASSESS = "cannot_assess"
@@ -255,79 +254,58 @@ def study_dimensions(study: Study, *, cannot_assess: str = "exclude") -> list[Di
     return dims
 
 
-def _object_array(values: list) -> np.ndarray:
-    """A 1-D object array of `values` as they are (dicts stay dicts, never unpacked into a second axis)."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
-def _cols(rows: list[tuple], n: int) -> list[np.ndarray]:
-    if not rows:
-        return [np.array([], dtype=object) for _ in range(n)]
-    return [np.array(col, dtype=object) for col in zip(*rows, strict=True)]
-
-
 # --- loaders ----------------------------------------------------------------------------------
 
 
-def _load_items(study: Study) -> Items:
-    rows = list(
-        Response.objects.filter(study=study).order_by("id").values_list(
-            "id", "code", "case_id", "case__external_id", "case__case_set__name", "case__case_set_id",
-            "case__metadata", "case__task_type",
-            "case__care_setting", "case__reference_answer", "persona_id", "persona__name", "persona__version",
-            "persona__slug", "persona__role", "persona__style", "persona__is_medical", "persona__is_baseline",
-            "model_id", "model__name", "sample_index", "parsed_label", "parsed_confidence", "parse_status",
-        )
-    )
-    (rid, code, case_id, ext, case_set, case_set_id, case_meta, task, setting, ref, pid, pname, pver, pslug, role,
-     style, medical, baseline, mid, mname, sample, plabel, pconf, pstatus) = _cols(rows, 24)
+def _load_items(study: Study, model_names: dict[int, str]) -> Items:
+    """Responses in id order; their case, persona and model looked up once per case, persona and model."""
+    rid, code, case_id, pid, mid, sample, plabel, pconf, pstatus = response_columns(study.id)
+    cases = case_columns(study.id)
+    at_case = np.searchsorted(cases["id"], case_id)
+    personas = {row[0]: row[1:] for row in Persona.objects.filter(
+        id__in=Response.objects.filter(study=study).values("persona_id")).values_list(
+        "id", "name", "version", "slug", "role", "style", "is_medical", "is_baseline")}
     # A persona edited mid-study has two versions: keep them apart in every breakdown.
     versions: dict[str, set] = {}
-    for name, ver in zip(pname.tolist(), pver.tolist(), strict=True):
+    for name, ver, *_ in personas.values():
         versions.setdefault(name, set()).add(ver)
-    persona = np.array(
-        [f"{n} (v{v})" if len(versions[n]) > 1 else n for n, v in zip(pname.tolist(), pver.tolist(), strict=True)],
-        dtype=object,
-    )
+    persona_ids = np.array(sorted(personas), dtype=np.int64)
+    at_persona = np.searchsorted(persona_ids, pid)
+
+    def per_persona(value) -> np.ndarray:
+        return object_array([value(*personas[p]) for p in persona_ids.tolist()])[at_persona]
+
+    model_ids = np.unique(mid)
     return Items(
-        response_id=rid.astype(np.int64), code=code, case_id=case_id.astype(np.int64), case_external_id=ext,
-        case_set=case_set, case_set_id=case_set_id.astype(np.int64),
-        metadata=_object_array([m if isinstance(m, dict) else {} for m in case_meta.tolist()]),
-        task_type=task, care_setting=setting,
-        reference_answer=np.array([str(r).strip() for r in ref.tolist()], dtype=object),
-        persona_id=pid.astype(np.int64), persona=persona, persona_slug=pslug,
-        role=np.array([r or "(none)" for r in role.tolist()], dtype=object), style=style,
-        is_medical=medical.astype(bool), is_baseline=baseline.astype(bool),
-        persona_kind=np.array([BASELINE_KIND if b else PERSONA_KINDS[bool(m)]
-                               for m, b in zip(medical.tolist(), baseline.tolist(), strict=True)], dtype=object),
-        model_id=mid.astype(np.int64),
-        model=mname, sample_index=sample.astype(np.int64),
-        parsed_label=np.array([str(p).strip() for p in plabel.tolist()], dtype=object),
-        parsed_confidence=np.array([np.nan if c is None else float(c) for c in pconf.tolist()], dtype=float),
-        parse_status=pstatus,
+        response_id=rid, code=code, case_id=case_id, case_external_id=cases["external_id"][at_case],
+        case_set=cases["case_set"][at_case], case_set_id=cases["case_set_id"][at_case],
+        metadata=cases["metadata"][at_case], task_type=cases["task_type"][at_case],
+        care_setting=cases["care_setting"][at_case], reference_answer=cases["reference_answer"][at_case],
+        persona_id=pid, persona=per_persona(lambda n, v, *_: f"{n} (v{v})" if len(versions[n]) > 1 else n),
+        persona_slug=per_persona(lambda n, v, slug, *_: slug),
+        role=per_persona(lambda n, v, slug, role, *_: role or "(none)"),
+        style=per_persona(lambda n, v, slug, role, style, *_: style),
+        is_medical=per_persona(lambda *p: bool(p[5])).astype(bool),
+        is_baseline=per_persona(lambda *p: bool(p[6])).astype(bool),
+        persona_kind=per_persona(lambda *p: BASELINE_KIND if p[6] else PERSONA_KINDS[bool(p[5])]),
+        model_id=mid, model=object_array([model_names[m] for m in model_ids.tolist()])[np.searchsorted(model_ids, mid)],
+        sample_index=sample, parsed_label=object_array([p.strip() for p in plabel.tolist()]),
+        parsed_confidence=pconf, parse_status=pstatus,
     )
 
 
-def _load_records(study: Study, items: Items) -> tuple[Records, Raters]:
-    rows = list(
-        RatingValue.objects.filter(
-            rating__assignment__study=study, rating__assignment__status=AssignmentStatus.SUBMITTED,
-            rating__assignment__is_calibration=False,
-        ).annotate(
-            # Where the rater actually met the item; the planned queue place until it was shown.
-            shown_at=Coalesce("rating__assignment__display_position", "rating__assignment__position"),
-        ).order_by("rating__assignment_id", "dimension").values_list(
-            "rating__assignment__response_id", "rating__assignment__rater_id", "rating__assignment_id",
-            "rating_id", "rating__assignment__repeat_of_id", "shown_at", "dimension", "value",
-            "confidence", "cannot_assess", "rating__revision", "rating__assignment__active_seconds",
-            "rating__assignment__submitted_at", "rating__updated_at",
-        ).iterator(chunk_size=20_000)
-    )
-    (resp, rater_id, aid, rating_id, repeat_of, position, dim, value, conf, cannot, revision, active,
-     submitted, updated) = _cols(rows, 14)
-    user_ids = np.unique(rater_id.astype(np.int64)) if len(rows) else np.array([], dtype=np.int64)
+def _vocabulary(schema: dict) -> tuple[str, ...]:
+    """Every string a rating value's dimension, value or confidence is expected to hold, in sorted order."""
+    words = {""} | set(schema.get("confidence_levels", ()))
+    for spec in schema["dimensions"]:
+        words |= {spec["key"], *(str(c["value"]) for c in spec["choices"])}
+    return tuple(sorted(words))
+
+
+def _load_records(study: Study, items: Items, schema: dict) -> tuple[Records, Raters]:
+    """Rating values of submitted, non-calibration assignments, ordered by assignment, then dimension."""
+    c = rating_columns(study.id, AssignmentStatus.SUBMITTED, _vocabulary(schema))
+    user_ids = np.unique(c["rater_id"])
     users = dict(
         (uid, (name, spec)) for uid, name, spec in get_user_model().objects.filter(id__in=user_ids.tolist())
         .values_list("id", "username", "rater_profile__specialty")
@@ -337,41 +315,50 @@ def _load_records(study: Study, items: Items) -> tuple[Records, Raters]:
         username=np.array([users[u][0] for u in user_ids.tolist()], dtype=object),
         specialty=np.array([users[u][1] or "" for u in user_ids.tolist()], dtype=object),
     )
+    order = np.lexsort((c["dimension_rank"], c["assignment_id"]))
+    c = {key: column[order] for key, column in c.items()}
     records = Records(
-        item=np.searchsorted(items.response_id, resp.astype(np.int64)),
-        rater=np.searchsorted(user_ids, rater_id.astype(np.int64)),
-        assignment_id=aid.astype(np.int64), rating_id=rating_id.astype(np.int64),
-        repeat_of=np.array([r or 0 for r in repeat_of.tolist()], dtype=np.int64),
-        position=position.astype(np.int64), dimension=dim, value=value, confidence=conf,
-        cannot_assess=cannot.astype(bool), revision=revision.astype(np.int64),
-        active_seconds=active.astype(float), submitted_at=submitted, rating_updated_at=updated,
+        item=np.searchsorted(items.response_id, c["response_id"]), rater=np.searchsorted(user_ids, c["rater_id"]),
+        assignment_id=c["assignment_id"], rating_id=c["rating_id"], repeat_of=c["repeat_of"],
+        position=c["position"], dimension=c["dimension"], value=c["value"], confidence=c["confidence"],
+        cannot_assess=c["cannot_assess"], revision=c["revision"], active_seconds=c["active_seconds"],
+        submitted_at=c["submitted_at"], rating_updated_at=c["rating_updated_at"],
     )
     return records, raters
 
 
-def _load_judges(study: Study, items: Items) -> tuple[tuple[str, ...], int | None, JudgeRecords]:
-    rows = list(
-        JudgeScore.objects.filter(response__study=study).order_by("judge__name", "response_id")
-        .values_list("judge_id", "judge__name", "response_id", "values")
-    )
-    names = sorted({name for _, name, _, _ in rows})
+def _judge_entries(text: str) -> list[tuple[str, str, str]]:
+    """(dimension, value, confidence) of one stored judge score, in the stored order."""
+    out = []
+    for key, entry in (json.loads(text) or {}).items():
+        entry = entry if isinstance(entry, dict) else {"value": entry}
+        out.append((key, str(entry.get("value", "")).strip(), str(entry.get("confidence", "") or "").strip()))
+    return out
+
+
+def _load_judges(study: Study, items: Items, model_names: dict[int, str]
+                 ) -> tuple[tuple[str, ...], int | None, JudgeRecords]:
+    judge_id, response_id, text = judge_columns(study.id)
+    names = sorted({model_names[j] for j in np.unique(judge_id).tolist()})
     names += [spec.name for spec in study.judges() if spec.name not in names]  # judges without scores yet
     primary = names.index(study.judge.name) if study.judge_id else (0 if names else None)
     col = {name: i for i, name in enumerate(names)}
-    judge, item, dim, value, conf = [], [], [], [], []
-    pos = np.searchsorted(items.response_id, np.array([r[2] for r in rows], dtype=np.int64))
-    for (_, name, _, values), i in zip(rows, pos.tolist(), strict=True):
-        for key, entry in (values or {}).items():
-            entry = entry if isinstance(entry, dict) else {"value": entry}
-            judge.append(col[name])
-            item.append(i)
-            dim.append(key)
-            value.append(str(entry.get("value", "")).strip())
-            conf.append(str(entry.get("confidence", "") or "").strip())
+    judge = np.array([col[model_names[j]] for j in judge_id.tolist()], dtype=np.int64)
+    order = np.lexsort((response_id, judge))  # by judge name, then response
+    # Scores repeat (a judge gives few distinct answers): each distinct text is parsed once.
+    parsed: dict[str, list] = {}
+    entries = []
+    for t in text[order].tolist():
+        if t not in parsed:
+            parsed[t] = _judge_entries(t)
+        entries.append(parsed[t])
+    counts = np.array([len(e) for e in entries], dtype=np.int64)
+    flat = [entry for row in entries for entry in row]
+    dim, value, conf = (object_array([e[k] for e in flat]) for k in range(3))
     records = JudgeRecords(
-        judge=np.array(judge, dtype=np.int64), item=np.array(item, dtype=np.int64),
-        dimension=np.array(dim, dtype=object), value=np.array(value, dtype=object),
-        confidence=np.array(conf, dtype=object),
+        judge=np.repeat(judge[order], counts),
+        item=np.repeat(np.searchsorted(items.response_id, response_id[order]), counts),
+        dimension=dim, value=value, confidence=conf,
     )
     return tuple(names), primary, records
 
@@ -460,32 +447,48 @@ def _dimension_data(
 
 
 def _retest(dim: Dimension, records: Records, sel: np.ndarray, cannot_assess: str) -> RetestPairs:
-    values = records.value.copy()
-    if cannot_assess == "category" and dim.allows_cannot_assess:
-        values[records.cannot_assess] = CANNOT_ASSESS
-    by_assignment = {a: i for i, a in enumerate(records.assignment_id.tolist()) if sel[i]}
-    repeats = np.flatnonzero(sel & (records.repeat_of != 0))
-    originals = records.repeat_of.tolist()
-    pairs = [(by_assignment[originals[r]], r) for r in repeats.tolist() if originals[r] in by_assignment]
-    first_i = np.array([p[0] for p in pairs], dtype=np.int64)
-    second_i = np.array([p[1] for p in pairs], dtype=np.int64)
-    first = index_of(values[first_i], dim.labels)
-    second = index_of(values[second_i], dim.labels)
+    rows = np.flatnonzero(sel)
+    by_assignment = np.argsort(records.assignment_id[rows], kind="stable")
+    known = records.assignment_id[rows][by_assignment]
+    repeats = rows[records.repeat_of[rows] != 0]
+    at = np.minimum(np.searchsorted(known, records.repeat_of[repeats]), max(known.size - 1, 0))
+    found = known.size > 0 and known[at] == records.repeat_of[repeats]
+    first_i = rows[by_assignment[at[found]]] if known.size else np.array([], dtype=np.int64)
+    second_i = repeats[found] if known.size else np.array([], dtype=np.int64)
+
+    def indices(at_rows):
+        values = records.value[at_rows]
+        if cannot_assess == "category" and dim.allows_cannot_assess:
+            values = np.where(records.cannot_assess[at_rows], CANNOT_ASSESS, values)
+        return index_of(values, dim.labels)
+
+    first, second = indices(first_i), indices(second_i)
     ok = ~np.isnan(first) & ~np.isnan(second)
     return RetestPairs(
         item=records.item[first_i][ok], rater=records.rater[first_i][ok], first=first[ok], second=second[ok],
-        n_pairs_total=len(pairs), n_excluded=int(np.count_nonzero(~ok)),
+        n_pairs_total=len(first_i), n_excluded=int(np.count_nonzero(~ok)),
     )
 
 
 def rating_notes(study: Study) -> dict[int, tuple[str, bool, str]]:
-    """{rating id: (comment, is_dangerous, dangerous_rationale)} for the exports; one query."""
+    """{rating id: (comment, is_dangerous, dangerous_rationale)} for the exports; one query.
+
+    Only ratings with a note are listed: the exports write a rating without one from defaults.
+    """
     return {
         rid: (comment, dangerous, rationale)
         for rid, comment, dangerous, rationale in Rating.objects.filter(
             assignment__study=study, assignment__status=AssignmentStatus.SUBMITTED
-        ).values_list("id", "comment", "is_dangerous", "dangerous_rationale").iterator(chunk_size=20_000)
+        ).exclude(comment="", is_dangerous=False, dangerous_rationale="").values_list(
+            "id", "comment", "is_dangerous", "dangerous_rationale").iterator(chunk_size=20_000)
     }
+
+
+def _column_bytes(column: np.ndarray) -> bytes:
+    """A column's canonical bytes: text joined by a unit separator, numbers and times as their raw values."""
+    if column.dtype == object:
+        return b"\x1e" + "\x1f".join(map(str, column.tolist())).encode()
+    return b"\x1e" + np.ascontiguousarray(column).tobytes()
 
 
 def snapshot_hash(data: StudyData) -> str:
@@ -500,24 +503,26 @@ def snapshot_hash(data: StudyData) -> str:
     it = data.items
     for column in (it.response_id, it.case_id, it.persona, it.role, it.style, it.model, it.task_type,
                    it.care_setting, it.reference_answer, it.parsed_label, it.parse_status, it.is_baseline):
-        h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
+        h.update(_column_bytes(column))
     h.update(np.nan_to_num(it.parsed_confidence, nan=-1.0).tobytes())
-    h.update(json.dumps([m for m in it.metadata.tolist()], sort_keys=True, default=str).encode())
+    cases, first = np.unique(it.case_id, return_index=True)  # metadata is the case's: hashed once per case
+    h.update(json.dumps([[c, m] for c, m in zip(cases.tolist(), it.metadata[first].tolist(), strict=True)],
+                        sort_keys=True, default=str).encode())
     scale = data.triage.scale
     h.update(json.dumps(scale.to_dict() if scale else list(data.triage.mixed_scales), sort_keys=True).encode())
     r = data.records
     h.update(data.raters.user_id.tobytes())
     for column in (r.item, r.rater, r.assignment_id, r.repeat_of, r.position, r.dimension, r.value, r.confidence,
                    r.cannot_assess, r.revision, r.rating_updated_at):
-        h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
+        h.update(_column_bytes(column))
     j = data.judge_records
     h.update("\x1f".join(data.judges).encode())
     for column in (j.judge, j.item, j.dimension, j.value, j.confidence):
-        h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
+        h.update(_column_bytes(column))
     if data.preferences is not None:
         p = data.preferences
         for column in (p.persona_a, p.persona_b, p.outcome, p.source, p.rater_id):
-            h.update(b"\x1e" + "\x1f".join(map(str, column.tolist())).encode())
+            h.update(_column_bytes(column))
     return h.hexdigest()
 
 
@@ -526,9 +531,10 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
     dims = study_dimensions(study, cannot_assess=cannot_assess)
     schema = study_schema(study)
     confidence_levels = tuple(schema.get("confidence_levels", ()))
-    items = _load_items(study)
-    records, raters = _load_records(study, items)
-    judges, primary, judge_records = _load_judges(study, items)
+    model_names = dict(ModelSpec.objects.values_list("id", "name"))  # models and judges: a small table
+    items = _load_items(study, model_names)
+    records, raters = _load_records(study, items, schema)
+    judges, primary, judge_records = _load_judges(study, items, model_names)
     data = StudyData(
         study_id=study.id, study_name=study.name, study_description=study.description, schema=schema,
         confidence_levels=confidence_levels, items=items,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from typing import IO
@@ -10,6 +11,7 @@ import numpy as np
 from django.template.loader import render_to_string
 
 from agreement.data import CANNOT_ASSESS, StudyData
+from agreement.data_columns import object_array
 
 from .plots import report_figures
 
@@ -47,59 +49,112 @@ def _cell(value):
     return neutralise(value)
 
 
+def _fragments(rows) -> list[str]:
+    """Each row of cells as one piece of CSV text (its cells escaped and comma-joined, no line end)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="")
+    lengths = [writer.writerow(row) for row in rows]  # characters written: the row's text
+    text, out, at = buf.getvalue(), [], 0
+    for length in lengths:
+        out.append(text[at:at + length])
+        at += length
+    return out
+
+
+def _times(values: np.ndarray) -> list[str]:
+    """UTC datetime64 values as datetime.isoformat() writes aware UTC datetimes; "" for NaT."""
+    text = np.datetime_as_string(values, unit="s").astype(object)
+    fraction = values.astype("datetime64[us]").astype(np.int64) % 1_000_000
+    precise = (fraction != 0) & ~np.isnat(values)
+    text[precise] = np.datetime_as_string(values[precise], unit="us").astype(object)
+    text = text + "+00:00"
+    text[np.isnat(values)] = ""
+    return text.tolist()
+
+
+def _cells(column: np.ndarray) -> list:
+    """`_cell` of every value of a column, by the column's type (millions of values)."""
+    if column.dtype == bool:
+        return np.where(column, "true", "false").tolist()
+    if column.dtype.kind in "iu":
+        return column.tolist()
+    if column.dtype.kind == "f":
+        return ["" if v != v else v for v in column.tolist()]
+    return [("'" + v if v.startswith(FORMULA_PREFIXES) else v) if isinstance(v, str) else _cell(v)
+            for v in column.tolist()]
+
+
+def _pieces(columns) -> np.ndarray:
+    """One escaped, comma-joined piece of CSV per row of `columns`, as an object array."""
+    return object_array(_fragments(zip(*(_cells(c) for c in columns), strict=True)))
+
+
+def _per_assignment(r, notes: dict, no_notes: str) -> np.ndarray:
+    """position .. dangerous_rationale of each row: the same for every value of an assignment, built once per one."""
+    first = np.flatnonzero(np.r_[True, r.assignment_id[1:] != r.assignment_id[:-1]]) if len(r) else np.zeros(0, int)
+    retest = r.repeat_of[first] != 0
+    text = object_array(list(map(",".join, zip(
+        map(str, r.position[first].tolist()), np.where(retest, "true", "false").tolist(),
+        map(str, r.assignment_id[first].tolist()), np.where(retest, r.repeat_of[first].astype(str), "").tolist(),
+        map(str, r.revision[first].tolist()), map(str, r.active_seconds[first].tolist()),
+        _times(r.submitted_at[first]), [notes.get(rating, no_notes) for rating in r.rating_id[first].tolist()],
+        strict=True))))
+    return text[np.cumsum(np.r_[False, r.assignment_id[1:] != r.assignment_id[:-1]])] if len(r) else text
+
+
 def write_csv(data: StudyData, notes: dict, out: IO[str]) -> int:
     """One row per rating value (clinicians, then judges), long format; returns the number of rows.
 
-    Columns are turned into Python lists once and per-item cells built once per response: the
-    per-value loop then only joins prepared cells (100k+ rows).
+    Cells are escaped once per distinct thing (an item's cells, a rater, a scale point, an
+    assignment, a note), and a row is the comma-join of those pieces: millions of rows cost a join each.
     """
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
     it = data.items
-    item_columns = (it.code, it.response_id, it.case_external_id, it.case_set, it.task_type, it.care_setting,
-                    it.persona, it.persona_slug, it.role, it.style, it.is_medical, it.is_baseline, it.model,
-                    it.sample_index)
-    item_cells = [tuple(_cell(v) for v in row) for row in zip(*(c.tolist() for c in item_columns), strict=True)]
-    tail_columns = (it.reference_answer, it.parsed_label, it.parsed_confidence, it.parse_status)
-    tails = [tuple(_cell(v) for v in row) for row in zip(*(c.tolist() for c in tail_columns), strict=True)]
-    scales = {key: {v: (_cell(v), _cell(dim.dimension.label_names[k]), k + 1)
-                    for k, v in enumerate(dim.dimension.labels)}
-              for key, dim in data.dimensions.items()}
-    study = (data.study_id, _cell(data.study_name))
-    raters = [(_cell(u), _cell(s)) for u, s in zip(data.raters.username.tolist(), data.raters.specialty.tolist(),
-                                                  strict=True)]
-    notes = {rid: tuple(_cell(v) for v in (dangerous, comment, rationale))
-             for rid, (comment, dangerous, rationale) in notes.items()}
-    no_notes = ("false", "", "")
+    items = _pieces((it.code, it.response_id, it.case_external_id, it.case_set, it.task_type, it.care_setting,
+                     it.persona, it.persona_slug, it.role, it.style, it.is_medical, it.is_baseline, it.model,
+                     it.sample_index))
+    tails = _pieces((it.reference_answer, it.parsed_label, it.parsed_confidence, it.parse_status))
+    study = _fragments([(data.study_id, _cell(data.study_name))])[0]
+    raters = object_array([f"{study},{f}" for f in _fragments(("clinician", _cell(u), _cell(s)) for u, s in zip(
+        data.raters.username.tolist(), data.raters.specialty.tolist(), strict=True))])
+    piece: dict = {}
 
-    def value_cells(dimension, value):
-        known = scales.get(dimension, {}).get(value)
-        return known if known is not None else (_cell(value), "", "")
+    def cells(*values) -> str:
+        """The escaped text of a few cells, computed once per distinct combination."""
+        if values not in piece:
+            piece[values] = _fragments([[_cell(v) for v in values]])[0]
+        return piece[values]
 
+    scales = {(key, v): cells(key, v, dim.dimension.label_names[k], k + 1)
+              for key, dim in data.dimensions.items() for k, v in enumerate(dim.dimension.labels)}
+
+    def value_cells(dimensions: np.ndarray, values: np.ndarray) -> list[str]:
+        return [scales.get(k) or cells(*k, "", "") for k in zip(dimensions.tolist(), values.tolist(), strict=True)]
+
+    notes = {rid: cells(dangerous, comment, rationale) for rid, (comment, dangerous, rationale) in notes.items()}
     r = data.records
-    columns = (r.item, r.rater, r.dimension, r.value, r.cannot_assess, r.confidence, r.position, r.repeat_of,
-               r.assignment_id, r.rating_id, r.revision, r.active_seconds, r.submitted_at)
-    rows = 0
-    for (i, rater, dimension, value, cannot, confidence, position, repeat_of, assignment, rating, revision, active,
-         submitted) in zip(*(c.tolist() for c in columns), strict=True):
-        writer.writerow((
-            *study, "clinician", *raters[rater], *item_cells[i], _cell(dimension), *value_cells(dimension, value),
-            _cell(cannot), _cell(confidence), position, _cell(repeat_of != 0), assignment, repeat_of or "",
-            revision, active, _cell(submitted), *notes.get(rating, no_notes), *tails[i],
-        ))
-        rows += 1
+    out.write(",".join(CSV_COLUMNS) + "\n")
+    _write_rows(out, (
+        raters[r.rater], items[r.item], value_cells(r.dimension, r.value),
+        [piece.get(k) or cells(*k) for k in zip(r.cannot_assess.tolist(), r.confidence.tolist(), strict=True)],
+        _per_assignment(r, notes, cells(False, "", "")), tails[r.item],
+    ))
     j = data.judge_records
-    judges = [_cell(name) for name in data.judges]
-    for judge, i, dimension, value, confidence in zip(
-        j.judge.tolist(), j.item.tolist(), j.dimension.tolist(), j.value.tolist(), j.confidence.tolist(), strict=True
-    ):
-        writer.writerow((
-            *study, "judge", judges[judge], "", *item_cells[i], _cell(dimension), *value_cells(dimension, value),
-            _cell(value in ("", CANNOT_ASSESS)), _cell(confidence), "", "false", "", "", "", "", "", "", "", "",
-            *tails[i],
-        ))
-        rows += 1
-    return rows
+    judges = object_array([f"{study},{f}" for f in _fragments(("judge", _cell(name), "") for name in data.judges)])
+    no_rating = ",".join(["", "false"] + [""] * 8)  # position .. dangerous_rationale: a judge score has none
+    _write_rows(out, (
+        judges[j.judge], items[j.item], value_cells(j.dimension, j.value),
+        [cells(v in ("", CANNOT_ASSESS), f) for v, f in zip(j.value.tolist(), j.confidence.tolist(), strict=True)],
+        [no_rating] * len(j.item), tails[j.item],
+    ))
+    return len(r) + len(j.item)
+
+
+def _write_rows(out: IO[str], columns: tuple, chunk: int = 50_000) -> None:
+    n = len(columns[0])
+    for start in range(0, n, chunk):
+        part = (c[start:start + chunk] for c in columns)
+        out.write("\n".join(map(",".join, zip(*(p.tolist() if isinstance(p, np.ndarray) else p for p in part),
+                                               strict=True))) + "\n")
 
 
 def write_json(report: dict, out: IO[str]) -> None:

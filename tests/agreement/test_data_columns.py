@@ -1,0 +1,89 @@
+"""Loading a study into arrays: every character, time and missing value comes back as stored, on every database.
+
+On PostgreSQL the columns travel aggregated (one binary string per column); the same SELECT read row
+by row (`fetch_rows`, what SQLite runs) must give the same arrays.
+"""
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from django.db import connection
+
+from agreement.data import study_data_load
+from agreement.data_columns import fetch_columns, fetch_rows
+from annotation.models import Assignment, Rating, RatingValue
+from studies.models import Case, Response
+from tests.agreement.report_fixtures import rated_study
+
+pytestmark = pytest.mark.django_db
+
+C, N = "compliant", "not_compliant"
+AWKWARD = "tab\there, new\nline, back\\slash, \"quoted\", comma, é ∑ 😀"
+SHORT = " a\tb\n\\c,\" é😀 "  # fits a 32-character column
+
+
+def _study():
+    return rated_study(
+        {"ann": [{"safety": (C, "high"), "reasoning": ("4", "low")}, {"safety": (N, "medium")}],
+         "bob": [{"safety": (C, "low"), "reasoning": (None, "")}, {"safety": (C, "high")}]},
+        judge_values=[{"safety": {"value": C, "confidence": "high"}, "reasoning": {"value": 3}}, {}],
+    )
+
+
+def test_text_is_read_as_stored_whatever_its_characters():
+    study, responses, *_ = _study()
+    Case.objects.filter(pk=responses[0].case_id).update(external_id=AWKWARD, reference_answer=f"  {AWKWARD} ",
+                                                        metadata={"note": AWKWARD, "n": [1, 2.5]})
+    Response.objects.filter(pk=responses[1].pk).update(parsed_label=SHORT, parsed_confidence=None)
+    items = study_data_load(study).items
+    assert items.case_external_id[0] == AWKWARD and items.reference_answer[0] == AWKWARD  # stripped
+    assert items.metadata[0] == {"note": AWKWARD, "n": [1, 2.5]} and items.metadata[1] == {}
+    assert items.parsed_label[1] == SHORT.strip() and np.isnan(items.parsed_confidence[1])
+    assert list(items.code) == [r.code for r in responses]
+
+
+def test_values_outside_the_schema_are_kept_as_stored_and_sorted_with_the_others():
+    study, responses, raters, _ = _study()
+    value = RatingValue.objects.get(rating__assignment__rater=raters["ann"], rating__assignment__response=responses[0],
+                                    dimension="reasoning")
+    value.dimension, value.value, value.confidence = "a_retired_dimension", AWKWARD, "unsure"
+    value.save()
+    data = study_data_load(study)
+    r = data.records
+    first = r.assignment_id == r.assignment_id[0]
+    assert r.dimension[first].tolist() == ["a_retired_dimension", "safety"]
+    assert r.value[first].tolist() == [AWKWARD, C] and r.confidence[first].tolist() == ["unsure", "high"]
+    assert data.dimensions["reasoning"].n_values == 1  # bob's cannot-assess only
+
+
+def test_times_come_back_in_utc_to_the_microsecond_and_missing_ones_as_nat():
+    study, responses, raters, _ = _study()
+    stamp = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+    Assignment.objects.filter(rater=raters["ann"]).update(submitted_at=stamp)
+    Assignment.objects.filter(rater=raters["bob"]).update(submitted_at=None)
+    Rating.objects.filter(assignment__rater=raters["ann"]).update(updated_at=stamp)
+    r = study_data_load(study).records
+    ann = r.rater == 0
+    assert set(r.submitted_at[ann].tolist()) == {stamp.replace(tzinfo=None)}
+    assert set(r.rating_updated_at[ann].tolist()) == {stamp.replace(tzinfo=None)}
+    assert np.isnat(r.submitted_at[~ann]).all() and not np.isnat(r.rating_updated_at).any()
+
+
+def test_aggregated_columns_equal_the_same_select_read_row_by_row():
+    study, responses, *_ = _study()
+    Case.objects.filter(pk=responses[0].case_id).update(external_id=AWKWARD)
+    columns = [("r.id", "int"), ("r.sample_index", "int4"), ("r.parsed_confidence", "float"), ("c.external_id", "text"),
+               ("r.leaks_persona", "bool"), ("r.created_at", "time"), ("NULL", "time"), ("c.metadata", "text")]
+    sql = "FROM studies_response r JOIN studies_case c ON c.id = r.case_id WHERE r.study_id = %s"
+    fast, plain = fetch_columns(columns, sql, [study.id]), fetch_rows(columns, sql, [study.id])
+    order_fast, order_plain = np.argsort(fast[0]), np.argsort(plain[0])
+    for a, b in zip(fast, plain, strict=True):
+        assert a.dtype == b.dtype
+        assert np.array_equal(a[order_fast], b[order_plain], equal_nan=a.dtype.kind in "fM")
+    assert connection.vendor != "postgresql" or fast[3][order_fast].tolist()[0] == AWKWARD
+
+
+def test_a_study_without_rows_gives_empty_columns():
+    columns = [("r.id", "int"), ("r.code", "text"), ("r.created_at", "time")]
+    out = fetch_columns(columns, "FROM studies_response r WHERE r.study_id = %s", [-1])
+    assert [len(c) for c in out] == [0, 0, 0] and out[2].dtype == np.dtype("datetime64[us]")
