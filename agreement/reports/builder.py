@@ -12,9 +12,11 @@ from dataclasses import replace
 
 import numpy as np
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from agreement import metrics
 from agreement.data import GROUP_KEYS, DimensionData, StudyData
+from agreement.metrics.clustered import release_kept
 
 from .coefficients import extra_coefficients
 from .effects import effects_section
@@ -27,6 +29,9 @@ from .rankings import rankings_section
 from .scores import item_means, rating_scores, score_description
 
 Progress = Callable[[float, str], None]
+# Items x resamples of one item bootstrap beyond the study's own agreement panel (per-threshold panels,
+# Conger's kappa): larger ones take seconds each, and those figures then carry their analytic interval.
+RESAMPLED_CELLS_MAX = 25_000_000
 
 
 def _noop(fraction: float, message: str) -> None:
@@ -78,6 +83,15 @@ class ReportBuilder:
         self.raters = list(data.raters.username)
         levels = list(data.confidence_levels)
         self.min_level = levels.index(params["min_confidence"]) if params["min_confidence"] in levels else None
+        self.scaled: list[str] = []  # figures whose item bootstrap the study's size ruled out
+
+    def item_boot(self, n_items: int, figure: str) -> dict:
+        """Bootstrap options for a secondary figure over `n_items` items; none beyond RESAMPLED_CELLS_MAX
+        items x resamples (the figure keeps its analytic interval, and the methods text names it)."""
+        if n_items * self.p["n_boot"] <= RESAMPLED_CELLS_MAX:
+            return self.boot
+        self.scaled.append(figure)
+        return {**self.boot, "n_boot": 0}
 
     # agreement among clinicians -------------------------------------------------------------
 
@@ -121,7 +135,9 @@ class ReportBuilder:
             return out
         for i, level in enumerate(levels):
             masked = metrics.mask_below_confidence(dim.ratings, dim.confidence, i)
-            row = self.summary(dim, masked, pairs=False)
+            rated = int(np.count_nonzero((~np.isnan(masked)).any(axis=1)))
+            boot = self.item_boot(rated, f"{dim.dimension.label}: agreement by confidence threshold")
+            row = self.summary(dim, masked, pairs=False, boot=boot["n_boot"] > 0)
             row.update(min_level=level, n_ratings=int(np.count_nonzero(~np.isnan(masked))))
             out["by_threshold"].append(row)
             if i == self.min_level:
@@ -265,6 +281,7 @@ class ReportBuilder:
         step("preferences")
         report["preferences"] = self.preferences()
         report["preregistration"] = preregistration_section(self.data.study_id, self.p, report)
+        report["meta"]["bootstrap_ruled_out_by_size"] = sorted(set(self.scaled))
         report["meta"]["methods"] = methods_paragraph(report)
         return report
 
@@ -275,4 +292,10 @@ def _finite(value) -> float | None:
 
 
 def build_report(data: StudyData, params: dict, progress: Progress | None = None) -> dict:
-    return ReportBuilder(data, params, progress).build()
+    # One BLAS thread: the products here are many and small, and on a busy machine a second BLAS thread
+    # waiting for its core makes each of them slower, not faster (a worker process per core is the deployment).
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            return ReportBuilder(data, params, progress).build()
+    finally:
+        release_kept()  # resamples are shared within one report, not held by the worker afterwards

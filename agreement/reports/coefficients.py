@@ -64,7 +64,8 @@ def extra_coefficients(builder, dim: DimensionData) -> dict:
     weights = "quadratic" if d.is_ordinal else None
     out = {
         "icc": icc(dim, p["ci_level"]),
-        "conger": metrics.conger_kappa(dim.ratings, labels=d.labels, weights=weights, **builder.boot).to_dict(),
+        "conger": metrics.conger_kappa(dim.ratings, labels=d.labels, weights=weights, **builder.item_boot(
+            int(np.count_nonzero((~np.isnan(dim.ratings)).any(axis=1))), f"{d.label}: Conger's kappa")).to_dict(),
         "n_weighted_average": metrics.n_weighted_kappa_average(dim.ratings, labels=d.labels, weights=weights,
                                                                 confidence=p["ci_level"]).to_dict(),
         "alpha_ratio": _not_applicable(NOT_NUMERIC),

@@ -14,7 +14,7 @@ from agreement.data import StudyData
 
 from .persona_models import methods_sentence
 
-SOFTWARE = ("django", "numpy", "scipy", "scikit-learn", "krippendorff", "statsmodels", "matplotlib", "celery")
+SOFTWARE = ("django", "numpy", "scipy", "scikit-learn", "krippendorff", "statsmodels", "celery")
 
 INTERVAL_METHODS = {
     "bootstrap_percentile": "item bootstrap percentile interval ({n_boot} resamples of the items, seed {seed})",
@@ -174,6 +174,10 @@ def _interval_text(report: dict) -> list[str]:
     for method, names in interval_methods(report).items():
         label = INTERVAL_METHODS.get(method, method).format(n_boot=p["n_boot"], seed=p["seed"])
         out.append(f"{label}: {', '.join(names)}.")
+    ruled_out = report["meta"].get("bootstrap_ruled_out_by_size") or []
+    if ruled_out:  # a large study: those item bootstraps would each have taken seconds
+        out.append(f"At this study's size these figures carry the analytic interval named above instead of "
+                   f"{p['n_boot']} item resamples: {'; '.join(ruled_out)}.")
     return out
 
 
