@@ -35,6 +35,7 @@ from studies.models import ModelSpec, Persona, Response, Study
 from studies.schema import study_schema
 
 from .data_columns import case_columns, judge_columns, object_array, rating_columns, response_columns
+from .data_pairwise import PairwiseVerdicts, pairwise_load
 from .data_triage import Triage, TriageScale, index_of, triage_load  # noqa: F401 (TriageScale re-exported)
 
 CANNOT_ASSESS = "cannot_assess"
@@ -229,6 +230,7 @@ class StudyData:
     snapshot_hash: str = ""
     counts: dict = field(default_factory=dict)
     study_description: str = ""  # says, e.g., which raters are simulated in a demo study
+    pairwise: PairwiseVerdicts | None = None  # the pairwise judge's verdicts (both orders of each pair)
 
 
 # --- schema -----------------------------------------------------------------------------------
@@ -523,6 +525,9 @@ def snapshot_hash(data: StudyData) -> str:
         p = data.preferences
         for column in (p.persona_a, p.persona_b, p.outcome, p.source, p.rater_id):
             h.update(_column_bytes(column))
+    if data.pairwise is not None and len(data.pairwise):  # only then: other studies' cached reports stay valid
+        for column in data.pairwise.columns():
+            h.update(_column_bytes(column))
     return h.hexdigest()
 
 
@@ -546,6 +551,7 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
         },
         records=records, judge_records=judge_records, triage=triage_load(items),
         preferences=_load_preferences(study, items), cannot_assess_mode=cannot_assess,
+        pairwise=pairwise_load(study, items),
     )
     data.counts = {
         "responses": len(items),

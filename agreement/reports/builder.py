@@ -23,6 +23,7 @@ from .effects import effects_section
 from .evaluation import evaluation_section
 from .judging import judge_section, judge_weights, judges_among_themselves
 from .methods import meta, methods_paragraph
+from .pairwise_judge import pairwise_judge_section
 from .persona_models import persona_models_section
 from .preregistration import preregistration_section
 from .rankings import rankings_section
@@ -280,6 +281,7 @@ class ReportBuilder:
         report["evaluation"] = evaluation_section(self)
         step("preferences")
         report["preferences"] = self.preferences()
+        report["pairwise_judge"] = pairwise_judge_section(self)
         report["preregistration"] = preregistration_section(self.data.study_id, self.p, report)
         report["meta"]["bootstrap_ruled_out_by_size"] = sorted(set(self.scaled))
         report["meta"]["methods"] = methods_paragraph(report)
