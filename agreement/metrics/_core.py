@@ -7,9 +7,11 @@ nothing pairable, one category) is not an error and comes back as a status (see 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
 from .results import (
     REASON_EMPTY,
@@ -61,6 +63,12 @@ def as_vector(values, k: int | None = None) -> np.ndarray:
 def check_weights(weights: str | None) -> None:
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {WEIGHTS}, not {weights!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def normal_quantile(confidence: float) -> float:
+    """z of a two-sided normal interval at `confidence` (scipy's norm.ppf, computed once per level)."""
+    return float(stats.norm.ppf((1 + confidence) / 2))
 
 
 def check_confidence(confidence: float) -> None:

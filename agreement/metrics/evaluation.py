@@ -31,7 +31,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
-from ._core import check_confidence, insufficient
+from ._core import check_confidence, insufficient, normal_quantile
 from .results import (
     REASON_EMPTY,
     REASON_NO_PAIRABLE,
@@ -44,7 +44,7 @@ from .results import (
 
 
 def wilson_interval(successes: int, n: int, confidence: float) -> tuple[float, float]:
-    z = stats.norm.ppf((1 + confidence) / 2)
+    z = normal_quantile(confidence)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)

@@ -34,10 +34,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from scipy import stats
 
 from . import kappa as _kappa
-from ._core import as_matrix, as_vector, check_confidence, check_weights, insufficient, n_categories, size_warnings
+from ._core import (
+    as_matrix,
+    as_vector,
+    check_confidence,
+    check_weights,
+    insufficient,
+    n_categories,
+    normal_quantile,
+    size_warnings,
+)
 from .consensus import check_options, consensus_validity, consensus_with_ties
 from .results import (
     REASON_EMPTY,
@@ -72,7 +80,7 @@ def _normal(value: float, se: float | None, confidence: float, bound: float = 2.
     """Normal interval clipped to the range of the statistic: [-1, 1] for a kappa, [-2, 2] for a difference."""
     if se is None:
         return None, None, None
-    z = stats.norm.ppf((1 + confidence) / 2)
+    z = normal_quantile(confidence)
     return max(-bound, value - z * se), min(bound, value + z * se), "jackknife_normal"
 
 

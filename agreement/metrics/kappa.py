@@ -43,7 +43,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from scipy import stats
 from scipy.linalg import blas
 
 from . import _bootstrap
@@ -56,6 +55,7 @@ from ._core import (
     insufficient,
     n_categories,
     no_variation,
+    normal_quantile,
     size_warnings,
 )
 from .consensus import CONSENSUS, check_options, consensus_ratings, consensus_validity  # noqa: F401 (re-exported)
@@ -180,7 +180,7 @@ def _pair_coefficients(
     """One Coefficient per (K, K) table; ``totals`` holds (n_items_total, n_ratings_total) per table."""
     res = kappa_from_tables(tables, weights)
     reps = _bootstrap_pairs(tables, weights, n_boot, seed) if ci == "bootstrap" and n_boot > 0 else None
-    z = stats.norm.ppf((1 + confidence) / 2)
+    z = normal_quantile(confidence)
     weights_name = "custom" if isinstance(weights, np.ndarray) else weights
     label = name if weights is None else f"{name}_{weights_name}"
     out = []
@@ -352,7 +352,7 @@ def _average_coefficient(
              "median": float(np.median(values))}
     low = high = ci_method = None
     if se is not None:
-        z = stats.norm.ppf((1 + confidence) / 2)
+        z = normal_quantile(confidence)
         # Kappa lies in [-1, 1]; a normal interval on few items can overshoot, so it is clipped there.
         low, high, ci_method = max(-1.0, mean - z * se), min(1.0, mean + z * se), "jackknife_normal"
     return Coefficient(name=name, value=mean, status=STATUS_OK, **sizes, **totals, se=se, ci_low=low, ci_high=high,

@@ -24,10 +24,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from scipy import stats
 
 from . import kappa as _kappa
-from ._core import as_matrix, insufficiency
+from ._core import as_matrix, insufficiency, normal_quantile
 from .kappa import pairwise_cohen_kappa
 from .results import STATUS_OK, Coefficient
 
@@ -123,7 +122,7 @@ def n_weighted_kappa_average(
     se = None if insufficiency(ratings) else _jackknife(ratings, k, tables, (ia, ib), weights, res, population, total)
     low = high = ci_method = None
     if se is not None:
-        z = stats.norm.ppf((1 + confidence) / 2)
+        z = normal_quantile(confidence)
         low, high, ci_method = max(-1.0, value - z * se), min(1.0, value + z * se), "jackknife_normal"
     extra = {**{key: v for key, v in light.extra.items() if key.startswith("n_pairs")}, "weights": weights,
              "se_method": "jackknife_items", "light_average": light.value, "pair_weights": "co-rated items"}

@@ -51,14 +51,18 @@ HIGH_PREVALENCE = 0.9
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAVES = (str, int, bool, type(None))
 
 
 def _plain(obj: Any) -> Any:
     """Recursively turn result dataclasses, numpy scalars/arrays and non-finite floats into JSON types."""
-    if is_dataclass(obj) and not isinstance(obj, type):  # field by field, as asdict but without deep copies
-        names = _FIELDS.get(type(obj))
-        if names is None:
-            names = _FIELDS[type(obj)] = tuple(f.name for f in fields(obj))
+    kind = type(obj)
+    if kind in _LEAVES:  # most nodes: answered without further checks
+        return obj
+    names = _FIELDS.get(kind)
+    if names is None and is_dataclass(obj) and not isinstance(obj, type):
+        names = _FIELDS[kind] = tuple(f.name for f in fields(obj))
+    if names is not None:  # field by field, as asdict but without its deep copies
         return {name: _plain(getattr(obj, name)) for name in names}
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
