@@ -12,5 +12,9 @@ class TimeStampedModel(models.Model):
 
 
 def opaque_code() -> str:
-    """A random, non-sequential public identifier: what raters see instead of database ids."""
-    return secrets.token_urlsafe(12)
+    """A random, non-sequential public identifier: what raters see instead of database ids. It starts with a
+    letter or digit, so that a spreadsheet never reads it as a formula ("-abc") and exports keep it as is."""
+    while True:
+        code = secrets.token_urlsafe(12)
+        if code[0].isalnum():
+            return code

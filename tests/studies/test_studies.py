@@ -8,6 +8,7 @@ from django.core.management import call_command
 from config.exceptions import ApplicationError
 from inference.models import Job, JobStatus
 from studies.models import CaseSet, ModelSpec, Persona, Study, StudyStatus
+from studies.models.base import opaque_code
 from studies.schema import default_rating_schema
 from studies.services.case_sets import case_set_import
 from studies.services.model_specs import model_spec_create, model_spec_update
@@ -318,3 +319,8 @@ def test_export_and_import_commands_round_trip(setup_data, admin_user, tmp_path,
     assert "Imported study 'Rerun' as a draft." in capsys.readouterr().out
     call_command("export_study", "Rerun", "--format", "json")
     assert json.loads(capsys.readouterr().out)["study"]["name"] == "Rerun"
+
+
+def test_opaque_codes_never_start_like_a_spreadsheet_formula():
+    codes = {opaque_code() for _ in range(3000)}
+    assert len(codes) == 3000 and all(code[0].isalnum() and len(code) == 16 for code in codes)
