@@ -290,3 +290,25 @@ def test_summary_draws_one_shared_set_of_resamples(monkeypatch, n_boot, seed, ca
     drawn.clear()
     one_rater = agreement_summary(np.array([[0.0], [1.0]]), labels=[0, 1], pairwise=False, n_boot=10)
     assert drawn == [] and one_rater.fleiss_kappa.status == "insufficient_data"
+
+
+@pytest.mark.parametrize(("method", "weights", "name", "value"), [
+    ("fleiss", None, "fleiss_kappa", 0.7611692754),
+    ("gwet", None, "gwet_ac1", 0.7754440681),
+    ("gwet", "quadratic", "gwet_ac2", 0.9140007236),
+    ("bp", None, "brennan_prediger", 0.7727272727),
+    ("bp", "linear", "brennan_prediger_linear", None),
+])
+def test_pooled_results_name_the_method_and_give_both_agreements(method, weights, name, value):
+    fn = {"fleiss": fleiss_kappa, "gwet": gwet_ac, "bp": brennan_prediger}[method]
+    res = fn(KRIPPENDORFF_2011, labels=LIKERT, n_boot=0, **({} if method == "fleiss" else {"weights": weights}))
+    assert res.name == name
+    if value is not None:  # irrCAC's values (above)
+        assert res.value == pytest.approx(value, abs=IRR_TOL)
+    p_a = 0.8181818182 if weights is None else res.extra["p_a"]  # Krippendorff (2011): 0.818 observed agreement
+    assert res.extra == {"se_method": "gwet_linearisation", "p_a": pytest.approx(p_a, abs=IRR_TOL), "weights": weights,
+                         "p_e": pytest.approx((p_a - res.value) / (1 - res.value), abs=1e-9)}
+    share = percent_agreement(KRIPPENDORFF_2011, labels=LIKERT, n_boot=0)
+    assert (share.name, share.extra) == ("percent_agreement", {"se_method": "sd_over_items",
+                                                               "p_a": pytest.approx(0.8181818182, abs=IRR_TOL),
+                                                               "weights": None})
