@@ -74,7 +74,9 @@ def two_way_bootstrap_average(ratings: np.ndarray, *, labels: Sequence, weights=
                        ci_method=CI_TWO_WAY if low is not None else None,
                        ci_level=confidence if low is not None else None,
                        n_boot=n_boot, seed=seed, warnings=avg.warnings,
-                       extra={**avg.extra, "n_boot_undefined": undefined, "resampled": "items and raters"})
+                       # No SE here (the interval is the two-way bootstrap's), so not the average's SE method either.
+                       extra={**{k: v for k, v in avg.extra.items() if k != "se_method"},
+                              "n_boot_undefined": undefined, "resampled": "items and raters"})
 
 
 def pairwise_average_with_matrix(ratings: np.ndarray, *, labels: Sequence, matrix, kind: str = "agreement",

@@ -64,8 +64,10 @@ def test_two_way_interval_equals_the_replayed_bootstrap(weights, n_boot, seed, c
     assert res.to_dict() == {
         **light.to_dict(), "se": None, "ci_low": pytest.approx(low, abs=TOL), "ci_high": pytest.approx(high, abs=TOL),
         "ci_method": "two_way_bootstrap_percentile", "ci_level": confidence, "n_boot": n_boot, "seed": seed,
-        "extra": {**light.to_dict()["extra"], "n_boot_undefined": undefined, "resampled": "items and raters"},
+        "extra": {**{k: v for k, v in light.to_dict()["extra"].items() if k != "se_method"},
+                  "n_boot_undefined": undefined, "resampled": "items and raters"},
     }
+    assert light.extra["se_method"] and "se_method" not in res.extra  # no SE, so no SE method claimed
 
 
 def test_replicates_without_a_defined_pair_are_counted():
