@@ -188,7 +188,7 @@ def judge_responses(*, judge_spec, responses: Iterable[Response], backend, study
     sampling = SamplingSettings(temperature=judge_spec.temperature, top_p=judge_spec.top_p,
                                 max_tokens=judge_spec.max_tokens, n=1, json_schema=judge_json_schema(schema))
     scores = {s.response_id: s for s in JudgeScore.objects.filter(judge=judge_spec, response__in=responses)}
-    pending = [r for r in responses if _needs_attempt(scores.get(r.pk), max_attempts)]
+    pending = [r for r in responses if needs_attempt(scores.get(r.pk), max_attempts)]
     info = backend.info() if pending else {}
     while pending:
         requests = []
@@ -203,41 +203,58 @@ def judge_responses(*, judge_spec, responses: Iterable[Response], backend, study
             scores[response.pk] = _record(response=response, judge_spec=judge_spec, schema=schema,
                                           result=results.get(request.key), request=request,
                                           sampling=sampling, info=info)
-        pending = [r for r in pending if _needs_attempt(scores[r.pk], max_attempts)]
+        pending = [r for r in pending if needs_attempt(scores[r.pk], max_attempts)]
     return [scores[r.pk] for r in responses]
 
 
-def _needs_attempt(score: JudgeScore | None, max_attempts: int) -> bool:
-    return score is None or (not score.parse_ok and score.attempts < max_attempts)
+def needs_attempt(row, max_attempts: int) -> bool:
+    """A judge row (score or verdict) is asked again while it is missing or unparseable and attempts remain."""
+    return row is None or (not row.parse_ok and row.attempts < max_attempts)
 
 
-def _record(*, response, judge_spec, schema, result, request, sampling, info) -> JudgeScore:
-    values, error, raw = {}, "", ""
+def judged_fields(*, result, request, sampling, info, parse, errors: type[Exception], subject: str) -> tuple:
+    """A judge call's outcome: the parsed answer (None when the call failed or did not parse) and the row's
+    fields (raw text, parse status, error, prompt, provenance); the pointwise and the pairwise judge alike."""
+    parsed, error, raw = None, "", ""
     if result is None:
-        error = "the backend returned no result for this response"
+        error = f"the backend returned no result for {subject}"
     elif not result.ok:
         error = f"backend error: {result.error}"
     else:
         raw = result.text
         try:
-            values = parse_judge_answer(raw, schema)
-        except JudgeAnswerError as exc:
+            parsed = parse(raw)
+        except errors as exc:
             error = f"unparseable answer: {exc}"
     provenance = {
         "backend": info, "sampling": sampling.as_dict(), "seed": request.seed,
         **({"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
             "finish_reason": result.finish_reason, "seconds": result.seconds} if result is not None else {}),
     }
-    fields = {"values": values, "raw_text": raw, "parse_ok": not error, "error": error[:2000],
-              "prompt_messages": request.messages, "provenance": provenance}
+    return parsed, {"raw_text": raw, "parse_ok": not error, "error": error[:2000],
+                    "prompt_messages": request.messages, "provenance": provenance}
+
+
+def judged_row_store(model, lookup: dict, fields: dict):
+    """The first attempt creates the row; a later one replaces an unparseable row and counts the attempt; a
+    valid row (e.g. from a duplicate task) is kept as is."""
     with transaction.atomic():
-        score, created = JudgeScore.objects.select_for_update().get_or_create(
-            response=response, judge=judge_spec, defaults={**fields, "attempts": 1})
-        if not created and not score.parse_ok:  # a valid score (e.g. from a duplicate task) is kept as is
+        row, created = model.objects.select_for_update().get_or_create(**lookup, defaults={**fields, "attempts": 1})
+        if not created and not row.parse_ok:
             for name, value in fields.items():
-                setattr(score, name, value)
-            score.attempts += 1
-            score.save()
-    if error:
-        logger.info("judge %s, response %s, attempt %d: %s", judge_spec.name, response.code, score.attempts, error)
+                setattr(row, name, value)
+            row.attempts += 1
+            row.save()
+    return row
+
+
+def _record(*, response, judge_spec, schema, result, request, sampling, info) -> JudgeScore:
+    values, fields = judged_fields(result=result, request=request, sampling=sampling, info=info,
+                                   parse=lambda raw: parse_judge_answer(raw, schema), errors=JudgeAnswerError,
+                                   subject="this response")
+    score = judged_row_store(JudgeScore, {"response": response, "judge": judge_spec},
+                             {"values": values if values is not None else {}, **fields})
+    if fields["error"]:
+        logger.info("judge %s, response %s, attempt %d: %s", judge_spec.name, response.code, score.attempts,
+                    fields["error"])
     return score

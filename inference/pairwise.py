@@ -16,12 +16,11 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 
 from studies.models import Response
 
 from .backends.base import ChatRequest, SamplingSettings
-from .judge import judge_seed, judge_text
+from .judge import judge_seed, judge_text, judged_fields, judged_row_store, needs_attempt
 from .models import PairwiseChoice, PairwiseOrder, PairwiseVerdict
 from .parsing import extract_json_object
 
@@ -147,7 +146,7 @@ def judge_pairs(*, judge_spec, pairs: list[tuple[Response, Response]], backend, 
                                                 response_b__in=[b for _, b in pairs])
     }
     texts = {r.pk: judge_text(r, study) for pair in pairs for r in pair}
-    pending = [ask for ask in asks if _needs_attempt(verdicts.get(ask.key), max_attempts)]
+    pending = [ask for ask in asks if needs_attempt(verdicts.get(ask.key), max_attempts)]
     info = backend.info() if pending else {}
     while pending:
         requests = []
@@ -163,41 +162,17 @@ def judge_pairs(*, judge_spec, pairs: list[tuple[Response, Response]], backend, 
         for ask, request in zip(pending, requests, strict=True):
             verdicts[ask.key] = _record(ask=ask, judge_spec=judge_spec, result=results.get(request.key),
                                         request=request, sampling=sampling, info=info)
-        pending = [ask for ask in pending if _needs_attempt(verdicts[ask.key], max_attempts)]
+        pending = [ask for ask in pending if needs_attempt(verdicts[ask.key], max_attempts)]
     return [verdicts[ask.key] for ask in asks]
 
 
-def _needs_attempt(verdict: PairwiseVerdict | None, max_attempts: int) -> bool:
-    return verdict is None or (not verdict.parse_ok and verdict.attempts < max_attempts)
-
-
 def _record(*, ask: _Ask, judge_spec, result, request, sampling, info) -> PairwiseVerdict:
-    choice, error, raw = None, "", ""
-    if result is None:
-        error = "the backend returned no result for this pair"
-    elif not result.ok:
-        error = f"backend error: {result.error}"
-    else:
-        raw = result.text
-        try:
-            choice = canonical_choice(parse_pairwise_answer(raw), ask.order)
-        except PairwiseAnswerError as exc:
-            error = f"unparseable answer: {exc}"
-    provenance = {
-        "backend": info, "sampling": sampling.as_dict(), "seed": request.seed,
-        **({"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
-            "finish_reason": result.finish_reason, "seconds": result.seconds} if result is not None else {}),
-    }
-    fields = {"choice": choice, "raw_text": raw, "parse_ok": not error, "error": error[:2000],
-              "prompt_messages": request.messages, "provenance": provenance}
-    with transaction.atomic():
-        verdict, created = PairwiseVerdict.objects.select_for_update().get_or_create(
-            judge=judge_spec, response_a=ask.a, response_b=ask.b, order=ask.order, defaults={**fields, "attempts": 1})
-        if not created and not verdict.parse_ok:  # a valid verdict (e.g. from a duplicate task) is kept as is
-            for name, value in fields.items():
-                setattr(verdict, name, value)
-            verdict.attempts += 1
-            verdict.save()
-    if error:
-        logger.info("pairwise judge %s, pair %s, attempt %d: %s", judge_spec.name, ask.key, verdict.attempts, error)
+    choice, fields = judged_fields(result=result, request=request, sampling=sampling, info=info,
+                                   parse=lambda raw: canonical_choice(parse_pairwise_answer(raw), ask.order),
+                                   errors=PairwiseAnswerError, subject="this pair")
+    verdict = judged_row_store(PairwiseVerdict, {"judge": judge_spec, "response_a": ask.a, "response_b": ask.b,
+                                                 "order": ask.order}, {"choice": choice, **fields})
+    if fields["error"]:
+        logger.info("pairwise judge %s, pair %s, attempt %d: %s", judge_spec.name, ask.key, verdict.attempts,
+                    fields["error"])
     return verdict
