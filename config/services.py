@@ -1,6 +1,9 @@
 """Service helpers every app uses."""
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 from django.db import models
 
 
@@ -26,3 +29,20 @@ def model_update(*, instance: models.Model, fields: list[str] | tuple[str, ...],
             getattr(instance, name).set(list(data[name]))
             changed.append(name)
     return instance, changed
+
+
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector for a bulk step (also usable as a decorator).
+
+    An import builds hundreds of thousands of acyclic dicts, lists and tuples; each collection pass rescans
+    every one of them still alive, which took about a quarter of the CPU of checking 100,000 cases. Reference
+    counting still frees them. Collection resumes at the end of the block if it was on at the start.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

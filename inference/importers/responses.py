@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from config.exceptions import ApplicationError
+from config.services import gc_paused
 from studies.importers import FileRejected, read_upload
 from studies.importers.readers import parse_file
 from studies.importers.result import Outcome, RowsImportResult, refuse_file, refuse_rows
@@ -41,6 +42,7 @@ def _study_model(study: Study, model_name: str | None) -> ModelSpec | None:
     return model
 
 
+@gc_paused()
 def responses_import(*, study: Study, file, model_name: str | None = None, dry_run: bool = False,
                      filename: str | None = None) -> ResponseImportResult:
     """Import a JSONL(.gz) file of responses into `study`.

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from config.services import gc_paused
+
 from .errors import FileRejected, RowError
 from .maker import case_hash, case_set_hash, insert_cases
 from .readers import FORMATS, parse_file, read_bytes, read_upload
@@ -22,6 +24,7 @@ class CheckedFile:
     rows_read: int = 0
 
 
+@gc_paused()
 def check_file(data: bytes, *, filename: str = "", format: str | None = None,
                max_bytes: int, max_rows: int, triage_levels: tuple[str, ...] | None = None) -> CheckedFile:
     """Read and validate an upload; raises FileRejected when the file as a whole cannot be read.

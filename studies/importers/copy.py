@@ -1,11 +1,10 @@
 """Inserting validated import rows at COPY speed, with the ORM's semantics.
 
-On PostgreSQL the rows stream through psycopg's COPY into a temporary staging table (ON COMMIT DROP,
-inside the caller's transaction), then one INSERT ... SELECT moves them into the real table: the
-table's constraints are checked set-wise there, so a duplicate key raises IntegrityError exactly as
-bulk_create does, and a failure leaves nothing behind. Per-row model instances and per-value SQL
-adaptation are what make bulk_create several times slower than a bare COPY of the same rows
-(benchmarks/case_import.py). Other databases (SQLite) keep bulk_create.
+On PostgreSQL the rows stream through psycopg's COPY straight into the table, inside the caller's
+transaction: the table's constraints are checked as each row arrives, so a duplicate key raises
+IntegrityError exactly as bulk_create does, and a failure leaves nothing behind (COPY is one statement).
+Per-row model instances and per-value SQL adaptation are what make bulk_create several times slower than
+a bare COPY of the same rows (benchmarks/case_import.py). Other databases (SQLite) keep bulk_create.
 """
 from __future__ import annotations
 
@@ -61,31 +60,22 @@ def copy_insert(model, fields: Sequence[str], rows: Iterable[Sequence], *, const
 
 
 def _copy(connection, model, given: list, per_row: list, fixed: dict, rows: Iterable[Sequence]) -> int:
-    quote, table = connection.ops.quote_name, connection.ops.quote_name(model._meta.db_table)
-    stage = quote(f"copy_stage_{model._meta.db_table}")
-    staged = ", ".join(quote(f.column) for f in (*given, *per_row))
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in (*given, *per_row, *fixed))
     json_at = [i for i, f in enumerate(given) if isinstance(f, JSONField)]
     dumps = [given[i].encoder for i in json_at]
-    fixed_sql = "".join(f", CAST(%s AS {f.cast_db_type(connection)})" for f in fixed)
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {staged} FROM {table} WITH NO DATA")
-        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {stage} ({staged}) FROM STDIN") as copy:
-            for row in rows:
-                if json_at or per_row:
-                    row = list(row)
-                    for i, encoder in zip(json_at, dumps, strict=True):
-                        if row[i] is not None:  # None is SQL NULL, as the ORM stores it
-                            row[i] = json.dumps(row[i], cls=encoder)
-                    row += [f.get_default() for f in per_row]
-                copy.write_row(row)
-        # Ids follow the rows' order, as with bulk_create: a temporary table is read in the order it was
-        # written (local buffers: never a synchronized scan; no parallel plan for an INSERT).
-        cursor.execute(
-            f"INSERT INTO {table} ({staged}{''.join(', ' + quote(f.column) for f in fixed)}) "
-            f"SELECT {staged}{fixed_sql} FROM {stage}",
-            [f.get_db_prep_save(value, connection) for f, value in fixed.items()],
-        )
-        inserted = cursor.rowcount
-        # Dropped now rather than at commit so that another import in the same transaction can stage again.
-        cursor.execute(f"DROP TABLE {stage}")
+    tail = [f.get_db_prep_save(value, connection) for f, value in fixed.items()]
+    inserted = 0
+    # Straight into the table: COPY checks every constraint row by row, one that fails aborts the whole
+    # COPY (IntegrityError, nothing inserted), and ids follow the rows' order as with bulk_create.
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(
+            f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            row = list(row)
+            for i, encoder in zip(json_at, dumps, strict=True):
+                if row[i] is not None:  # None is SQL NULL, as the ORM stores it
+                    row[i] = json.dumps(row[i], cls=encoder)
+            row += [f.get_default() for f in per_row]
+            copy.write_row(row + tail)
+            inserted += 1
     return inserted

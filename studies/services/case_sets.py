@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from config.exceptions import ApplicationError
+from config.services import gc_paused
 
 from ..importers import FileRejected, case_set_hash, check_file, insert_cases, read_upload
 from ..importers.result import ImportResult, Outcome, refuse, refuse_file, refuse_rows
@@ -109,6 +110,7 @@ def _describe(result: CaseSetImportResult, inserted: int) -> str:
             f"{result.already_present:,} already there unchanged.")
 
 
+@gc_paused()
 def case_set_import(*, file, name: str, owner=None, new_version: bool = False, dry_run: bool = False,
                     description: str = "", filename: str | None = None, format: str | None = None,
                     triage_scale=None) -> CaseSetImportResult:

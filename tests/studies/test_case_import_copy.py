@@ -104,7 +104,7 @@ def test_a_row_the_database_refuses_rolls_back_every_row_of_the_insert_and_nothi
         with pytest.raises(IntegrityError):
             copy_insert(Case, FIELDS, [("new-1", *values), ("taken", *values)],
                         constants={"case_set_id": case_set.pk})
-        # The failure left the surrounding transaction usable, and the staging table gone.
+        # The failure left the surrounding transaction usable.
         assert copy_insert(Case, FIELDS, [("new-2", *values)], constants={"case_set_id": case_set.pk}) == 1
     assert sorted(case_set.cases.values_list("external_id", flat=True)) == ["new-2", "taken"]
 
