@@ -8,6 +8,7 @@ failed, and `manage.py resume_reports` (report_resume) queues it again.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import tempfile
 import threading
@@ -159,7 +160,28 @@ def _cached(report: Report, data_hash: str) -> Report | None:
     )
 
 
-def _write(report: Report, data, params: dict, progress) -> tuple[File, dict]:
+def _computed(report: Report, data_hash: str) -> tuple[Report | None, dict | None]:
+    """For an HTML report, a finished JSON report of the same parameters and data and its figures, read
+    from its file (the stored summary has lost the key order, which the page's tables follow): the HTML is
+    only written from them, not computed again."""
+    if report.format != ReportFormat.HTML:
+        return None, None
+    done = (
+        Report.objects.filter(
+            study_id=report.study_id, format=ReportFormat.JSON, parameters_key=report.parameters_key,
+            data_hash=data_hash, status=ReportStatus.DONE,
+        ).exclude(file="").order_by("-finished_at").first()
+    )
+    if done is None:
+        return None, None
+    try:
+        with done.file.open("rb") as fh:
+            return done, json.load(fh)
+    except (OSError, ValueError):  # the file is gone or unreadable: compute
+        return None, None
+
+
+def _write(report: Report, data, params: dict, progress, computed: dict | None = None) -> tuple[File, dict]:
     name = f"study-{report.study_id}-{report.format}-{data.snapshot_hash[:12]}.{report.format}"
     if report.format == ReportFormat.CSV:
         progress(0.3, "writing the tidy CSV")
@@ -170,7 +192,7 @@ def _write(report: Report, data, params: dict, progress) -> tuple[File, dict]:
         text.detach()
         handle.seek(0)
         return File(handle, name=name), {"meta": {**meta(data, params), "csv_rows": rows}}
-    report_dict = build_report(data, params, progress)
+    report_dict = computed if computed is not None else build_report(data, params, progress)
     progress(0.99, "writing the file")
     if report.format == ReportFormat.JSON:
         out = io.StringIO()
@@ -216,13 +238,14 @@ def _build(report: Report, progress) -> Report:
                 report.reused_from = cached.reused_from or cached
                 _finish(report, data.snapshot_hash, f"reused: ratings unchanged since report #{cached.pk}")
             return report
-        progress(0.0, "computing")
-        content, summary = _write(report, data, report.parameters, progress)
+        computed, figures = _computed(report, data.snapshot_hash)
+        progress(0.0, f"writing the figures of report #{computed.pk}" if computed else "computing")
+        content, summary = _write(report, data, report.parameters, progress, figures)
         with transaction.atomic():
             report.refresh_from_db()
             report.file.save(content.name, content, save=False)
             report.summary = summary
-            _finish(report, data.snapshot_hash, "done")
+            _finish(report, data.snapshot_hash, f"done: the figures of report #{computed.pk}" if computed else "done")
         return report
     except Exception as exc:  # every failure is recorded on the report, never lost
         logger.exception("report %s failed", report_id)

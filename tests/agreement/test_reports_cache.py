@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from agreement import services
@@ -59,3 +61,34 @@ def test_a_failing_build_is_recorded_on_the_report_not_raised(study, monkeypatch
     report.refresh_from_db()
     assert report.status == ReportStatus.FAILED and "disk full" in report.error and not report.file
     assert report.data_hash == ""
+
+
+def test_an_html_report_is_written_from_the_figures_of_a_json_one_not_computed_again(study, monkeypatch):
+    from agreement.data import study_data_load
+    from agreement.reports import build_report, render_html
+
+    first = services.report_generate(study=study, format="json")
+    fresh = build_report(study_data_load(study, cannot_assess=first.parameters["cannot_assess"]), first.parameters)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(services, "build_report", refuse)
+    html = services.report_generate(study=study, format="html")
+    assert html.status == ReportStatus.DONE and html.reused_from_id is None
+    assert html.progress_message == f"done: the figures of report #{first.pk}"
+    # The JSON file's figures give the page a cold build gives (computed when the JSON report was).
+    fresh["meta"]["generated_at"] = json.loads(first.file.open("rb").read())["meta"]["generated_at"]
+    assert html.file.open("rb").read().decode() == render_html(fresh)
+    # Other parameters, or a JSON report after an HTML one, are computed.
+    monkeypatch.undo()
+    other = services.report_generate(study=study, format="html", parameters={"seed": 1})
+    assert other.progress_message == "done"
+    assert services.report_generate(study=study, format="json", parameters={"seed": 1}).progress_message == "done"
+
+
+def test_an_html_report_computes_when_the_json_file_is_gone(study):
+    first = services.report_generate(study=study, format="json")
+    first.file.delete(save=False)
+    Report.objects.filter(pk=first.pk).update(file="study-x.json")
+    assert services.report_generate(study=study, format="html").progress_message == "done"
