@@ -1,15 +1,16 @@
-"""Sample-size planning: closed forms against published values and independent code, simulated widths
-against independent simulations run through the public metric functions, and the edge cases."""
+"""Sample-size planning: closed forms against published values and independent code, the simulations and the
+search replayed draw by draw, whole results, messages and edge cases. The statistical checks against independent
+simulations (slow) are in test_sample_size_simulation.py."""
 import math
+import warnings
 
 import numpy as np
 import pytest
 from scipy import stats
 from statsmodels.stats.inter_rater import cohens_kappa as sm_cohens_kappa
 
-from agreement.metrics import cohen_kappa, fleiss_kappa, gwet_ac, pairwise_cohen_kappa
+from agreement.metrics import fleiss_kappa, gwet_ac, pairwise_cohen_kappa
 from agreement.metrics import sample_size as ss
-from agreement.metrics.kappa import kappa_from_tables
 from agreement.metrics.sample_size import (
     MAX_ITEMS,
     MIN_ITEMS,
@@ -115,28 +116,6 @@ def test_closed_form_sample_size_is_the_smallest_n_under_the_width():
     assert not plan.capped and not plan.floored and plan.messages == ()
 
 
-@pytest.mark.parametrize(("kappa", "prevalence", "width"), [
-    (0.6, [0.3, 0.7], 0.2),
-    (0.4, [0.15, 0.85], 0.3),
-    (0.7, [0.2, 0.5, 0.3], 0.15),
-])
-def test_closed_form_width_matches_the_simulated_sd_within_10_percent(kappa, prevalence, width):
-    plan = sample_size_for_width(statistic="cohen_kappa", expected=kappa, prevalence=prevalence, width=width)
-    rng = np.random.default_rng(7)
-    tables = rng.multinomial(plan.n_items, ss.model_table(kappa, prevalence).ravel(), size=4000)
-    res = kappa_from_tables(tables.reshape(-1, len(prevalence), len(prevalence)).astype(float), None)
-    simulated = _sd_width(res["kappa"])
-    assert plan.design.width == pytest.approx(simulated, rel=0.10)
-
-
-def test_closed_form_width_matches_cohen_kappa_on_simulated_ratings():
-    plan = sample_size_for_width(statistic="average_cohen_kappa", expected=0.5, prevalence=[0.25, 0.75], width=0.25)
-    assert plan.design.method == "closed_form"
-    studies = _studies(np.random.default_rng(3), 600, plan.n_items, 2, [0.25, 0.75], 0.5)
-    values = [cohen_kappa(s[:, 0], s[:, 1], labels=range(2), n_boot=0).value for s in studies]
-    assert plan.design.width == pytest.approx(_sd_width(values), rel=0.10)
-
-
 # ------------------------------------------------------------------------------------------ simulation
 
 
@@ -167,80 +146,6 @@ def test_pooled_design_spreads_items_over_the_raters_like_the_public_average():
         np.put_along_axis(matrix, raters[r], x[r].astype(float), axis=1)
         expected = pairwise_cohen_kappa(matrix, labels=range(2), n_boot=0).average.value
         assert light[r, 0] == pytest.approx(expected, abs=1e-12)
-
-
-def test_the_model_gives_the_expected_value_on_average():
-    # the mean of the simulated estimates over many large studies is the planned value (AC1 through kappa)
-    prevalence = [0.1, 0.3, 0.6]
-    studies = _studies(np.random.default_rng(2), 200, 500, 3, prevalence, ss.model_kappa("gwet_ac1", 0.7, prevalence))
-    ac1 = [gwet_ac(s, labels=range(3), n_boot=0).value for s in studies[:100]]
-    assert np.mean(ac1) == pytest.approx(0.7, abs=0.01)
-    studies = _studies(np.random.default_rng(4), 100, 500, 3, prevalence, 0.45)
-    assert np.mean([fleiss_kappa(s, labels=range(3), n_boot=0).value for s in studies]) == pytest.approx(0.45, abs=0.01)
-
-
-CASES = [  # statistic, expected, prevalence, width, raters per item, pool
-    ("fleiss_kappa", 0.6, [0.2, 0.5, 0.3], 0.2, 3, None),
-    ("gwet_ac1", 0.7, [0.15, 0.85], 0.15, 4, None),
-    ("average_cohen_kappa", 0.5, [0.3, 0.7], 0.2, 3, None),
-    ("average_cohen_kappa", 0.6, [0.4, 0.6], 0.25, 2, 4),
-    ("fleiss_kappa", 0.5, [0.3, 0.7], 0.1, 3, None),  # beyond 500 items: scaled by 1/sqrt(n)
-]
-
-
-PUBLIC = {
-    "fleiss_kappa": lambda s, k: fleiss_kappa(s, labels=range(k), n_boot=0).value,
-    "gwet_ac1": lambda s, k: gwet_ac(s, labels=range(k), n_boot=0).value,
-    "average_cohen_kappa": lambda s, k: pairwise_cohen_kappa(s, labels=range(k), n_boot=0).average.value,
-}
-
-
-@pytest.mark.parametrize(("statistic", "expected", "prevalence", "width", "m", "pool"), CASES)
-def test_planned_width_matches_the_simulated_width_within_10_percent(statistic, expected, prevalence, width, m,
-                                                                    pool):
-    plan = sample_size_for_width(statistic=statistic, expected=expected, prevalence=prevalence, width=width,
-                                 raters_per_item=m, n_raters=pool)
-    assert plan.design.method == "simulation" and plan.design.interval_method == "normal_simulated_sd"
-    assert plan.design.width <= width * 1.0001 and plan.n_items > MIN_ITEMS
-    k = len(prevalence)
-    kappa = ss.model_kappa(statistic, expected, prevalence)
-    reps = min(4000, 2_000_000 // plan.n_items)
-    studies = _studies(np.random.default_rng(2024), reps, plan.n_items, m, prevalence, kappa, pool)
-    values = _coefficients(studies, k, statistic)
-    for study, value in zip(studies[:3], values[:3], strict=True):  # the formulas here are the platform's
-        assert value == pytest.approx(PUBLIC[statistic](study, k), abs=1e-12)
-    assert plan.design.width == pytest.approx(_sd_width(values), rel=0.10)
-
-
-def test_simulated_width_for_two_raters_agrees_with_the_closed_form():
-    closed = design_width(statistic="cohen_kappa", expected=0.6, prevalence=[0.3, 0.7], n_items=150)
-    simulated = design_width(statistic="average_cohen_kappa", expected=0.6, prevalence=[0.3, 0.7], n_items=150,
-                             raters_per_item=2, n_raters=3)  # a pool of three forces the simulation
-    fleiss = design_width(statistic="fleiss_kappa", expected=0.6, prevalence=[0.3, 0.7], n_items=150)
-    assert fleiss.method == "simulation" and closed.method == "closed_form"
-    assert fleiss.width == pytest.approx(closed.width, rel=0.10)
-    assert simulated.width > closed.width  # three pairs sharing the items each get about a third of them
-
-
-def test_width_falls_with_items_and_raters_and_is_reproducible():
-    common = {"statistic": "fleiss_kappa", "expected": 0.5, "prevalence": [0.3, 0.4, 0.3], "n_replicates": 500}
-    widths = [design_width(**common, n_items=n).width for n in (50, 200, 2000)]
-    assert widths[0] > widths[1] > widths[2]
-    far = design_width(**common, n_items=2000)
-    assert far.simulated_items == ss.SIMULATED_ITEMS_MAX
-    assert far.width == pytest.approx(design_width(**common, n_items=500).width * math.sqrt(500 / 2000))
-    assert design_width(**common, n_items=100, raters_per_item=5).width < design_width(**common, n_items=100).width
-    assert design_width(**common, n_items=100, seed=3) == design_width(**common, n_items=100, seed=3)
-
-
-def test_raters_for_width_is_the_fewest_raters_reaching_it():
-    common = {"statistic": "fleiss_kappa", "expected": 0.6, "prevalence": [0.3, 0.7], "n_items": 80}
-    plan = raters_for_width(**common, width=0.25, max_raters=8)
-    assert plan.raters_per_item is not None and plan.design.width <= 0.25
-    if plan.raters_per_item > 2:
-        assert design_width(**common, raters_per_item=plan.raters_per_item - 1).width > 0.25
-    short = raters_for_width(**common, width=0.01, max_raters=4)
-    assert short.raters_per_item is None and short.design.raters_per_item == 4 and "Even 4" in short.messages[0]
 
 
 # ------------------------------------------------------------------------------------------ edge cases
@@ -314,25 +219,6 @@ def test_donner_eliasziw_noncentrality_is_cohens_tabled_value():
     assert p0.sum() == pytest.approx(1) and p1.sum() == pytest.approx(1)
 
 
-def _goodness_of_fit_power(n, kappa0, kappa1, pi, rng, reps=20_000):
-    """Share of simulated studies (true kappa1) where the goodness-of-fit test rejects kappa0 at 5 %."""
-    counts = rng.multinomial(n, ss._three_cells(kappa1, pi), size=reps)
-    pi_hat = (2 * counts[:, 0] + counts[:, 1]) / (2 * n)
-    q = pi_hat * (1 - pi_hat)
-    expected = n * np.stack([pi_hat**2 + kappa0 * q, 2 * (1 - kappa0) * q, (1 - pi_hat) ** 2 + kappa0 * q], axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        chi2 = np.nansum((counts - expected) ** 2 / expected, axis=1)
-    return float(np.mean(chi2 > stats.chi2.isf(0.05, 1)))
-
-
-@pytest.mark.parametrize(("kappa0", "kappa1", "pi"), [(0.4, 0.6, 0.3), (0.5, 0.7, 0.1), (0.6, 0.4, 0.5)])
-def test_donner_eliasziw_sample_size_reaches_the_power_in_simulation(kappa0, kappa1, pi):
-    plan = kappa_test_sample_size(kappa0=kappa0, kappa1=kappa1, prevalence=pi, power=0.8)
-    rng = np.random.default_rng(8)
-    assert _goodness_of_fit_power(plan.n_items, kappa0, kappa1, pi, rng) >= 0.78
-    assert _goodness_of_fit_power(plan.n_items // 2, kappa0, kappa1, pi, rng) < 0.65
-
-
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"kappa1": 0.4}, "kappa1"), ({"kappa0": 1.0}, "kappa0"), ({"prevalence": 0.0}, "prevalence"),
     ({"prevalence": 1.0}, "prevalence"), ({"power": 0.01}, "power"), ({"alpha": 0}, "alpha"),
@@ -341,3 +227,396 @@ def test_donner_eliasziw_refuses_bad_input(kwargs, field):
     with pytest.raises(PlanInputError) as error:
         kappa_test_sample_size(**{"kappa0": 0.4, "kappa1": 0.6, "prevalence": 0.3, **kwargs})
     assert error.value.field == field
+
+
+# ------------------------------------------------------------------------------------------ exact results
+
+
+def _replayed_ratings(seed, chunks, n, m, prevalence, kappa):
+    """The documented draws of the simulation, chunk by chunk from one ``default_rng(seed)``: every item's true
+    category, every rater's chance category, then whether each rater keeps the truth (probability sqrt(kappa))."""
+    rng = np.random.default_rng(seed)
+    k, out = len(prevalence), []
+    for c in chunks:
+        truth = rng.choice(k, size=(c, n), p=prevalence)
+        noise = rng.choice(k, size=(c, n, m), p=prevalence)
+        out.append(np.where(rng.random((c, n, m)) < math.sqrt(kappa), truth[..., None], noise))
+    return np.concatenate(out).astype(float)
+
+
+def _design_dict(statistic, expected, kappa, prevalence, n, m, pool, confidence, se, **simulation):
+    """A whole ``DesignWidth`` as a dict: the closed form, or the simulation fields given in ``simulation``."""
+    method = "simulation" if simulation else "closed_form"
+    return {"statistic": statistic, "expected": expected, "kappa": kappa, "prevalence": list(prevalence),
+            "n_items": n, "raters_per_item": m, "n_raters": pool, "confidence": confidence,
+            "width": pytest.approx(2 * stats.norm.ppf((1 + confidence) / 2) * se, rel=1e-9),
+            "se": pytest.approx(se, rel=1e-9), "method": method,
+            "interval_method": "normal_simulated_sd" if simulation else "wald_fce_1969",
+            "reference": ss.REFERENCES[method], "n_replicates": 0, "n_undefined": 0, "simulated_items": None,
+            "seed": None, **simulation}
+
+
+@pytest.mark.parametrize(("statistic", "prevalence", "n", "m", "n_replicates", "reps", "chunks", "confidence"), [
+    # one chunk; the replicates asked for
+    ("fleiss_kappa", [0.2, 0.5, 0.3], 40, 3, 200, 200, [200], 0.95),
+    ("gwet_ac1", [0.3, 0.7], 30, 4, 250, 250, [250], 0.9),
+    # 500 items x 6 raters: the cell budget allows 1,500,000 // 3,000 = 500 studies, in chunks of
+    # 400,000 // 3,000 = 133 (beyond 500 items the width is simulated at 500 and scaled)
+    ("fleiss_kappa", [0.4, 0.6], 800, 6, 600, 500, [133, 133, 133, 101], 0.95),
+    # the pairwise average keeps a 3 x 3 table of 2 x 2 cells per study: chunks of 400,000 // (1,500 + 36) = 260
+    ("average_cohen_kappa", [0.3, 0.7], 2000, 3, 400, 400, [260, 140], 0.95),
+    # a rare category: some studies without variation, left out and counted
+    ("fleiss_kappa", [0.97, 0.03], 10, 2, 200, 200, [200], 0.95),
+])
+def test_simulated_design_is_the_sd_over_the_replayed_studies(statistic, prevalence, n, m, n_replicates, reps, chunks,
+                                                              confidence):
+    expected = 0.5
+    kappa = ss.model_kappa(statistic, expected, prevalence)
+    simulated = min(n, ss.SIMULATED_ITEMS_MAX)
+    studies = _replayed_ratings(7, chunks, simulated, m, prevalence, kappa)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = _coefficients(studies, len(prevalence), statistic)
+    sd = np.std(values[np.isfinite(values)], ddof=1)
+    design = design_width(statistic=statistic, expected=expected, prevalence=prevalence, n_items=n, raters_per_item=m,
+                          confidence=confidence, n_replicates=n_replicates, seed=7)
+    assert design.to_dict() == _design_dict(
+        statistic, expected, kappa, prevalence, n, m, m, confidence, sd * math.sqrt(simulated / n), n_replicates=reps,
+        n_undefined=int((~np.isfinite(values)).sum()), simulated_items=simulated if simulated < n else None, seed=7)
+
+
+def test_a_design_with_too_few_raters_per_study_is_simulated_at_the_floor_of_replicates():
+    # 500 items x 20 raters: the budget allows 150 studies, fewer than the 200 every width is simulated on
+    design = design_width(statistic="fleiss_kappa", expected=0.5, prevalence=[0.5, 0.5], n_items=500,
+                          raters_per_item=20, n_replicates=300)
+    assert design.n_replicates == ss.MIN_REPLICATES
+
+
+def test_closed_form_design_is_the_whole_wald_result():
+    design = design_width(statistic="cohen_kappa", expected=0.6, prevalence=[0.3, 0.7], n_items=150, confidence=0.9)
+    assert design.to_dict() == _design_dict("cohen_kappa", 0.6, 0.6, [0.3, 0.7], 150, 2, 2, 0.9,
+                                            math.sqrt(kappa_variance(0.6, [0.3, 0.7]) / 150))
+
+
+def test_drawn_raters_are_uniform_over_the_pairs_of_the_pool_item_by_item():
+    pool, draws = 5, ss._draw_raters(np.random.default_rng(1), (2, 5000, 2), 5)
+    assert np.all(draws[..., 0] < draws[..., 1]) and draws.min() == 0 and draws.max() == pool - 1
+    for study in draws:  # every item draws on its own: the ten pairs equally often within one study
+        counts = np.bincount(study[:, 0] * pool + study[:, 1], minlength=pool * pool)
+        pairs = counts[np.triu_indices(pool, k=1)[0] * pool + np.triu_indices(pool, k=1)[1]]
+        assert pairs.sum() == 5000 and stats.chisquare(pairs).pvalue > 1e-3
+    three = ss._draw_raters(np.random.default_rng(2), (6000, 3), 4)
+    triples = np.unique(three, axis=0, return_counts=True)
+    assert len(triples[0]) == 4 and stats.chisquare(triples[1]).pvalue > 1e-3
+    assert np.all(np.diff(three, axis=1) > 0)
+
+
+# ------------------------------------------------------------------------------------------ input messages
+
+
+def _message(call, **kwargs):
+    with pytest.raises(PlanInputError) as error:
+        call(**kwargs)
+    assert str(error.value) == f"{error.value.field}: {error.value.message}"
+    return str(error.value)
+
+
+CLOSED = {"statistic": "cohen_kappa", "expected": 0.6, "prevalence": [0.3, 0.7], "width": 0.2}
+SHARE = ("prevalence: every share must lie strictly between 0 and 1: leave out a category nobody will use, and with "
+         "one category only kappa is undefined (no variation)")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"prevalence": [0.0, 1.0]}, SHARE),
+    ({"prevalence": [0.5, 1.0]}, SHARE),
+    ({"prevalence": [0.5, -0.5, 1.0]}, SHARE),
+    ({"prevalence": [1.0]}, "prevalence: needs one share per category, at least two categories"),
+    ({"prevalence": [0.5, 0.6]}, "prevalence: the shares must sum to 1, not 1.100"),
+    ({"prevalence": [0.3, 0.689]}, "prevalence: the shares must sum to 1, not 0.989"),
+    ({"prevalence": [0.3, 0.711]}, "prevalence: the shares must sum to 1, not 1.011"),
+    ({"prevalence": ["a", 0.5]}, "prevalence: must be a list of numbers, one per category"),
+    ({"prevalence": [None, 0.5]}, "prevalence: must be finite numbers"),
+    ({"prevalence": [float("inf"), 0.5]}, "prevalence: must be finite numbers"),
+    ({"expected": "high"}, "expected: must be a number, not 'high'"),
+    ({"expected": None}, "expected: must be a number, not None"),
+    ({"expected": float("inf")}, "expected: must be a finite number"),
+    ({"expected": 1.0}, "expected: must lie in [0, 1): at 1 every design has width 0, and planning for agreement "
+                        "below chance is not supported"),
+    ({"width": "x"}, "width: must be a number, not 'x'"),
+    ({"width": 0}, "width: the full width of the interval must lie in (0, 2]"),
+    ({"width": 2.01}, "width: the full width of the interval must lie in (0, 2]"),
+    ({"confidence": 0}, "confidence: must lie strictly between 0 and 1"),
+    ({"confidence": 1}, "confidence: must lie strictly between 0 and 1"),
+    ({"statistic": "icc"}, "statistic: must be one of cohen_kappa, average_cohen_kappa, fleiss_kappa, gwet_ac1, not "
+                           "'icc'"),
+    ({"raters_per_item": 3}, "raters_per_item: Cohen's kappa compares two raters: choose the average pairwise kappa "
+                             "or Fleiss' kappa for more"),
+    ({"n_raters": 3}, "raters_per_item: Cohen's kappa compares two raters: choose the average pairwise kappa or "
+                      "Fleiss' kappa for more"),
+    ({"statistic": "fleiss_kappa", "raters_per_item": 1}, "raters_per_item: must be a whole number from 2 to 50"),
+    ({"statistic": "fleiss_kappa", "raters_per_item": 51}, "raters_per_item: must be a whole number from 2 to 50"),
+    ({"statistic": "fleiss_kappa", "raters_per_item": 3.0}, "raters_per_item: must be a whole number from 2 to 50"),
+    ({"statistic": "fleiss_kappa", "raters_per_item": 3, "n_raters": 2},
+     "n_raters: must be a whole number from the raters per item (3) to 50"),
+    ({"statistic": "fleiss_kappa", "n_raters": 51},
+     "n_raters: must be a whole number from the raters per item (2) to 50"),
+    ({"statistic": "fleiss_kappa", "n_raters": 4.0},
+     "n_raters: must be a whole number from the raters per item (2) to 50"),
+    ({"statistic": "average_cohen_kappa", "n_raters": 21},
+     "n_raters: the average pairwise kappa is simulated for pools of at most 20 raters (Fleiss' kappa and AC1 do not "
+     "depend on the pool)"),
+    # chance-only raters with shares 0.9 / 0.1 have p_e = 0.82, p_g = 0.18: AC1 (0.82 - 0.18) / 0.82 = 0.780
+    ({"statistic": "gwet_ac1", "expected": 0.1, "prevalence": [0.9, 0.1]},
+     "expected: an AC1 of 0.1 is below 0.780, the AC1 of raters who agree only by chance with this prevalence"),
+    ({"statistic": "fleiss_kappa", "n_replicates": 199}, "n_replicates: must be a whole number from 200 to 10,000"),
+    ({"statistic": "fleiss_kappa", "n_replicates": 10_001}, "n_replicates: must be a whole number from 200 to 10,000"),
+    ({"statistic": "fleiss_kappa", "n_replicates": 300.0}, "n_replicates: must be a whole number from 200 to 10,000"),
+])
+def test_every_input_message_in_full(kwargs, message):
+    assert _message(sample_size_for_width, **{**CLOSED, **kwargs}) == message
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"n_items": 1}, "n_items: must be a whole number from 2 to 100,000"),
+    ({"n_items": 100_001}, "n_items: must be a whole number from 2 to 100,000"),
+    ({"n_items": 50.0}, "n_items: must be a whole number from 2 to 100,000"),
+    ({"n_replicates": 199}, "n_replicates: must be a whole number from 200 to 10,000"),
+    ({"prevalence": [1 - 1e-9, 1e-9], "statistic": "fleiss_kappa"},
+     "prevalence: a category this rare leaves the simulated studies without variation, where the coefficient is "
+     "undefined"),
+])
+def test_design_width_messages_in_full(kwargs, message):
+    args = {"statistic": "cohen_kappa", "expected": 0.6, "prevalence": [0.3, 0.7], "n_items": 50, **kwargs}
+    assert _message(design_width, **args) == message
+
+
+def test_the_edges_of_the_input_ranges_are_accepted():
+    for n_items, m, pool in ((2, 2, None), (100_000, 2, None), (20, 50, None), (20, 2, 50)):
+        assert design_width(statistic="fleiss_kappa", expected=0.0, prevalence=[0.5, 0.5], n_items=n_items,
+                            raters_per_item=m, n_raters=pool, n_replicates=200).n_items == n_items
+    pairwise = design_width(statistic="average_cohen_kappa", expected=0.5, prevalence=[0.5, 0.5], n_items=10,
+                            n_raters=20, n_replicates=200)
+    most = design_width(statistic="fleiss_kappa", expected=0.5, prevalence=[0.5, 0.5], n_items=10, n_replicates=10_000)
+    assert pairwise.n_raters == 20 and most.n_replicates == 10_000
+    assert sample_size_for_width(**{**CLOSED, "width": 2}).n_items == MIN_ITEMS
+    # shares summing to 1 within 0.01 are renormalised
+    assert design_width(statistic="cohen_kappa", expected=0.6, prevalence=[0.3, 0.7099], n_items=50).prevalence == (
+        pytest.approx(0.3 / 1.0099), pytest.approx(0.7099 / 1.0099))
+    assert design_width(statistic="cohen_kappa", expected=0.6, prevalence=[0.3, 0.6901], n_items=50).prevalence == (
+        pytest.approx(0.3 / 0.9901), pytest.approx(0.6901 / 0.9901))
+    assert design_width(statistic="cohen_kappa", expected=0.6, prevalence=np.array([[0.3], [0.7]]),
+                        n_items=50).prevalence == (0.3, 0.7)
+
+
+def test_an_ac1_at_the_chance_floor_is_kappa_zero_exactly():
+    p = np.array([0.3, 0.4, 0.3])  # the rounding of the floor gives a kappa of -8e-17 before it is clipped
+    pe, pg = (p**2).sum(), (p * (1 - p)).sum() / 2
+    floor = (pe - pg) / (1 - pg)
+    assert ss.model_kappa("gwet_ac1", floor, p) == 0.0
+    assert ss.model_kappa("gwet_ac1", floor - 1e-13, p) == 0.0  # within the tolerance for rounding
+    with pytest.raises(PlanInputError, match="only by chance"):
+        ss.model_kappa("gwet_ac1", floor - 1e-11, p)
+    assert ss.model_kappa("fleiss_kappa", 0.3, p) == 0.3
+    design = design_width(statistic="gwet_ac1", expected=floor, prevalence=p, n_items=20, raters_per_item=3,
+                          n_replicates=200)
+    assert design.kappa == 0.0 and design.width > 0
+
+
+def test_a_closed_form_answer_that_is_a_whole_number_is_not_rounded_up():
+    sd1 = math.sqrt(kappa_variance(0.6, [0.3, 0.7]))
+    plan = sample_size_for_width(**{**CLOSED, "width": 2 * Z95 * sd1 / math.sqrt(150)})
+    assert plan.n_items == 150 and plan.design.width == pytest.approx(plan.target_width, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------------------ simulated pairs
+
+
+def test_pairwise_values_match_the_public_average_on_small_studies_without_warnings():
+    # six items from a pool of four: many studies have pairs without a shared item or without variation,
+    # some have a single defined pair, some none (the average is then undefined)
+    x = ss._ratings(np.random.default_rng(3), 300, 6, 2, np.array([0.8, 0.2]), 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        light = ss._pairwise_values(x, 2, 4, np.random.default_rng(4), np.array([3, 6]))
+    raters = ss._draw_raters(np.random.default_rng(4), x.shape, 4)
+    singles = 0
+    for r in range(300):
+        for j, n in enumerate((3, 6)):
+            matrix = np.full((n, 4), np.nan)
+            np.put_along_axis(matrix, raters[r, :n], x[r, :n].astype(float), axis=1)
+            pairwise = pairwise_cohen_kappa(matrix, labels=range(2), n_boot=0)
+            expected = pairwise.average.value
+            assert light[r, j] == pytest.approx(np.nan if expected is None else expected, abs=1e-12, nan_ok=True)
+            singles += sum(p.kappa.value is not None for p in pairwise.pairs) == 1
+    assert np.isnan(light).any() and singles > 0
+
+
+# ------------------------------------------------------------------------------------------ raters per item
+
+
+RATERS = {"statistic": "fleiss_kappa", "expected": 0.6, "prevalence": [0.3, 0.7], "n_items": 30,
+          "n_replicates": 250, "confidence": 0.9, "seed": 3}
+
+
+def test_raters_for_width_is_the_first_design_narrow_enough_by_brute_force():
+    designs = {m: design_width(**RATERS, raters_per_item=m) for m in range(2, 8)}
+    widths = [designs[m].width for m in range(2, 8)]
+    assert widths == sorted(widths, reverse=True)
+    for m in range(2, 8):  # a target met exactly is reached
+        plan = raters_for_width(**{k: v for k, v in RATERS.items() if k != "n_items"}, n_items=30,
+                                width=designs[m].width, max_raters=7)
+        assert plan.to_dict() == {"target_width": designs[m].width, "raters_per_item": m,
+                                  "design": designs[m].to_dict(), "messages": []}
+    between = raters_for_width(**RATERS, width=(widths[2] + widths[3]) / 2, max_raters=7)
+    assert between.raters_per_item == 5 and between.design == designs[5]
+
+
+def test_raters_for_width_out_of_reach_names_the_width_of_the_most_raters():
+    plan = raters_for_width(**RATERS, width=0.2, max_raters=4)
+    top = design_width(**RATERS, raters_per_item=4)
+    assert plan.to_dict() == {"target_width": 0.2, "raters_per_item": None, "design": top.to_dict(),
+                              "messages": [f"Even 4 raters per item give a width of {top.width:.3f} on 30 items."]}
+    # the defaults: up to ten raters, seed 0, 95 %, the default replicates (the budget: 1,500,000 // (30 x 10))
+    default = raters_for_width(statistic="fleiss_kappa", expected=0.6, prevalence=[0.3, 0.7], n_items=1200,
+                               width=0.01)
+    assert default.messages == (f"Even 10 raters per item give a width of {default.design.width:.3f} on 1,200 items.",)
+    assert default.design == design_width(statistic="fleiss_kappa", expected=0.6, prevalence=[0.3, 0.7],
+                                          n_items=1200, raters_per_item=10, confidence=0.95, seed=0)
+    assert default.design.seed == 0 and default.design.n_replicates == 300
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"statistic": "cohen_kappa"}, "statistic: Cohen's kappa has two raters; there is nothing to choose"),
+    ({"max_raters": 1}, "max_raters: must be a whole number from 2 to 50"),
+    ({"max_raters": 51}, "max_raters: must be a whole number from 2 to 50"),
+    ({"max_raters": 4.0}, "max_raters: must be a whole number from 2 to 50"),
+    ({"width": 3}, "width: the full width of the interval must lie in (0, 2]"),
+])
+def test_raters_for_width_messages_in_full(kwargs, message):
+    assert _message(raters_for_width, **{**RATERS, "width": 0.3, **kwargs}) == message
+
+
+def test_raters_for_width_accepts_the_edges_of_max_raters():
+    assert raters_for_width(**RATERS, width=2, max_raters=2).raters_per_item == 2
+    assert raters_for_width(**{**RATERS, "n_items": 10}, width=0.4, max_raters=50).raters_per_item is not None
+
+
+# ------------------------------------------------------------------------------------------ test of kappa, exact
+
+
+@pytest.mark.parametrize(("kappa0", "kappa1", "pi", "alpha", "power"), [
+    (0.4, 0.6, 0.3, 0.05, 0.8),
+    (0.0, 0.3, 0.5, 0.01, 0.9),
+    (0.7, 0.5, 0.1, 0.05, 0.1),  # a noncentrality below 1
+])
+def test_kappa_test_plan_is_statsmodels_goodness_of_fit_power(kappa0, kappa1, pi, alpha, power):
+    from statsmodels.stats.power import GofChisquarePower
+
+    p0, p1 = ss._three_cells(kappa0, pi), ss._three_cells(kappa1, pi)
+    effect = ((p1 - p0) ** 2 / p0).sum()
+    n = GofChisquarePower().solve_power(effect_size=math.sqrt(effect), nobs=None, alpha=alpha, power=power, n_bins=2)
+    plan = kappa_test_sample_size(kappa0=kappa0, kappa1=kappa1, prevalence=pi, alpha=alpha, power=power)
+    assert plan.to_dict() == {"kappa0": kappa0, "kappa1": kappa1, "prevalence": pi, "alpha": alpha, "power": power,
+                              "n_items": math.ceil(n), "noncentrality": pytest.approx(n * effect, rel=1e-6),
+                              "method": "donner_eliasziw_goodness_of_fit", "reference": ss.DONNER_ELIASZIW}
+    assert stats.ncx2.sf(stats.chi2.isf(alpha, 1), 1, plan.noncentrality) == pytest.approx(power, abs=1e-9)
+
+
+def test_kappa_test_answer_that_is_a_whole_number_is_not_rounded_up():
+    p0, p1 = ss._three_cells(0.4, 0.3), ss._three_cells(0.6, 0.3)
+    effect = ((p1 - p0) ** 2 / p0).sum()
+    power = stats.ncx2.sf(stats.chi2.isf(0.05, 1), 1, 150 * effect)  # the power of exactly 150 items
+    assert kappa_test_sample_size(kappa0=0.4, kappa1=0.6, prevalence=0.3, power=power).n_items == 150
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"kappa0": "x"}, "kappa0: must be a number, not 'x'"),
+    ({"kappa1": "x"}, "kappa1: must be a number, not 'x'"),
+    ({"prevalence": "x"}, "prevalence: must be a number, not 'x'"),
+    ({"alpha": "x"}, "alpha: must be a number, not 'x'"),
+    ({"power": "x"}, "power: must be a number, not 'x'"),
+    ({"kappa0": 1.0}, "kappa0: must lie in [0, 1)"),
+    ({"kappa0": -0.1}, "kappa0: must lie in [0, 1)"),
+    ({"kappa1": 1.0}, "kappa1: must lie in [0, 1)"),
+    ({"kappa1": 0.4}, "kappa1: must differ from kappa0"),
+    ({"prevalence": 0.0}, "prevalence: must lie strictly between 0 and 1"),
+    ({"prevalence": 1.0}, "prevalence: must lie strictly between 0 and 1"),
+    ({"alpha": 0.0}, "alpha: must lie strictly between 0 and 1"),
+    ({"alpha": 1.0}, "alpha: must lie strictly between 0 and 1"),
+    ({"power": 0.05}, "power: must lie between alpha and 1"),
+    ({"power": 1.0}, "power: must lie between alpha and 1"),
+])
+def test_kappa_test_messages_in_full(kwargs, message):
+    assert _message(kappa_test_sample_size, **{"kappa0": 0.4, "kappa1": 0.6, "prevalence": 0.3, **kwargs}) == message
+
+
+# ------------------------------------------------------------------------------------------ the search, replayed
+
+
+def _replayed_widths(statistic, expected, prevalence, m, grid, n_replicates, seed, z):
+    """Widths after the first n items of the same studies for every n of ``grid``, replayed: as many studies as
+    1,500,000 simulated ratings allow (at least 200, at most ``n_replicates``), drawn in chunks of at most
+    400,000 cells (with the pair tables of the pairwise average), undefined values left out."""
+    k, n_sim = len(prevalence), int(grid[-1])
+    tables = 0 if statistic != "average_cohen_kappa" else m * m * k * k
+    reps = min(n_replicates, max(200, 1_500_000 // (n_sim * m)))
+    chunk = 400_000 // (n_sim * m + tables)
+    studies = _replayed_ratings(seed, [min(chunk, reps - s) for s in range(0, reps, chunk)], n_sim, m, prevalence,
+                                ss.model_kappa(statistic, expected, prevalence))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.column_stack([_coefficients(studies[:, :n], k, statistic) for n in grid])
+    finite = np.isfinite(values)
+    sds = np.array([np.std(v[f], ddof=1) for v, f in zip(values.T, finite.T, strict=True)])
+    return 2 * z * sds, (~finite).sum(axis=0), reps
+
+
+def _smallest_by_brute_force(grid, widths, target):
+    """The first grid point narrow enough and the smallest n above the grid point before it that the 1/sqrt(n)
+    law from there makes narrow enough; with none narrow enough, the law from the last grid point."""
+    narrow = [i for i, w in enumerate(widths) if w <= target]
+    if not narrow:
+        return math.ceil(grid[-1] * (widths[-1] / target) ** 2), len(grid) - 1
+    i = narrow[0]
+    n = int(grid[i - 1]) + 1 if i > 0 else 1
+    while widths[i] * math.sqrt(grid[i] / n) > target:
+        n += 1
+    return n, i
+
+
+@pytest.mark.parametrize(("statistic", "prevalence", "width", "m", "n_replicates", "confidence"), [
+    ("fleiss_kappa", [0.2, 0.5, 0.3], 0.3, 3, 300, 0.95),
+    ("gwet_ac1", [0.3, 0.7], 0.25, 2, 200, 0.9),
+    ("fleiss_kappa", [0.3, 0.7], 0.09, 2, 200, 0.95),  # no grid point narrow enough: the law from 500 items
+    ("average_cohen_kappa", [0.4, 0.6], 0.35, 3, 200, 0.95),
+])
+def test_simulated_sample_size_is_the_replayed_search(statistic, prevalence, width, m, n_replicates, confidence):
+    z = stats.norm.ppf((1 + confidence) / 2)
+    grid = ss._SEARCH_GRID if statistic != "average_cohen_kappa" else ss._PAIRWISE_GRID
+    pilot, _, _ = _replayed_widths(statistic, 0.6, prevalence, m, grid, 200, 5, z)
+    rough, _ = _smallest_by_brute_force(grid, pilot, width)
+    # the studies are then simulated up to the first grid point at or beyond 1.5 times the pilot's answer
+    grid = grid[: next((j for j, g in enumerate(grid) if g >= 1.5 * rough), len(grid) - 1) + 1]
+    widths, undefined, reps = _replayed_widths(statistic, 0.6, prevalence, m, grid, n_replicates, 5, z)
+    wanted, i = _smallest_by_brute_force(grid, widths, width)
+    plan = sample_size_for_width(statistic=statistic, expected=0.6, prevalence=prevalence, width=width,
+                                 raters_per_item=m, n_replicates=n_replicates, confidence=confidence, seed=5)
+    assert (plan.n_items, plan.capped, plan.floored, plan.messages) == (wanted, False, False, ())
+    assert plan.design.to_dict() == _design_dict(
+        statistic, 0.6, ss.model_kappa(statistic, 0.6, prevalence), prevalence, wanted, m, m, confidence,
+        widths[i] / (2 * z) * math.sqrt(grid[i] / wanted), n_replicates=reps,
+        simulated_items=int(grid[i]) if grid[i] != wanted else None, seed=5)
+
+
+def test_the_studies_without_variation_are_named_in_the_plan():
+    plan = sample_size_for_width(statistic="fleiss_kappa", expected=0.5, prevalence=[0.97, 0.03], width=1.5,
+                                 n_replicates=200)
+    undefined = plan.design.n_undefined
+    assert undefined > 0 and plan.messages[-1] == (
+        f"{undefined} of 200 simulated studies had no variation (the coefficient is undefined) and were left out.")
+
+
+def test_the_default_seed_is_zero():
+    common = {"statistic": "fleiss_kappa", "expected": 0.5, "prevalence": [0.4, 0.6], "n_replicates": 200}
+    assert design_width(**common, n_items=30) == design_width(**common, n_items=30, seed=0)
+    assert design_width(**common, n_items=30).seed == 0
+    plan = sample_size_for_width(**common, width=0.4)
+    assert plan == sample_size_for_width(**common, width=0.4, seed=0) and plan.design.seed == 0
