@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from scipy import sparse, stats
 
 from agreement.metrics.mixed import mixed_model
 
@@ -259,3 +260,165 @@ def test_bad_input_raises(kwargs, message):
     args = {"y": [0, 1] * 30, "kind": "binary", "fixed": fixed, "random": random, **kwargs}
     with pytest.raises(ValueError, match=message):
         mixed_model(args.pop("y"), **args)
+
+
+# --- whole results against statsmodels on small crossed designs -----------------------------------------
+
+
+def _crossed(seed, n_cases=12, n_clinicians=4):
+    """Every case x persona rated by every clinician; care setting per case; case and clinician effects."""
+    rng = np.random.default_rng(seed)
+    case, persona, clinician = (a.ravel() for a in np.meshgrid(
+        np.arange(n_cases), np.array(list(PERSONA), dtype=object), np.arange(n_clinicians), indexing="ij"))
+    setting = np.where(case < n_cases // 2, "emergency", "primary_care").astype(object)
+    eta = (np.array([PERSONA[p] for p in persona]) + SETTING * (setting == "primary_care")
+           + rng.normal(0, 0.7, n_cases)[case] + rng.normal(0, 0.5, n_clinicians)[clinician])
+    return rng, eta, {"persona": persona, "care_setting": setting}, {"case": case, "clinician": clinician}
+
+
+def _frame(fixed, random, y, keep):
+    return pd.DataFrame({**{k: v[keep] for k, v in {**fixed, **random}.items()}, "y": y[keep],
+                         "one": np.ones(keep.sum())})
+
+
+def _term(name, factor, level, reference, value, se, z, method, level_ci, p_value, n_obs):
+    return {"name": name, "factor": factor, "level": level, "reference": reference, "value": value, "se": se,
+            "ci_low": value - z * se, "ci_high": value + z * se, "ci_method": method, "ci_level": level_ci,
+            "p_value": p_value, "n_obs": n_obs}
+
+
+LEVELS = [("persona", "doctor", "baseline"), ("persona", "layperson", "baseline"),
+          ("care_setting", "primary_care", "emergency")]
+
+
+def test_score_fit_is_the_whole_statsmodels_mixedlm_result():
+    rng, eta, fixed, random = _crossed(1)
+    y = eta + rng.normal(0, 0.6, eta.size)
+    keep = rng.random(y.size) > 0.1
+    y[~keep] = np.nan
+    fit = mixed_model(y, kind="score", fixed=fixed, random=random, reference={"persona": "baseline"},
+                      confidence=0.9, check=True)
+    ref = smf.mixedlm("y ~ C(persona, Treatment('baseline')) + C(care_setting, Treatment('emergency'))",
+                      _frame(fixed, random, y, keep), groups="one", re_formula="0",
+                      vc_formula={"case": "0 + C(case)", "clinician": "0 + C(clinician)"}).fit(reml=True)
+    z = stats.norm.ppf(0.95)
+    variances = [*ref.vcomp, ref.scale]
+    got = fit.to_dict()
+    expected = {
+        "kind": "score", "model": "linear mixed model (REML, as statsmodels MixedLM), crossed random intercepts",
+        "formula": "score ~ persona + care_setting + (1 | case) + (1 | clinician)", "scale": "score units",
+        "status": "ok", "reason": None, "detail": "", "n_obs": int(keep.sum()), "n_obs_total": y.size,
+        "ci_level": 0.9, "references": {"persona": "baseline", "care_setting": "emergency"},
+        "n_levels": {"case": 12, "clinician": 4},
+        "effects": [_term("mixed_lm_effect", f, lv, r, ref.fe_params.iloc[j], ref.bse_fe.iloc[j], z, "wald_model_se",
+                          0.9, ref.pvalues.iloc[j], int(np.sum(keep & (fixed[f] == lv))))
+                    for j, (f, lv, r) in enumerate(LEVELS, start=1)],
+        "variance_components": [{"component": c, "variance": v, "share": v / sum(variances), "n_levels": n}
+                                for c, v, n in zip(["case", "clinician", "residual"], variances, [12, 4, None],
+                                                   strict=True)],
+        "dropped": [], "warnings": [], "check": None, "extra": {"intercept": ref.fe_params.iloc[0]},
+    }
+    for key in ("effects", "variance_components", "extra"):
+        assert _close(got.pop(key), expected.pop(key)), key
+    assert got == expected
+
+
+def _close(got, expected, rel=2e-3, abs_=2e-4):
+    """Nested equality, floats within tolerance (REML optimisers stop at slightly different points)."""
+    if isinstance(expected, dict):
+        return isinstance(got, dict) and got.keys() == expected.keys() and all(
+            _close(got[k], expected[k], rel, abs_) for k in expected)
+    if isinstance(expected, list | tuple):
+        return len(got) == len(expected) and all(_close(g, e, rel, abs_) for g, e in zip(got, expected, strict=True))
+    if isinstance(expected, float | np.floating) and not isinstance(expected, bool):
+        return isinstance(got, float) and got == pytest.approx(float(expected), rel=rel, abs=abs_)
+    return got == expected
+
+
+def _laplace_sd(x, z_dense, fe_mean, vc_mean, log_sd_per_column):
+    """SDs of the fixed effects from the full dense Hessian of the negative log posterior in (b, u)."""
+    design = np.hstack([x, z_dense])
+    mu = 1 / (1 + np.exp(-(design @ np.r_[fe_mean, vc_mean])))
+    prior = np.r_[np.full(x.shape[1], 1 / 2.0**2), np.exp(-2 * log_sd_per_column)]
+    hessian = design.T @ (design * (mu * (1 - mu))[:, None]) + np.diag(prior)
+    return np.sqrt(np.diag(np.linalg.inv(hessian))[: x.shape[1]])
+
+
+def test_binary_fit_is_the_statsmodels_vb_fit_with_a_dense_laplace_sd_and_the_gee_check():
+    from statsmodels.genmod import cov_struct, families
+    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+    from statsmodels.genmod.generalized_estimating_equations import GEE
+
+    rng, eta, fixed, random = _crossed(2, n_cases=16)
+    y = (rng.random(eta.size) < 1 / (1 + np.exp(-eta))).astype(float)
+    fit = mixed_model(y, kind="binary", fixed=fixed, random=random, reference={"persona": "baseline"}, seed=4)
+    x = np.column_stack([np.ones(y.size)] + [(fixed[f] == lv).astype(float) for f, lv, _ in LEVELS])
+    # one column per level, levels as text in sorted order ("10" before "2"), as the fit names them
+    z_dense = np.column_stack([(random[name].astype(str) == level).astype(float)
+                               for name in ("case", "clinician") for level in np.unique(random[name].astype(str))])
+    ident = np.r_[np.zeros(16, int), np.ones(4, int)]
+    vb = BinomialBayesMixedGLM(y, x, sparse.csc_matrix(z_dense), ident, fe_p=2.0, vcp_p=1.0).fit_vb(
+        fit_method="L-BFGS-B", rng=4)
+    sd = _laplace_sd(x, z_dense, vb.fe_mean, vb.vc_mean, vb.vcp_mean[ident])
+    z = stats.norm.ppf(0.975)
+    variances = [float(np.exp(2 * vb.vcp_mean[0])), float(np.exp(2 * vb.vcp_mean[1])), np.pi**2 / 3]
+    got = fit.to_dict()
+    check = got.pop("check")
+    expected = {
+        "kind": "binary", "model": "BinomialBayesMixedGLM, mean-field variational Bayes",
+        "formula": "logit P(y = 1) ~ persona + care_setting + (1 | case) + (1 | clinician)",
+        "scale": "log-odds (conditional on case and clinician)", "status": "ok", "reason": None, "detail": "",
+        "n_obs": y.size, "n_obs_total": y.size, "ci_level": 0.95,
+        "references": {"persona": "baseline", "care_setting": "emergency"}, "n_levels": {"case": 16, "clinician": 4},
+        "effects": [_term("binomial_vb_effect", f, lv, r, vb.fe_mean[j], sd[j], z, "vb_laplace", 0.95, None,
+                          int(np.sum(fixed[f] == lv))) for j, (f, lv, r) in enumerate(LEVELS, start=1)],
+        "variance_components": [{"component": c, "variance": v, "share": v / sum(variances), "n_levels": n}
+                                for c, v, n in zip(["case", "clinician", "residual"], variances, [16, 4, None],
+                                                   strict=True)],
+        "dropped": [], "warnings": [],
+        "extra": {"intercept": vb.fe_mean[0], "mean_field_sd": list(vb.fe_sd[1:])},
+    }
+    for key in expected:
+        assert _close(got[key], expected[key], rel=1e-6, abs_=1e-9), (key, got[key], expected[key])
+    gee_model = GEE(y, x, groups=random["case"], family=families.Binomial(), cov_struct=cov_struct.Exchangeable())
+    gee = gee_model.fit()
+    assert _close(check, {
+        "kind": "binary", "model": "GEE, logit, exchangeable within case, robust SE",
+        "formula": "logit P(y = 1) ~ persona + care_setting; SE clustered by case",
+        "scale": "log-odds (population-averaged)", "status": "ok", "reason": None, "detail": "",
+        "n_obs": y.size, "n_obs_total": y.size, "ci_level": 0.95,
+        "references": {"persona": "baseline", "care_setting": "emergency"}, "n_levels": {"case": 16, "clinician": 4},
+        "effects": [_term("gee_effect", f, lv, r, gee.params[j], gee.bse[j], z, "wald_cluster_robust", 0.95,
+                          gee.pvalues[j], int(np.sum(fixed[f] == lv))) for j, (f, lv, r) in enumerate(LEVELS, start=1)],
+        "variance_components": [], "dropped": [], "warnings": [], "check": None,
+        "extra": {"intercept": gee.params[0], "working_correlation": float(gee_model.cov_struct.dep_params),
+                  "n_clusters": 16},
+    }, rel=1e-9, abs_=1e-12)
+
+
+def test_ordinal_fit_has_the_statsmodels_proportional_odds_check():
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    rng, eta, fixed, random = _crossed(3)
+    y = np.digitize(eta + rng.logistic(size=eta.size), (-0.5, 0.5, 1.5)).astype(float)
+    fit = mixed_model(y, kind="ordinal", fixed=fixed, random=random, reference={"persona": "baseline"},
+                      confidence=0.8)
+    assert fit.ok and fit.formula == "level index ~ persona + care_setting + (1 | case) + (1 | clinician)"
+    assert fit.scale == "level index (scale points)" and fit.effects[0].name == "mixed_lm_effect"
+    x = np.column_stack([(fixed[f] == lv).astype(float) for f, lv, _ in LEVELS])
+    res = OrderedModel(y.astype(int), x, distr="logit").fit(method="bfgs", disp=False, maxiter=500,
+                                                           cov_type="cluster", cov_kwds={"groups": random["case"]})
+    z = stats.norm.ppf(0.9)
+    # the thresholds: the first one, then each one the exponential of its increment above the one before
+    thresholds = np.cumsum(np.r_[res.params[3], np.exp(res.params[4:])])
+    assert _close(fit.check.to_dict(), {
+        "kind": "ordinal", "model": "OrderedModel, proportional-odds logit, SE clustered by case",
+        "formula": "level index ~ persona + care_setting; SE clustered by case", "scale": "log cumulative odds",
+        "status": "ok", "reason": None, "detail": "", "n_obs": y.size, "n_obs_total": y.size, "ci_level": 0.8,
+        "references": {"persona": "baseline", "care_setting": "emergency"}, "n_levels": {"case": 12, "clinician": 4},
+        "effects": [_term("ordered_logit_effect", f, lv, r, res.params[j], res.bse[j], z, "wald_cluster_robust", 0.8,
+                          res.pvalues[j], int(np.sum(fixed[f] == lv))) for j, (f, lv, r) in enumerate(LEVELS)],
+        "variance_components": [], "dropped": [], "warnings": [], "check": None,
+        "extra": {"intercept": None, "thresholds": list(thresholds), "n_clusters": 12},
+    }, rel=1e-9, abs_=1e-12)
+    assert mixed_model(y, kind="ordinal", fixed=fixed, random=random, check=False).check is None
