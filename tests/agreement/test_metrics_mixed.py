@@ -422,3 +422,63 @@ def test_ordinal_fit_has_the_statsmodels_proportional_odds_check():
         "extra": {"intercept": None, "thresholds": list(thresholds), "n_clusters": 12},
     }, rel=1e-9, abs_=1e-12)
     assert mixed_model(y, kind="ordinal", fixed=fixed, random=random, check=False).check is None
+
+
+@pytest.mark.parametrize(("kind", "model", "scale", "lhs"), [
+    ("binary", "BinomialBayesMixedGLM, mean-field variational Bayes", "log-odds (conditional on case and clinician)",
+     "logit P(y = 1)"),
+    ("ordinal", "linear mixed model (REML, as statsmodels MixedLM), crossed random intercepts",
+     "level index (scale points)", "level index"),
+    ("score", "linear mixed model (REML, as statsmodels MixedLM), crossed random intercepts", "score units", "score"),
+])
+def test_refused_fits_are_whole_results(kind, model, scale, lhs):
+    _, fixed, random = _small()
+    y = np.ones(60)
+    y[:5] = np.nan  # leaves case 0 out, and 28 rows of persona a against 27 of b: a is the reference
+    base = {"kind": kind, "model": model, "formula": f"{lhs} ~ persona + (1 | case) + (1 | clinician)",
+            "scale": scale, "ci_level": 0.8, "effects": [], "variance_components": [], "dropped": [],
+            "warnings": [], "check": None, "extra": {}}
+    constant = mixed_model(y, kind=kind, fixed=fixed, random=random, confidence=0.8).to_dict()
+    assert constant == {**base, "status": "undefined_no_variation", "reason": "no_variation",
+                        "detail": "every outcome is 1", "n_obs": 55, "n_obs_total": 60,
+                        "references": {"persona": "a"}, "n_levels": {"case": 14, "clinician": 5}}
+    fixed["persona"][:] = "a"
+    one = mixed_model(y, kind=kind, fixed=fixed, random=random, confidence=0.8).to_dict()
+    assert one == {**base, "status": "insufficient_data", "reason": "one_level",
+                   "detail": "one persona (a): no persona contrast to estimate", "n_obs": 0, "n_obs_total": 60,
+                   "references": {}, "n_levels": {}}
+
+
+def test_as_many_rows_as_parameters_is_enough_to_try():
+    # two fixed effects, two variances and the residual on five rows
+    y = np.array([0.1, 1.3, 0.4, 2.0, 0.7])
+    fixed = {"persona": np.array(["a", "b", "a", "b", "a"], dtype=object)}
+    random = {"case": np.array([0, 0, 1, 1, 2]), "clinician": np.array([0, 1, 0, 1, 1])}
+    fit = mixed_model(y, kind="score", fixed=fixed, random=random)
+    assert fit.reason != "too_many_parameters" and fit.n_obs == 5
+    fewer = mixed_model(y[:4], kind="score", fixed={"persona": fixed["persona"][:4]},
+                        random={k: v[:4] for k, v in random.items()})
+    assert (fewer.reason, fewer.detail) == ("too_many_parameters", "4 observations for 2 fixed effects")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"kind": "poisson"}, "kind must be one of ('binary', 'ordinal', 'score'), not 'poisson'"),
+    ({"kind": "ordinal", "y": [0, -1] * 30}, "ordinal outcomes must be level indices 0..K-1 (NaN = missing)"),
+    ({"y": [0, 1, 2] * 20}, "binary outcomes must be 0 or 1 (NaN = missing)"),
+    ({"random": {"case": np.arange(59)}}, "'case' has 59 values for 60 outcomes"),
+    ({"fixed": {}}, "a mixed model needs at least one fixed factor and one random factor"),
+    ({"confidence": 0.0}, "confidence must lie strictly between 0 and 1"),
+])
+def test_input_messages_in_full(kwargs, message):
+    _, fixed, random = _small()
+    args = {"y": [0, 1] * 30, "kind": "binary", "fixed": fixed, "random": random, **kwargs}
+    with pytest.raises(ValueError) as error:
+        mixed_model(args.pop("y"), **args)
+    assert str(error.value) == message
+
+
+def test_missing_outcomes_are_allowed_in_every_kind():
+    _, fixed, random = _small()
+    for kind in ("binary", "ordinal", "score"):
+        y = np.tile([0.0, 1.0, np.nan], 20)
+        assert mixed_model(y, kind=kind, fixed=fixed, random=random, check=False).n_obs == 40
