@@ -58,7 +58,8 @@ class PooledItems:
             w = agreement_weights(self.k, weights)
             sum_q = (self.counts * (self.counts @ w.T - 1.0)).sum(axis=1)
             den = self.r * (self.r - 1.0)
-            self._pa[weights] = np.divide(sum_q, den, out=np.zeros_like(sum_q), where=den > 0)
+            # a single rating is paired with nothing: its sum_q is 0 (its own weight 1 minus 1), so it gets 0 / 1
+            self._pa[weights] = sum_q / np.where(den > 0, den, 1.0)
         return self._pa[weights]
 
     def _head(self, f: np.ndarray) -> None:
