@@ -3,7 +3,7 @@ of the same rows into the same table, in the same run.
 
 (a) service: `case_set_import(file=...)`, everything an admin's upload does: read, gzip/encoding
     checks, CSV parsing, validation of every field, hashing, the conflict check, and the insert
-    (COPY into a staging table, then one INSERT ... SELECT) inside one transaction. Its check phase
+    (COPY straight into the table) inside one transaction. Its check phase
     (read + validate + hash, no database) is timed separately too, so the database part is service - check.
 (b) bare COPY: psycopg `COPY studies_case (...) FROM STDIN` of the same, already normalised rows
     (no parsing, no validation): the floor for getting these rows into this table.
@@ -242,8 +242,8 @@ def main() -> None:
         "ratio_bulk_create_to_copy": med["bulk_create"] / med["copy"],
         "ratio_service_orm_to_copy": med["service_orm"] / med["copy"],
         "environment": env,
-        "notes": ("service = case_set_import from the CSV file (parse, validate, hash, conflict check, COPY into "
-                  "a staging table and one INSERT ... SELECT, in one transaction); service_orm = the same with "
+        "notes": ("service = case_set_import from the CSV file (parse, validate, hash, conflict check, COPY "
+                  "straight into the table, in one transaction); service_orm = the same with "
                   "bulk_create instead of COPY; copy/bulk_create insert the already normalised rows only. "
                   "check_only = the service's read+validate+hash phase without the database. Medians over "
                   "alternating runs, each from empty tables. The machine is shared: see load_average_at_end."),

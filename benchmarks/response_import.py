@@ -9,7 +9,7 @@ under a minute.
 
 (a) service: `responses_import(study=..., file=...)`: read, parse, validate every row (grid key, the
     exact prompt the study sends, types and ranges), parse each answer and find persona leaks,
-    then COPY into a staging table and one INSERT ... SELECT, in one transaction.
+    then COPY straight into the table, in one transaction.
 (b) bare COPY: `COPY studies_response (...) FROM STDIN` of the same rows with every column already
     computed: the floor for getting these rows into this table.
 (c) bare bulk_create of the same rows as Response instances, batches of 1,000.
@@ -214,7 +214,7 @@ def main() -> None:
         "ratio_service_orm_to_copy": med["service_orm"] / med["copy"],
         "environment": env,
         "notes": ("service = responses_import from the JSONL file (parse, validate every row against the study, "
-                  "answer parsing and leak detection, COPY into a staging table and one INSERT ... SELECT); "
+                  "answer parsing and leak detection, COPY straight into the table); "
                   "service_orm = the same with bulk_create; copy/bulk_create insert the already computed rows "
                   "only. check_only = parse + validate without inserting. Medians over alternating runs, each "
                   "from an empty table. The machine is shared: see load_average_at_end."),
