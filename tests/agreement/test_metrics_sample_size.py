@@ -587,6 +587,7 @@ def _smallest_by_brute_force(grid, widths, target):
     ("gwet_ac1", [0.3, 0.7], 0.25, 2, 200, 0.9),
     ("fleiss_kappa", [0.3, 0.7], 0.09, 2, 200, 0.95),  # no grid point narrow enough: the law from 500 items
     ("average_cohen_kappa", [0.4, 0.6], 0.35, 3, 200, 0.95),
+    ("fleiss_kappa", [0.5, 0.5], 1.2, 3, 200, 0.95),  # narrow enough at the first grid point: floored at 10
 ])
 def test_simulated_sample_size_is_the_replayed_search(statistic, prevalence, width, m, n_replicates, confidence):
     z = stats.norm.ppf((1 + confidence) / 2)
@@ -599,11 +600,42 @@ def test_simulated_sample_size_is_the_replayed_search(statistic, prevalence, wid
     wanted, i = _smallest_by_brute_force(grid, widths, width)
     plan = sample_size_for_width(statistic=statistic, expected=0.6, prevalence=prevalence, width=width,
                                  raters_per_item=m, n_replicates=n_replicates, confidence=confidence, seed=5)
-    assert (plan.n_items, plan.capped, plan.floored, plan.messages) == (wanted, False, False, ())
+    n = max(wanted, MIN_ITEMS)
+    floored = (f"{wanted} items would do in theory, but a large-sample width means little on fewer than 10 items: "
+               "plan at least 10.",)
+    assert (plan.n_items, plan.capped, plan.floored, plan.messages) == (
+        n, False, wanted < n, floored if wanted < n else ())
     assert plan.design.to_dict() == _design_dict(
-        statistic, 0.6, ss.model_kappa(statistic, 0.6, prevalence), prevalence, wanted, m, m, confidence,
-        widths[i] / (2 * z) * math.sqrt(grid[i] / wanted), n_replicates=reps,
-        simulated_items=int(grid[i]) if grid[i] != wanted else None, seed=5)
+        statistic, 0.6, ss.model_kappa(statistic, 0.6, prevalence), prevalence, n, m, m, confidence,
+        widths[i] / (2 * z) * math.sqrt(grid[i] / n), n_replicates=reps,
+        simulated_items=int(grid[i]) if grid[i] != n else None, seed=5)
+
+
+@pytest.mark.parametrize(("grid", "widths", "target", "expected"), [
+    ([10, 14], [0.5, 0.36], 0.45, (11, 1)),  # the law from 14 items says 9: never at or below the point before
+    ([10, 14], [0.5, 0.4], 0.45, (12, 1)),
+    ([10, 14], [0.4, 0.3], 0.45, (8, 0)),  # narrow enough at the first point: the law alone
+    ([10, 14], [0.5, 0.45], 0.45, (14, 1)),  # a width equal to the target is narrow enough
+    ([10], [0.5], 0.5, (10, 0)),  # a whole number is not rounded up
+    ([10, 14], [0.6, 0.5], 0.25, (56, 1)),  # none narrow enough: the law from the last point
+])
+def test_smallest_n_against_brute_force(grid, widths, target, expected):
+    assert ss._smallest_n(np.array(grid), np.array(widths), target) == expected
+    assert _smallest_by_brute_force(grid, widths, target) == expected
+
+
+def test_the_bounds_themselves_are_neither_capped_nor_floored():
+    sd1 = math.sqrt(kappa_variance(0.6, [0.3, 0.7]))
+    for n in (MIN_ITEMS, MAX_ITEMS):
+        plan = sample_size_for_width(**{**CLOSED, "width": 2 * Z95 * sd1 / math.sqrt(n)})
+        assert (plan.n_items, plan.capped, plan.floored, plan.messages) == (n, False, False, ())
+
+
+def test_a_search_on_a_category_too_rare_to_vary_is_refused_in_full():
+    message = _message(sample_size_for_width, statistic="fleiss_kappa", expected=0.5, prevalence=[1 - 1e-9, 1e-9],
+                       width=0.3, n_replicates=200)
+    assert message == ("prevalence: a category this rare leaves the simulated studies without variation, where the "
+                       "coefficient is undefined")
 
 
 def test_the_studies_without_variation_are_named_in_the_plan():
