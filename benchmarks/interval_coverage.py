@@ -19,8 +19,17 @@ from the same p_a and their own chance agreement. Weighted Cohen/test-retest sce
 tables from an explicit joint distribution P with neighbour confusions, whose weighted and unweighted
 kappas differ; the truth is the kappa of P. Proportions, Brier score, consistency, regression slope,
 rank correlations of condition means, Bradley-Terry strengths and ICCs have their truths written next
-to their scenario. The expected calibration error has no interval; its bias on perfectly calibrated
-data is reported instead.
+to their scenario. Conger's kappa lets each rater guess from its own margins (its truth is then not
+Fleiss'); the leave-one-out judge truths enumerate the other clinicians' rating patterns; the two-way
+bootstrap draws the raters' reliabilities from a population, whose mean pairwise kappa is the truth.
+Case-clustered intervals (persona effects, matched rankings, ECE) simulate case effects shared by a
+case's answers. The persona-effect models fit a small crossed design (cases x 3 personas, 2 of 6
+clinicians per response): scores from the linear mixed model itself, levels from a Gaussian copula
+under which the proportional-odds model holds marginally, binary outcomes from the crossed logistic
+GLMM (conditional truth for the Bayesian fit, population-averaged by quadrature for GEE). These fits
+take 0.1-0.5 s each, so their scenarios use 300-400 data sets. ``metrics.calibration``'s ECE has no
+interval; its bias on perfectly calibrated data is reported instead (the report's case-clustered,
+bias-shifted ECE interval has scenarios).
 
 Baseline, in the same run: the plain Wald interval p +/- z sqrt(p (1 - p) / n) beside the Wilson
 interval on the same simulated proportions, which shows why the proportions use Wilson.
@@ -58,18 +67,29 @@ from agreement.metrics import (  # noqa: E402
     brennan_prediger,
     calibration,
     cohen_kappa,
+    conger_kappa,
     consistency_rate,
     fleiss_kappa,
     gwet_ac,
     intra_rater_agreement,
     judge_agreement,
+    judge_vs_leave_one_out,
     krippendorff_alpha,
+    n_weighted_kappa_average,
     order_effect,
     pairwise_cohen_kappa,
     percent_agreement,
     rank_agreement,
     triage_rates,
 )
+from agreement.metrics.clustered import (  # noqa: E402
+    ece_clustered,
+    ece_difference,
+    matched_rank_agreement,
+    paired_difference,
+)
+from agreement.metrics.kappa_bootstrap import two_way_bootstrap_average  # noqa: E402
+from agreement.metrics.mixed import mixed_model  # noqa: E402
 from agreement.metrics.ranking import ELO_BASE, ELO_SCALE  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "interval_coverage.json"
@@ -232,10 +252,11 @@ def pooled(method: str, weights: str | None, n: int, boot: bool, missing: float 
 
 def alpha(level: str, n: int) -> Callable:
     truth = pooled_truth("fleiss", None, M3, S5)  # = mean s_r s_q at every level under this model
+    labels = [1, 2, 3] if level == "ratio" else [0, 1, 2]  # the ratio metric reads the labels as values > 0
 
     def simulate(rng, n_boot):
         ratings = copy_or_guess(rng, n, M3, S5, missing=0.1)
-        res = krippendorff_alpha(ratings, labels=[0, 1, 2], level=level, n_boot=n_boot, seed=seed_of(rng))
+        res = krippendorff_alpha(ratings, labels=labels, level=level, n_boot=n_boot, seed=seed_of(rng))
         return [(res.ci_low, res.ci_high, truth)]
 
     return simulate
@@ -374,17 +395,304 @@ def icc(form: str, n: int, k: int) -> Callable | None:
         return None
     var_t, var_r, var_e = 1.0, 0.3, 0.7
     truth = {"icc1": var_t / (var_t + var_r + var_e), "icc2": var_t / (var_t + var_r + var_e),
-             "icc3": var_t / (var_t + var_e), "icc2k": k * var_t / (k * var_t + var_r + var_e),
+             "icc3": var_t / (var_t + var_e), "icc1k": k * var_t / (k * var_t + var_r + var_e),
+             "icc2k": k * var_t / (k * var_t + var_r + var_e),
              "icc3k": k * var_t / (k * var_t + var_e)}[form]
 
     def simulate(rng, n_boot):
         target = rng.normal(0, 1, (n, 1))
-        if form == "icc1":  # one-way model: a new rater for every item, rater and error variance merged
+        if form.startswith("icc1"):  # one-way model: a new rater for every item, rater and error variance merged
             scores = target + rng.normal(0, math.sqrt(var_r + var_e), (n, k))
         else:  # two-way model: the same k raters rate every item
             scores = target + rng.normal(0, math.sqrt(var_r), (1, k)) + rng.normal(0, math.sqrt(var_e), (n, k))
         res = getattr(intraclass_correlation(scores), form)
         return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+# --- Conger, averages over rater populations, the leave-one-out judge --------------------------------
+
+GUESS = np.array([[0.5, 0.3, 0.2], [0.3, 0.4, 0.3], [0.6, 0.3, 0.1], [0.2, 0.3, 0.5], [0.4, 0.4, 0.2]])
+
+
+def own_margins(rng, n_items: int, m: np.ndarray, s: np.ndarray, guess: np.ndarray, missing: float) -> np.ndarray:
+    """Copy or guess where rater r guesses from its own margins guess[r] (Conger's chance term differs from Fleiss')."""
+    truth = rng.choice(m.size, size=n_items, p=m)
+    cum = guess.cumsum(axis=1)
+    draws = (rng.random((n_items, s.size, 1)) > cum[None, :, :-1]).sum(axis=2)
+    ratings = np.where(rng.random((n_items, s.size)) < s, truth[:, None], draws).astype(float)
+    ratings[rng.random(ratings.shape) < missing] = np.nan
+    return ratings
+
+
+def conger_truth(m: np.ndarray, s: np.ndarray, guess: np.ndarray, weights: str | None) -> float:
+    """Population Conger kappa: mean pairwise p_a over the mean pairwise chance agreement of the raters' margins.
+
+    Raters r and q: P(k, l) = s_r s_q m_k [k = l] + s_r (1 - s_q) m_k g_ql + (1 - s_r) s_q g_rk m_l
+    + (1 - s_r)(1 - s_q) g_rk g_ql; rater r's margin is s_r m + (1 - s_r) g_r. Missing ratings at
+    random leave both means unchanged (every pair is equally likely to be co-rated).
+    """
+    w = agreement_weights(m.size, weights)
+    margin = s[:, None] * m + (1 - s[:, None]) * guess
+    pa, pe = [], []
+    for r, q in combinations(range(s.size), 2):
+        joint = (s[r] * s[q] * np.diag(m) + s[r] * (1 - s[q]) * np.outer(m, guess[q])
+                 + (1 - s[r]) * s[q] * np.outer(guess[r], m) + (1 - s[r]) * (1 - s[q]) * np.outer(guess[r], guess[q]))
+        pa.append((w * joint).sum())
+        pe.append(margin[r] @ w @ margin[q])
+    return float((np.mean(pa) - np.mean(pe)) / (1 - np.mean(pe)))
+
+
+def conger(weights: str | None, n: int, boot: bool) -> Callable:
+    truth = conger_truth(M3, S5, GUESS, weights)
+
+    def simulate(rng, n_boot):
+        ratings = own_margins(rng, n, M3, S5, GUESS, missing=0.1)
+        res = conger_kappa(ratings, labels=[0, 1, 2], weights=weights, n_boot=n_boot if boot else 0,
+                           seed=seed_of(rng))
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+S_LOW, S_HIGH = 0.5, 0.95  # raters' reliabilities drawn from U(S_LOW, S_HIGH) afresh in every data set
+
+
+def rater_population(n: int, n_raters: int, two_way: bool) -> Callable:
+    """Light's average when the raters are a sample of raters: truth E[s_r s_q] = (E s)^2 over independent raters.
+
+    The two-way (items and raters) bootstrap targets that mean; the jackknife, which holds the drawn
+    raters fixed, targets the mean over the drawn raters and is shown beside it on the same data.
+    """
+    truth = ((S_LOW + S_HIGH) / 2) ** 2
+
+    def simulate(rng, n_boot):
+        s = rng.uniform(S_LOW, S_HIGH, n_raters)
+        ratings = copy_or_guess(rng, n, M3, s)
+        if two_way:
+            res = two_way_bootstrap_average(ratings, labels=[0, 1, 2], n_boot=n_boot, seed=seed_of(rng))
+        else:
+            res = pairwise_cohen_kappa(ratings, labels=[0, 1, 2], n_boot=0).average
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+Q5 = np.array([0.05, 0.1, 0.3, 0.5, 0.6])  # each rater's share of missing ratings
+
+
+def n_weighted(n: int) -> Callable:
+    """n-weighted average kappa: its limit weighs pair (r, q) by the co-rated share (1 - q_r)(1 - q_q)."""
+    pairs = list(combinations(range(S5.size), 2))
+    w = np.array([(1 - Q5[r]) * (1 - Q5[q]) for r, q in pairs])
+    truth = float(w @ np.array([S5[r] * S5[q] for r, q in pairs]) / w.sum())
+
+    def simulate(rng, n_boot):
+        ratings = copy_or_guess(rng, n, M3, S5)
+        ratings[rng.random(ratings.shape) < Q5] = np.nan
+        res = n_weighted_kappa_average(ratings, labels=[0, 1, 2])
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+def rating_given_truth(s: float, m: np.ndarray) -> np.ndarray:
+    """P(rating = x | true category t) under copy or guess, as a (t, x) matrix."""
+    return s * np.eye(m.size) + (1 - s) * np.tile(m, (m.size, 1))
+
+
+def loo_truths(m: np.ndarray, clinicians: np.ndarray, s_judge: float) -> dict:
+    """Population kappas of the judge and of each clinician against the majority of the other clinicians.
+
+    Enumerates every rating pattern of the others given the true category; a tied majority has no
+    consensus (the default tie rule, ``exclude``), so the tables are conditional on a majority existing.
+    """
+    k, out = m.size, {"judge": [], "clinician": []}
+    judge_p = rating_given_truth(s_judge, m)
+    for c in range(clinicians.size):
+        others = [rating_given_truth(s, m) for i, s in enumerate(clinicians) if i != c]
+        clin_p = rating_given_truth(clinicians[c], m)
+        cons = np.zeros((k, k))  # (true category, consensus)
+        for pattern in np.ndindex(*(k,) * len(others)):
+            counts = np.bincount(pattern, minlength=k)
+            if (counts == counts.max()).sum() > 1:
+                continue
+            cons[:, counts.argmax()] += np.prod([p[:, x] for p, x in zip(others, pattern, strict=True)], axis=0)
+        for name, rater in (("judge", judge_p), ("clinician", clin_p)):
+            out[name].append(table_kappa((m[:, None] * rater).T @ cons, None))
+    judge, clin = np.array(out["judge"]), np.array(out["clinician"])
+    return {"judge": float(judge.mean()), "clinician": float(clin.mean()), "difference": float((judge - clin).mean()),
+            "per_rater_judge": judge}
+
+
+def judge_loo(n: int, which: str) -> Callable:
+    clinicians, s_judge = S5[:4], 0.75
+    truths = loo_truths(M3, clinicians, s_judge)
+
+    def simulate(rng, n_boot):
+        ratings = copy_or_guess(rng, n, M3, np.r_[clinicians, s_judge])
+        res = judge_vs_leave_one_out(ratings[:, :4], ratings[:, 4], labels=[0, 1, 2])
+        if which == "per_rater":
+            return [(r.judge_kappa.ci_low, r.judge_kappa.ci_high, t)
+                    for r, t in zip(res.per_rater, truths["per_rater_judge"], strict=True)]
+        coef = {"judge": res.judge_average, "difference": res.difference}[which]
+        return [(coef.ci_low, coef.ci_high, truths[which])]
+
+    return simulate
+
+
+# --- case-clustered comparisons (persona effects, matched rankings, ECE) -----------------------------
+
+def persona_effect(n_cases: int) -> Callable:
+    """Persona minus baseline: per case 2 models x 2 samples of d = 0.3 + u_case + e, u ~ N(0, .4^2), e ~ N(0, 1)."""
+    truth = 0.3
+
+    def simulate(rng, n_boot):
+        case = np.repeat(np.arange(n_cases), 4)
+        d = truth + rng.normal(0, 0.4, n_cases)[case] + rng.normal(0, 1.0, case.size)
+        res = paired_difference(d, case, n_boot=n_boot, seed=seed_of(rng))
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+def matched_rank(n_cases: int, noise: float) -> Callable:
+    """Clinicians' and judge's persona means on the same responses: every case answered under the six
+    conditions, scores TRUE_A / TRUE_B + a case effect N(0, 1) shared by the case's responses + noise."""
+    truth = float(stats.kendalltau(TRUE_A, TRUE_B).statistic)
+    k = TRUE_A.size
+
+    def simulate(rng, n_boot):
+        case = np.repeat(np.arange(n_cases), k)
+        cond = np.tile(np.arange(k), n_cases)
+        shared = rng.normal(0, 1.0, n_cases)[case]
+        a = TRUE_A[cond] + shared + rng.normal(0, noise, case.size)
+        b = TRUE_B[cond] + shared + rng.normal(0, noise, case.size)
+        res = matched_rank_agreement(cond, case, a, b, n_boot=n_boot, seed=seed_of(rng)).kendall_tau_b
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+def miscalibrated(rng, n_cases: int, per_case: int, gap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Confidence c ~ U(.35, .85); P(correct) = c - gap + a case shift of +/-.1 (never clipped), so every
+    equal-width bin is off by exactly `gap` and the population ECE is `gap`."""
+    case = np.repeat(np.arange(n_cases), per_case)
+    conf = rng.uniform(0.35, 0.85, case.size)
+    shift = rng.choice([-0.1, 0.1], n_cases)[case]
+    return conf, (rng.random(case.size) < conf - gap + shift).astype(float), case
+
+
+def ece_shifted(n_cases: int, gap: float) -> Callable:
+    def simulate(rng, n_boot):
+        conf, hit, case = miscalibrated(rng, n_cases, 3, gap)
+        res = ece_clustered(conf, hit, case, n_boot=n_boot, seed=seed_of(rng))
+        return [(res.ci_low, res.ci_high, gap)]
+
+    return simulate
+
+
+def ece_diff(n_cases: int, gap_a: float, gap_b: float) -> Callable:
+    """Persona ECE minus baseline ECE on the same cases (each side its own answers): truth gap_a - gap_b."""
+    truth = gap_a - gap_b
+
+    def simulate(rng, n_boot):
+        side_a = miscalibrated(rng, n_cases, 3, gap_a)
+        side_b = miscalibrated(rng, n_cases, 3, gap_b)
+        res = ece_difference(side_a, side_b, n_boot=n_boot, seed=seed_of(rng))
+        return [(res.ci_low, res.ci_high, truth)]
+
+    return simulate
+
+
+# --- persona-effect models ----------------------------------------------------------------------------
+
+EFFECTS = {"a": 0.5, "b": -0.3}  # persona effects against the baseline (level "base")
+SD = {"case": 0.7, "clinician": 0.5, "response": 0.4}
+
+
+def ratings_design(rng, n_cases: int) -> dict:
+    """n_cases x 3 personas (base, a, b), each response rated by 2 of 6 clinicians: the report's ratings model."""
+    personas = np.array(["base", "a", "b"], dtype=object)
+    case = np.repeat(np.arange(n_cases), 3)
+    item = np.repeat(np.arange(case.size), 2)
+    rater = np.concatenate([rng.choice(6, 2, replace=False) for _ in range(case.size)])
+    persona = np.tile(personas, n_cases)[item]
+    return {"fixed": {"persona": persona}, "random": {"case": case[item], "clinician": rater, "response": item},
+            "beta": np.array([EFFECTS.get(p, 0.0) for p in persona]),
+            "parts": (case[item], rater, item, (n_cases, 6, case.size))}
+
+
+def random_part(rng, design: dict) -> np.ndarray:
+    case, rater, item, sizes = design["parts"]
+    return sum(rng.normal(0, SD[name], size)[codes]
+               for name, codes, size in zip(SD, (case, rater, item), sizes, strict=True))
+
+
+CUTS = np.array([-1.0, 0.5, 2.0])
+COPULA = {"case": 0.3, "clinician": 0.15, "response": 0.1}  # shares of the latent normal's variance
+
+
+def copula_ordinal(rng, design: dict) -> np.ndarray:
+    """Levels 0-3 from latent beta + e, e = logit(Phi(z)) with z a crossed normal (case, clinician, response).
+
+    e is exactly standard logistic at every row, so P(y <= j) = expit(c_j - beta): the proportional-odds
+    model holds marginally with the persona effects as its coefficients, while rows of one case,
+    clinician or response are correlated.
+    """
+    case, rater, item, sizes = design["parts"]
+    z = sum(rng.normal(0, math.sqrt(COPULA[name]), size)[codes]
+            for name, codes, size in zip(COPULA, (case, rater, item), sizes, strict=True))
+    z = z + rng.normal(0, math.sqrt(1 - sum(COPULA.values())), z.size)
+    latent = design["beta"] + stats.logistic.ppf(stats.norm.cdf(z))
+    return np.digitize(latent, CUTS).astype(float)
+
+
+def mean_level(beta: float) -> float:
+    """E[level] = sum_j P(y > j) = sum_j expit(beta - c_j) under the copula model."""
+    return float(stats.logistic.cdf(beta - CUTS).sum())
+
+
+def marginal_log_odds(beta: float) -> float:
+    """Population-averaged log-odds logit(E expit(beta + U)), U ~ N(0, case + clinician + response variance)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    sd = math.sqrt(sum(v**2 for v in SD.values()))
+    p = float(stats.logistic.cdf(beta + sd * nodes) @ (weights / weights.sum()))
+    return math.log(p / (1 - p))
+
+
+def persona_model(n_cases: int, fit: str) -> Callable:
+    """One persona-effect model of the report on a small crossed design, truth per persona effect.
+
+    ``lmm_score``: y = 1 + beta + case + clinician + response effects + N(0, .6^2); truth beta.
+    ``lmm_ordinal`` / ``ordered``: copula levels; truths the mean level shift (persona is the only fixed
+    factor, so E[y | persona] is the LMM's mean model exactly) and beta (proportional-odds coefficient).
+    ``vb`` / ``gee``: binary from the logistic GLMM with crossed case, clinician and response effects;
+    truths the conditional beta and the population-averaged log-odds difference (persona alone is a
+    saturated mean model, so GEE estimates each persona's marginal log-odds).
+    """
+    truth = {"lmm_score": dict(EFFECTS),
+             "lmm_ordinal": {p: mean_level(b) - mean_level(0.0) for p, b in EFFECTS.items()},
+             "ordered": dict(EFFECTS), "vb": dict(EFFECTS),
+             "gee": {p: marginal_log_odds(b) - marginal_log_odds(0.0) for p, b in EFFECTS.items()}}[fit]
+    kind = {"lmm_score": "score", "lmm_ordinal": "ordinal", "ordered": "ordinal", "vb": "binary", "gee": "binary"}[fit]
+
+    def simulate(rng, n_boot):
+        d = ratings_design(rng, n_cases)
+        if kind == "score":
+            y = 1.0 + d["beta"] + random_part(rng, d) + rng.normal(0, 0.6, d["beta"].size)
+        elif kind == "ordinal":
+            y = copula_ordinal(rng, d)
+        else:
+            eta = d["beta"] + random_part(rng, d)
+            y = (rng.random(eta.size) < stats.logistic.cdf(eta)).astype(float)
+        res = mixed_model(y, kind=kind, fixed=d["fixed"], random=d["random"], reference={"persona": "base"},
+                          seed=seed_of(rng), check=fit in ("ordered", "gee"))
+        res = res.check if fit in ("ordered", "gee") else res
+        if res is None or not res.ok:
+            return [(None, None, t) for t in truth.values()]
+        return [(e.ci_low, e.ci_high, truth[e.level]) for e in res.effects]
 
     return simulate
 
@@ -451,8 +759,86 @@ def scenarios() -> list[Scenario]:
                  n_boot=500, replicates=1000, expect="above"),
         Scenario("bradley_terry_bootstrap_n400", "bootstrap_percentile",
                  "Bradley-Terry Elo of 4 players, 400 comparisons", bt(400), n_boot=200, replicates=400),
+        # the remaining intervals of the agreement panel
+        Scenario("gwet_ac1_bootstrap_n40", "bootstrap_percentile", "Gwet AC1, n 40, item bootstrap",
+                 pooled("gwet", None, 40, True), n_boot=500),
+        Scenario("brennan_prediger_bootstrap_n40", "bootstrap_percentile", "Brennan-Prediger, n 40, item bootstrap",
+                 pooled("bp", None, 40, True), n_boot=500),
+        Scenario("percent_agreement_bootstrap_n40", "bootstrap_percentile", "percent agreement, n 40, item bootstrap",
+                 pooled("percent", None, 40, True), n_boot=500),
+        Scenario("alpha_ordinal_bootstrap_n40", "bootstrap_percentile", "Krippendorff ordinal, n 40, item bootstrap",
+                 alpha("ordinal", 40), n_boot=500, replicates=1000, expect="below"),
+        Scenario("alpha_ratio_bootstrap_n40", "bootstrap_percentile",
+                 "Krippendorff ratio (levels 1-3), n 40, item bootstrap", alpha("ratio", 40), n_boot=500,
+                 replicates=1000, expect="below"),
+        # coefficients beside the panel
+        Scenario("conger_t_n40", "t", "Conger, 5 raters with their own margins, 10 % missing, n 40, Gwet SE",
+                 conger(None, 40, False)),
+        Scenario("conger_quadratic_t_n40", "t", "Conger quadratic, same design, Gwet SE",
+                 conger("quadratic", 40, False), expect="below"),
+        Scenario("conger_quadratic_bootstrap_n40", "bootstrap_percentile", "Conger quadratic, n 40, item bootstrap",
+                 conger("quadratic", 40, True), n_boot=500),
+        Scenario("n_weighted_kappa_jackknife_n60", "jackknife_normal",
+                 "n-weighted average kappa, 5 raters missing 5-60 %, n 60", n_weighted(60)),
+        Scenario("two_way_bootstrap_6_raters_n60", "two_way_bootstrap_percentile",
+                 "Light's average, 6 raters drawn from a population, n 60; truth the population mean",
+                 rater_population(60, 6, True), n_boot=500, replicates=1000),
+        Scenario("two_way_bootstrap_12_raters_n60", "two_way_bootstrap_percentile",
+                 "Light's average, 12 raters drawn from a population, n 60", rater_population(60, 12, True),
+                 n_boot=500, replicates=500),
+        Scenario("jackknife_vs_rater_population_6_raters_n60", "jackknife_normal (raters fixed)",
+                 "the jackknife on the same data, against the population mean", rater_population(60, 6, False),
+                 expect="below"),
+        # the judge against the leave-one-out consensus of the clinicians
+        Scenario("judge_loo_per_rater_wald_n80", "wald",
+                 "judge vs majority of the 3 other clinicians, per clinician, n 80", judge_loo(80, "per_rater")),
+        Scenario("judge_loo_average_jackknife_n80", "jackknife_normal",
+                 "judge vs leave-one-out majority, mean of 4, n 80", judge_loo(80, "judge")),
+        Scenario("judge_loo_difference_jackknife_n80", "jackknife_normal",
+                 "judge minus clinician kappa vs leave-one-out majority, mean of 4, n 80", judge_loo(80, "difference")),
+        # persona effects, rankings and ECE, resampling cases
+        Scenario("persona_effect_case_bootstrap_30_cases", "case_cluster_bootstrap_percentile",
+                 "persona minus baseline, 30 cases x 4 pairs", persona_effect(30), n_boot=500,
+                 expect="below"),
+        Scenario("persona_effect_case_bootstrap_10_cases", "case_cluster_bootstrap_percentile",
+                 "persona minus baseline, 10 cases x 4 pairs", persona_effect(10), n_boot=500, expect="below"),
+        Scenario("matched_tau_b_case_bootstrap_6x40", "case_cluster_bootstrap_percentile",
+                 "tau-b of 6 persona means on matched responses, 40 cases, noise sd .5", matched_rank(40, 0.5),
+                 n_boot=500, replicates=1000, expect="above"),
+        Scenario("matched_tau_b_case_bootstrap_6x15_noisy", "case_cluster_bootstrap_percentile",
+                 "same, 15 cases, noise sd 1.5", matched_rank(15, 1.5), n_boot=500, replicates=1000, expect="below"),
+        Scenario("ece_shifted_gap10_100_cases", "case_cluster_bootstrap_bias_shifted",
+                 "ECE, true .10, 100 cases x 3 answers", ece_shifted(100, 0.10), n_boot=300, replicates=1000,
+                 expect="below"),
+        Scenario("ece_shifted_gap05_100_cases", "case_cluster_bootstrap_bias_shifted",
+                 "ECE, true .05, 100 cases x 3 answers", ece_shifted(100, 0.05), n_boot=300, replicates=1000,
+                 expect="below"),
+        Scenario("ece_shifted_gap0_100_cases", "case_cluster_bootstrap_bias_shifted",
+                 "ECE, true 0 (calibrated), 100 cases x 3 answers", ece_shifted(100, 0.0), n_boot=300,
+                 replicates=1000, expect="below"),
+        Scenario("ece_difference_case_bootstrap_200_cases", "case_cluster_bootstrap_percentile",
+                 "ECE .15 minus ECE .10 on the same 200 cases x 3 answers", ece_diff(200, 0.15, 0.10), n_boot=300,
+                 replicates=1000),
+        Scenario("ece_difference_case_bootstrap_100_cases", "case_cluster_bootstrap_percentile",
+                 "ECE .10 minus ECE .05 on the same 100 cases x 3 answers", ece_diff(100, 0.10, 0.05), n_boot=300,
+                 replicates=1000),
+        # persona-effect models (slow fits: few data sets)
+        Scenario("persona_lmm_score_wald_20_cases", "wald_model_se",
+                 "LMM of scores, 20 cases x 3 personas x 2 of 6 clinicians (120 ratings)",
+                 persona_model(20, "lmm_score"), replicates=400),
+        Scenario("persona_lmm_ordinal_wald_20_cases", "wald_model_se",
+                 "LMM of 4 levels (linear approximation), same design", persona_model(20, "lmm_ordinal"),
+                 replicates=400),
+        Scenario("persona_ordered_logit_cluster_20_cases", "wald_cluster_robust",
+                 "proportional-odds check, SE clustered by case, same data", persona_model(20, "ordered"),
+                 replicates=300),
+        Scenario("persona_vb_laplace_30_cases", "vb_laplace",
+                 "logistic GLMM (VB, Laplace SD), 30 cases x 3 personas x 2 of 6 clinicians", persona_model(30, "vb"),
+                 replicates=300),
+        Scenario("persona_gee_cluster_30_cases", "wald_cluster_robust",
+                 "GEE check (population-averaged log-odds), same design", persona_model(30, "gee"), replicates=300),
     ]
-    for form in ("icc1", "icc2", "icc3", "icc2k"):
+    for form in ("icc1", "icc2", "icc3", "icc1k", "icc2k", "icc3k"):
         simulate = icc(form, 30, 4)
         if simulate is not None:
             method = "f_satterthwaite" if form.startswith("icc2") else "f"

@@ -19,7 +19,7 @@ MODULE = runpy.run_path(str(BENCHMARK), run_name="interval_coverage")
 SCENARIOS = {s.name: s for s in MODULE["scenarios"]()}
 FLOOR_BELOW = 0.85
 
-# (scenario, data sets, bootstrap resamples); together about 30 s on one core
+# (scenario, data sets, bootstrap resamples); together about 45 s on one core
 FAST = [
     ("cohen_wald_binary_n100", 300, 0),
     ("cohen_wald_binary_n400", 300, 0),
@@ -46,13 +46,38 @@ FAST = [
     ("kendall_tau_b_bootstrap_6x40", 100, 200),
     ("spearman_bootstrap_6x40", 100, 200),
     ("bradley_terry_bootstrap_n400", 60, 100),
+    ("gwet_ac1_bootstrap_n40", 200, 200),
+    ("brennan_prediger_bootstrap_n40", 200, 200),
+    ("percent_agreement_bootstrap_n40", 200, 200),
+    ("alpha_ordinal_bootstrap_n40", 150, 200),
+    ("alpha_ratio_bootstrap_n40", 150, 200),
+    ("conger_t_n40", 200, 0),
+    ("conger_quadratic_t_n40", 200, 0),
+    ("conger_quadratic_bootstrap_n40", 200, 200),
+    ("n_weighted_kappa_jackknife_n60", 200, 0),
+    ("two_way_bootstrap_6_raters_n60", 60, 80),
+    ("judge_loo_per_rater_wald_n80", 100, 0),
+    ("judge_loo_average_jackknife_n80", 300, 0),
+    ("judge_loo_difference_jackknife_n80", 300, 0),
+    ("persona_effect_case_bootstrap_30_cases", 200, 200),
+    ("matched_tau_b_case_bootstrap_6x40", 100, 200),
+    ("ece_shifted_gap10_100_cases", 150, 150),
+    ("ece_difference_case_bootstrap_200_cases", 150, 150),
+    # the only persona-effect model here: the other fits take 0.1-0.5 s each (benchmark only)
+    ("persona_lmm_score_wald_20_cases", 20, 0),
 ]
 
 
 def test_every_scenario_runs_in_the_suite_or_is_named_here():
     in_suite = {name for name, _, _ in FAST}
     benchmark_only = {"cohen_wald_skewed_n30", "accuracy_wald_baseline_p10_n30", "cohen_wald_quadratic_n400",
-                      "alpha_nominal_bootstrap_n200", "kendall_tau_b_bootstrap_6x20_noisy"}
+                      "alpha_nominal_bootstrap_n200", "kendall_tau_b_bootstrap_6x20_noisy",
+                      "two_way_bootstrap_12_raters_n60", "jackknife_vs_rater_population_6_raters_n60",
+                      "persona_effect_case_bootstrap_10_cases", "matched_tau_b_case_bootstrap_6x15_noisy",
+                      "ece_shifted_gap05_100_cases", "ece_shifted_gap0_100_cases",
+                      "ece_difference_case_bootstrap_100_cases", "persona_lmm_ordinal_wald_20_cases",
+                      "persona_ordered_logit_cluster_20_cases", "persona_vb_laplace_30_cases",
+                      "persona_gee_cluster_30_cases"}
     icc = {name for name in SCENARIOS if name.startswith("icc")}
     assert set(SCENARIOS) == in_suite | benchmark_only | icc
 
@@ -72,13 +97,17 @@ def test_interval_covers_the_truth_at_its_stated_rate(name, replicates, n_boot):
         assert observed >= low, row
 
 
-@pytest.mark.parametrize("name", ["cohen_wald_skewed_n30", "accuracy_wald_baseline_p10_n30"])
-def test_documented_small_sample_failures_still_fail(name):
-    row = MODULE["coverage"](SCENARIOS[name], 300, seed=5, n_boot=0)
+@pytest.mark.parametrize(("name", "n_boot"), [
+    ("cohen_wald_skewed_n30", 0), ("accuracy_wald_baseline_p10_n30", 0),
+    ("jackknife_vs_rater_population_6_raters_n60", 0),  # raters held fixed: not the rater population's mean
+    ("ece_shifted_gap0_100_cases", 100),  # the plug-in ECE's upward bias at a true ECE of 0
+])
+def test_documented_small_sample_failures_still_fail(name, n_boot):
+    row = MODULE["coverage"](SCENARIOS[name], 300, seed=5, n_boot=n_boot)
     assert row["observed"] < row["band"][0] - 0.05, row
 
 
-@pytest.mark.parametrize("form", ["icc1", "icc2", "icc3", "icc2k"])
+@pytest.mark.parametrize("form", ["icc1", "icc2", "icc3", "icc1k", "icc2k", "icc3k"])
 def test_icc_f_intervals_cover_under_the_normal_model(form):
     name = f"{form}_n30_k4"
     if name not in SCENARIOS:
