@@ -41,7 +41,7 @@ from scipy import stats
 
 from . import _bootstrap
 from ._core import check_confidence, finite_or_none, insufficient
-from .ranking import _spearman, _tau_b
+from .ranking import _codes, _spearman, _tau_b
 from .rankings_overlap import rank_biased_overlap
 from .results import (
     REASON_EMPTY,
@@ -121,8 +121,8 @@ class MatchedRanking(_Serialisable):
 
 
 def _order(conditions: Sequence, means: np.ndarray) -> tuple:
-    """Conditions best first (highest mean), ties broken by name."""
-    return tuple(c for _, c in sorted(zip((-m for m in means), conditions, strict=True)))
+    """Conditions best first (highest mean), ties in the given order (``conditions`` come sorted by name)."""
+    return tuple(conditions[i] for i in sorted(range(len(conditions)), key=lambda i: -means[i]))
 
 
 def exact_tau_pvalue(x: np.ndarray, y: np.ndarray) -> float:
@@ -170,13 +170,12 @@ def matched_rank_agreement(
     total = a.size
     keep = ~np.isnan(a) & ~np.isnan(b)
     a, b, cond, clus = a[keep], b[keep], cond[keep], clus[keep]
-    levels = sorted(set(cond.tolist()))
+    levels, code = _codes(cond.tolist())  # sorted by name (by their text when names mix types, as rank_agreement)
     k = len(levels)
-    code = np.array([levels.index(c) for c in cond.tolist()], dtype=int)
     onehot = np.zeros((a.size, k))
     onehot[np.arange(a.size), code] = 1.0
     features = np.hstack([onehot * a[:, None], onehot * b[:, None], onehot])
-    ids, sums = cluster_sums(clus, features) if a.size else (np.zeros(0), np.zeros((0, 3 * k)))
+    ids, sums = cluster_sums(clus, features)
     total_sums = sums.sum(axis=0)
     counts = total_sums[2 * k:]
     mean_a, mean_b = total_sums[:k] / counts, total_sums[k:2 * k] / counts
@@ -229,7 +228,7 @@ def paired_difference(differences: np.ndarray, clusters: Sequence, *, n_boot: in
     ids, sums = cluster_sums(np.asarray(clusters)[ok], np.column_stack([d[ok], np.ones(ok.sum())]))
     case_means = sums[:, 0] / sums[:, 1]
     value = float(case_means.mean())
-    p, p_method = sign_flip_pvalue(case_means - 0.0, n_perm=max(n_boot, 1000), seed=seed)
+    p, p_method = sign_flip_pvalue(case_means, n_perm=max(n_boot, 1000), seed=seed)
     low = high = method = None
     if n_boot > 0 and ids.size >= 2:
         rep = case_weights(ids.size, n_boot, seed) @ case_means.astype(np.float32) / ids.size
@@ -254,10 +253,9 @@ def _ece_features(conf: np.ndarray, hit: np.ndarray, n_bins: int) -> np.ndarray:
 
 
 def _ece_from_sums(s: np.ndarray, n_bins: int) -> np.ndarray:
+    """ECE from per-bin sums; never 0 rows: every case has a row, and a resample holds as many cases as the data."""
     n_b, c_b, h_b = s[..., :n_bins], s[..., n_bins:2 * n_bins], s[..., 2 * n_bins:]
-    n = n_b.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.abs(h_b - c_b).sum(axis=-1) / np.where(n > 0, n, np.nan)
+    return np.abs(h_b - c_b).sum(axis=-1) / n_b.sum(axis=-1)
 
 
 def ece_clustered(confidence: np.ndarray, correct: np.ndarray, clusters: Sequence, *, n_bins: int = 10,
