@@ -267,6 +267,10 @@ def _design_dict(statistic, expected, kappa, prevalence, n, m, pool, confidence,
     ("average_cohen_kappa", [0.3, 0.7], 2000, 3, 400, 400, [260, 140], 0.95),
     # a rare category: some studies without variation, left out and counted
     ("fleiss_kappa", [0.97, 0.03], 10, 2, 200, 200, [200], 0.95),
+    # 500 x 8 cells per study: chunks of exactly 400,000 // 4,000 = 100
+    ("fleiss_kappa", [0.4, 0.6], 500, 8, 300, 300, [100, 100, 100], 0.95),
+    # three categories: 3 x 3 pair tables of 3 x 3 cells, chunks of 400,000 // (1,500 + 81) = 253
+    ("average_cohen_kappa", [0.2, 0.5, 0.3], 2000, 3, 400, 400, [253, 147], 0.95),
 ])
 def test_simulated_design_is_the_sd_over_the_replayed_studies(statistic, prevalence, n, m, n_replicates, reps, chunks,
                                                               confidence):
@@ -329,6 +333,7 @@ SHARE = ("prevalence: every share must lie strictly between 0 and 1: leave out a
     ({"prevalence": [0.0, 1.0]}, SHARE),
     ({"prevalence": [0.5, 1.0]}, SHARE),
     ({"prevalence": [0.5, -0.5, 1.0]}, SHARE),
+    ({"prevalence": [0.0, 0.5, 0.5]}, SHARE),
     ({"prevalence": [1.0]}, "prevalence: needs one share per category, at least two categories"),
     ({"prevalence": [0.5, 0.6]}, "prevalence: the shares must sum to 1, not 1.100"),
     ({"prevalence": [0.3, 0.689]}, "prevalence: the shares must sum to 1, not 0.989"),
@@ -345,6 +350,7 @@ SHARE = ("prevalence: every share must lie strictly between 0 and 1: leave out a
     ({"width": 0}, "width: the full width of the interval must lie in (0, 2]"),
     ({"width": 2.01}, "width: the full width of the interval must lie in (0, 2]"),
     ({"confidence": 0}, "confidence: must lie strictly between 0 and 1"),
+    ({"confidence": "x"}, "confidence: must be a number, not 'x'"),
     ({"confidence": 1}, "confidence: must lie strictly between 0 and 1"),
     ({"statistic": "icc"}, "statistic: must be one of cohen_kappa, average_cohen_kappa, fleiss_kappa, gwet_ac1, not "
                            "'icc'"),
@@ -617,6 +623,7 @@ def test_simulated_sample_size_is_the_replayed_search(statistic, prevalence, wid
     ([10, 14], [0.4, 0.3], 0.45, (8, 0)),  # narrow enough at the first point: the law alone
     ([10, 14], [0.5, 0.45], 0.45, (14, 1)),  # a width equal to the target is narrow enough
     ([10], [0.5], 0.5, (10, 0)),  # a whole number is not rounded up
+    ([10, 14], [0.45, 0.3], 0.45, (10, 0)),
     ([10, 14], [0.6, 0.5], 0.25, (56, 1)),  # none narrow enough: the law from the last point
 ])
 def test_smallest_n_against_brute_force(grid, widths, target, expected):
@@ -632,8 +639,10 @@ def test_the_bounds_themselves_are_neither_capped_nor_floored():
 
 
 def test_a_search_on_a_category_too_rare_to_vary_is_refused_in_full():
-    message = _message(sample_size_for_width, statistic="fleiss_kappa", expected=0.5, prevalence=[1 - 1e-9, 1e-9],
-                       width=0.3, n_replicates=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no study defined: refused without a numpy warning
+        message = _message(sample_size_for_width, statistic="fleiss_kappa", expected=0.5, prevalence=[1 - 1e-9, 1e-9],
+                           width=0.3, n_replicates=200)
     assert message == ("prevalence: a category this rare leaves the simulated studies without variation, where the "
                        "coefficient is undefined")
 
@@ -652,3 +661,30 @@ def test_the_default_seed_is_zero():
     assert design_width(**common, n_items=30).seed == 0
     plan = sample_size_for_width(**common, width=0.4)
     assert plan == sample_size_for_width(**common, width=0.4, seed=0) and plan.design.seed == 0
+
+
+@pytest.mark.parametrize("prevalence", [[0.3, 0.7], [0.2, 0.5, 0.3], [0.1, 0.2, 0.3, 0.4]])
+@pytest.mark.parametrize("ac1", [0.5, 0.8])
+def test_the_model_kappa_of_an_ac1_gives_that_ac1_on_the_model_table(prevalence, ac1):
+    kappa = ss.model_kappa("gwet_ac1", ac1, prevalence)
+    table = ss.model_table(kappa, prevalence)
+    p, k = table.sum(axis=1), len(prevalence)
+    chance = (p * (1 - p)).sum() / (k - 1)  # Gwet (2008): chance agreement from the mean margins
+    assert (np.trace(table) - chance) / (1 - chance) == pytest.approx(ac1, abs=1e-12)
+    assert (np.trace(table) - (p**2).sum()) / (1 - (p**2).sum()) == pytest.approx(kappa, abs=1e-12)
+
+
+def test_two_defined_studies_are_enough_for_an_sd():
+    # seed 2: 198 of the 200 studies of two items have no variation
+    design = design_width(statistic="fleiss_kappa", expected=0.5, prevalence=[0.995, 0.005], n_items=2,
+                          n_replicates=200, seed=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = _coefficients(_replayed_ratings(2, [200], 2, 2, [0.995, 0.005], 0.5), 2, "fleiss_kappa")
+    assert design.n_undefined == 198 and np.isfinite(values).sum() == 2
+    assert design.se == pytest.approx(np.std(values[np.isfinite(values)], ddof=1), rel=1e-9)
+
+
+def test_the_average_kappa_of_two_raters_is_the_closed_form_of_cohens_kappa():
+    common = {"expected": 0.6, "prevalence": [0.3, 0.7], "n_items": 80}
+    average = design_width(statistic="average_cohen_kappa", **common)
+    assert average.method == "closed_form" and average.width == design_width(statistic="cohen_kappa", **common).width
