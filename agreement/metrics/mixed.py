@@ -73,7 +73,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy import sparse, stats
+from scipy import sparse, special, stats
 
 from ._core import check_confidence, finite_or_none
 from .results import STATUS_INSUFFICIENT, STATUS_NO_VARIATION, STATUS_OK, _Serialisable
@@ -302,28 +302,47 @@ def _fit_lmm(d: _Design, z: float, level: float) -> dict:
     With relative SDs theta (u_k ~ N(0, sigma^2 theta_k^2)), Lambda = diag(theta per column) and
     M = Lambda Z'Z Lambda + I: -2 REML = log|M| + log|R| + (n - p) (1 + log(2 pi r2 / (n - p))), where
     R = X'X - X'Z Lambda M^-1 Lambda Z'X and r2 the penalised residual sum of squares (Bates, Maechler,
-    Bolker & Walker 2015, eq. 42). One sparse factorisation of M per evaluation, minimised over theta >= 0.
+    Bolker & Walker 2015, eq. 42), minimised over theta >= 0. Each row has one level of every random
+    factor, so the block of M that belongs to one factor is diagonal: the factor with the most levels (the
+    responses, in a report) is eliminated in closed form and only the Schur complement on the other
+    factors' levels is factorised, one sparse LU per evaluation.
     """
     from scipy.optimize import minimize
     from scipy.sparse.linalg import splu
 
     names = list(d.random)
-    zmat, ident = _random_design(d)
     n, p = d.x.shape
-    ztz, ztx, zty = (zmat.T @ zmat).tocsc(), np.asarray(zmat.T @ d.x), zmat.T @ d.y
+    big = max(names, key=lambda k: d.n_levels[k])
+    rest = [k for k in names if k != big]
+    zb = _indicators(d.random[big], d.n_levels[big]).tocsc()
+    zo = sparse.hstack([_indicators(d.random[k], d.n_levels[k]) for k in rest]).tocsc() if rest else \
+        sparse.csc_matrix((n, 0))
+    zmat, nb = sparse.hstack([zb, zo]).tocsc(), d.n_levels[big]
+    # Per column of [Z_big, Z_rest]: the position of its factor's theta.
+    which = np.repeat([names.index(k) for k in (big, *rest)], [d.n_levels[k] for k in (big, *rest)])
+    counts = np.asarray(zb.sum(axis=0)).ravel()
+    k_bo, g_oo = (zb.T @ zo).tocsr(), (zo.T @ zo).tocsc()
+    zty_x = np.asarray(zmat.T @ np.column_stack([d.y, d.x]))
     xtx, xty = d.x.T @ d.x, d.x.T @ d.y
 
     def solve(theta):
-        lam = theta[ident]
-        scale = sparse.diags(lam)
-        factor = splu((scale @ ztz @ scale + sparse.identity(lam.size)).tocsc(), permc_spec="MMD_AT_PLUS_A")
-        cx, cy = lam[:, None] * ztx, lam * zty
-        a = factor.solve(np.column_stack([cy, cx]))
-        r = xtx - cx.T @ a[:, 1:]
-        beta = np.linalg.solve(r, xty - cx.T @ a[:, 0])
+        lam = theta[which]
+        root = np.sqrt(lam[:nb] ** 2 * counts + 1)  # M's diagonal block of the big factor, square-rooted
+        half = sparse.diags(lam[:nb] / root) @ k_bo @ sparse.diags(lam[nb:])  # its inverse root times M_BO
+        c = lam[:, None] * zty_x  # Lambda Z'[y X]
+        cb = c[:nb] / root[:, None]
+        a_o, logdet = np.zeros((0, c.shape[1])), 2 * np.sum(np.log(root))
+        if rest:
+            schur = sparse.diags(lam[nb:]) @ g_oo @ sparse.diags(lam[nb:]) + sparse.identity(lam.size - nb)
+            factor = splu((schur - half.T @ half).tocsc(), permc_spec="MMD_AT_PLUS_A")
+            a_o = factor.solve(c[nb:] - half.T @ cb)
+            logdet += np.sum(np.log(np.abs(factor.U.diagonal())))
+        a = np.vstack([(cb - half @ a_o) / root[:, None], a_o])  # M^-1 Lambda Z'[y X]
+        r = xtx - c[:, 1:].T @ a[:, 1:]
+        beta = np.linalg.solve(r, xty - c[:, 1:].T @ a[:, 0])
         u = a[:, 0] - a[:, 1:] @ beta
         resid = d.y - d.x @ beta - zmat @ (lam * u)
-        return beta, r, resid @ resid + u @ u, np.sum(np.log(np.abs(factor.U.diagonal())))
+        return beta, r, resid @ resid + u @ u, logdet
 
     def criterion(theta):
         _, r, r2, logdet_m = solve(theta)
@@ -401,7 +420,14 @@ def _fit_gee(d: _Design, z: float, level: float, cluster: str) -> dict:
 def _fit_ordered(d: _Design, z: float, level: float, cluster: str) -> dict:
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-    model = OrderedModel(d.y.astype(int), d.x[:, 1:], distr="logit")
+    class Logit(OrderedModel):
+        """The logistic CDF as scipy.special.expit: what scipy.stats.logistic computes, without its per-call
+        argument handling (half of the fit's time; every likelihood of the numerical derivatives calls it)."""
+
+        def cdf(self, x):
+            return special.expit(x)
+
+    model = Logit(d.y.astype(int), d.x[:, 1:], distr="logit")
     result = model.fit(method="bfgs", disp=False, maxiter=500, cov_type="cluster",
                        cov_kwds={"groups": d.random[cluster]})
     k = d.x.shape[1] - 1  # OrderedModel takes no intercept: its thresholds follow the coefficients
