@@ -39,6 +39,8 @@ MARKUP = re.compile(
     r"|(?P<emph>(?<![\w*_~`])[*_~`]+(?=[^\s*_~`])|(?<=[^\s*_~`])[*_~`]+(?![\w*_~`]))"
 )
 
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
+
 
 @dataclass(frozen=True)
 class Normalised:
@@ -74,22 +76,35 @@ def normalise(text: str, *, zero_width_as_space: bool = False) -> Normalised:
             starts.append(start)
             ends.append(end)
 
+    def plain(start: int, end: int) -> None:
+        """text[start:end], which holds no markup: ASCII runs in one step (each ASCII character folds to
+        one character, its _CONFUSABLES entry or itself), other characters one by one."""
+        i = start
+        while i < end:
+            run = _ASCII_RUN.match(text, i, end)
+            if run:
+                chars.append(run.group().translate(_CONFUSABLES))
+                starts.extend(range(i, run.end()))
+                ends.extend(range(i + 1, run.end() + 1))
+                i = run.end()
+            else:
+                emit(fold_char(text[i], zero_width_as_space), i, i + 1)
+                i += 1
+
     cursor = 0
     for m in MARKUP.finditer(text):
-        for i in range(cursor, m.start()):
-            emit(fold_char(text[i], zero_width_as_space), i, i + 1)
+        plain(cursor, m.start())
         cursor = m.end()
         if m.group("entity"):
             emit("".join(fold_char(c) for c in html.unescape(m.group())), m.start(), m.end())
         elif m.group("tag") and m.group("name").lower() in _BLOCK_TAGS:
             emit("\n", m.start(), m.end())
-    for i in range(cursor, len(text)):
-        emit(fold_char(text[i], zero_width_as_space), i, i + 1)
+    plain(cursor, len(text))
     return Normalised("".join(chars), tuple(starts), tuple(ends))
 
 
 def has_format_characters(text: str) -> bool:
-    return any(unicodedata.category(c) == "Cf" for c in text)
+    return not text.isascii() and any(unicodedata.category(c) == "Cf" for c in text)
 
 
 def readable(text: str) -> str:

@@ -1,4 +1,5 @@
 """Persona leaks: first-person self-identification is found and removed; clinical prose is left alone."""
+import importlib
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -301,3 +302,26 @@ def test_any_text_gives_valid_spans_and_stable_redaction(text, persona):
 def test_second_and_third_person_mentions_and_quoted_instructions_are_innocent(text):
     for persona in PERSONAS:
         assert detect_persona_leak(text, persona=persona) == []
+
+
+_TRICKY = st.lists(st.sampled_from(
+    [chr(c) for c in range(128)] + list("аеАΑο‘’“—\u200b\u00ad\u200e\u2028é\u0301ﬁ①ＡＢ") +
+    ["<b>", "</b>", "<p>", "&amp;", "&#233;", "&nbsp;", "**", "As a nurse, I "]), max_size=40).map("".join)
+
+
+@given(text=_TRICKY, zero_width_as_space=st.booleans())
+def test_ascii_runs_fold_as_the_character_by_character_path_does(monkeypatch_module, text, zero_width_as_space):
+    """normalise folds ASCII runs in one step; one character at a time gives the same text and map."""
+    module = importlib.import_module("studies.leak.normalise")
+    fast = module.normalise(text, zero_width_as_space=zero_width_as_space)
+    with monkeypatch_module.context() as patch:
+        patch.setattr(module, "_ASCII_RUN", module.re.compile(r"(?!)"))  # never matches: every character alone
+        slow = module.normalise(text, zero_width_as_space=zero_width_as_space)
+    assert fast == slow
+    assert module.has_format_characters(text) == any(module.unicodedata.category(c) == "Cf" for c in text)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
