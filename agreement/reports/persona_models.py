@@ -20,8 +20,8 @@ where styles group several personas. The baseline responses form one level, the 
 Care setting and model are measured against their most frequent level.
 
 Size (``benchmarks/mixed_models.py``, 2 shared cores, a random effect per response): 20,000 ratings
-took 3 s for the ordinal model with its check and 12 s for the logistic one; 50,000 ratings 10 s and
-53 s. Under ``mixed_models="auto"`` (the default) a model is fitted when it has at most
+took 0.6 s for the ordinal model with its check and 5 s for the logistic one; 50,000 ratings 2 s and
+30 s. Under ``mixed_models="auto"`` (the default) a model is fitted when it has at most
 ``AUTO_MAX_ROWS`` rows and is otherwise listed as skipped with the reason; ``"on"`` fits every
 model, ``"off"`` none.
 """
