@@ -418,41 +418,47 @@ def _fit_gee(d: _Design, z: float, level: float, cluster: str) -> dict:
     }
 
 
+def _ordered_cdf(model, x: np.ndarray) -> np.ndarray:
+    return special.expit(x)  # scipy.stats.logistic.cdf without its per-call argument handling
+
+
+def _ordered_score_obs(model, params: np.ndarray) -> np.ndarray:
+    """d loglike_i / d params of the proportional-odds logit, one row per observation."""
+    low, upp = model._bounds(params)  # thresholds below and above each row's level, minus x b
+    e_low, e_upp = special.expit(low), special.expit(upp)
+    d_low, d_upp = e_low * (1 - e_low), e_upp * (1 - e_upp)  # the logistic density (0 at +-inf)
+    prob = np.maximum(e_upp - e_low, 0) + 1e-20  # as loglikeobs
+    k1, y = model.k_levels - 1, np.asarray(model.endog, dtype=int)
+    by_threshold = np.zeros((y.size, k1))  # d loglike / d threshold j
+    rows, up, down = np.arange(y.size), y < k1, y > 0
+    by_threshold[rows[up], y[up]] = d_upp[up] / prob[up]
+    by_threshold[rows[down], y[down] - 1] -= d_low[down] / prob[down]
+    # Threshold j = first + exp(increment 1) + ... + exp(increment j): a parameter moves every later one.
+    steps = np.r_[1.0, np.exp(params[params.size - k1 + 1:])]
+    later = np.cumsum(by_threshold[:, ::-1], axis=1)[:, ::-1]
+    return np.column_stack([((d_low - d_upp) / prob)[:, None] * model.exog, later * steps])
+
+
+def _ordered_score(model, params: np.ndarray) -> np.ndarray:
+    return _ordered_score_obs(model, params).sum(axis=0)
+
+
+def _ordered_hessian(model, params: np.ndarray) -> np.ndarray:
+    from statsmodels.tools.numdiff import approx_fprime
+
+    h = approx_fprime(params, model.score, centered=True)
+    return (h + h.T) / 2
+
+
 @functools.cache
-def ordered_logit():
+def ordered_logit() -> type:
     """statsmodels' OrderedModel (proportional-odds logit) with its derivatives written out: statsmodels
     differentiates the likelihood numerically, two likelihoods per parameter for each gradient and per pair
     for the Hessian. Same fit to about 1e-9 (tested against numerical derivatives and OrderedModel)."""
     from statsmodels.miscmodels.ordinal_model import OrderedModel
-    from statsmodels.tools.numdiff import approx_fprime
 
-    class OrderedLogit(OrderedModel):
-        def cdf(self, x):
-            return special.expit(x)  # scipy.stats.logistic.cdf without its per-call argument handling
-
-        def score_obs(self, params):
-            low, upp = self._bounds(params)  # thresholds below and above each row's level, minus x b
-            e_low, e_upp = special.expit(low), special.expit(upp)
-            d_low, d_upp = e_low * (1 - e_low), e_upp * (1 - e_upp)  # the logistic density (0 at +-inf)
-            prob = np.maximum(e_upp - e_low, 0) + 1e-20  # as loglikeobs
-            k1, y = self.k_levels - 1, np.asarray(self.endog, dtype=int)
-            by_threshold = np.zeros((y.size, k1))  # d loglike / d threshold j
-            rows, up, down = np.arange(y.size), y < k1, y > 0
-            by_threshold[rows[up], y[up]] = d_upp[up] / prob[up]
-            by_threshold[rows[down], y[down] - 1] -= d_low[down] / prob[down]
-            # Threshold j = first + exp(increment 1) + ... + exp(increment j): a parameter moves every later one.
-            steps = np.r_[1.0, np.exp(params[params.size - k1 + 1:])]
-            later = np.cumsum(by_threshold[:, ::-1], axis=1)[:, ::-1]
-            return np.column_stack([((d_low - d_upp) / prob)[:, None] * self.exog, later * steps])
-
-        def score(self, params):
-            return self.score_obs(params).sum(axis=0)
-
-        def hessian(self, params):
-            h = approx_fprime(params, self.score, centered=True)
-            return (h + h.T) / 2
-
-    return OrderedLogit
+    return type("OrderedLogit", (OrderedModel,), {"cdf": _ordered_cdf, "score_obs": _ordered_score_obs,
+                                                  "score": _ordered_score, "hessian": _ordered_hessian})
 
 
 def _fit_ordered(d: _Design, z: float, level: float, cluster: str) -> dict:
