@@ -260,8 +260,8 @@ def _jackknife_average(
     weights: str | None,
     population: np.ndarray,
     triangular: bool = False,
-) -> tuple[float | None, float | None, int]:
-    """Mean kappa over defined pairs, its delete-one-item jackknife SE, and pairs defined.
+) -> tuple[float | None, float | None]:
+    """Mean kappa over defined pairs and its delete-one-item jackknife SE.
 
     ``tables`` (P, K, K) are the co-rating tables of left rater ``pair_index[0][p]`` with right rater
     ``pair_index[1][p]``; ``population`` marks the items entering at least one pair. ``triangular``:
@@ -272,7 +272,7 @@ def _jackknife_average(
     ok = res["defined"]
     n_ok = int(ok.sum())
     if n_ok == 0:
-        return None, None, 0
+        return None, None
     kappa = np.where(ok, res["kappa"], 0.0)
     total = float(kappa.sum())
     mean = total / n_ok
@@ -314,10 +314,10 @@ def _jackknife_average(
     m = items.size
     denominators = n_ok - np.rint(dropped)
     if m < 2 or np.any(denominators <= 0):
-        return mean, None, n_ok
+        return mean, None
     replicates = (total + change) / denominators
     se = float(np.sqrt((m - 1) / m * ((replicates - replicates.mean()) ** 2).sum()))
-    return mean, se, n_ok
+    return mean, se
 
 
 def _average_coefficient(
@@ -405,7 +405,7 @@ def pairwise_cohen_kappa(
     population = observed.sum(axis=1) >= 2
     mean = se = None
     if not reason:
-        mean, se, _ = _jackknife_average(ratings, ratings, k, tables, (ia, ib), weights, population, triangular=True)
+        mean, se = _jackknife_average(ratings, ratings, k, tables, (ia, ib), weights, population, triangular=True)
     name = "average_cohen_kappa" + (f"_{weights}" if weights else "")
     average = _average_coefficient(
         name, coefs, mean, se, reason=reason, population=population,
@@ -479,8 +479,8 @@ def judge_agreement(
         reason = None
     mean = se = None
     if not reason:
-        mean, se, _ = _jackknife_average(ratings, right, k, tables, (np.arange(n_raters), np.zeros(n_raters, int)),
-                                         weights, population)
+        mean, se = _jackknife_average(ratings, right, k, tables, (np.arange(n_raters), np.zeros(n_raters, int)),
+                                      weights, population)
     suffix = f"_{weights}" if weights else ""
     average = _average_coefficient(
         "judge_average_cohen_kappa" + suffix, coefs, mean, se, reason=reason, population=population,
