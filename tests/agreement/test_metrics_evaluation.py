@@ -106,3 +106,42 @@ def test_agreement_restricted_to_confident_ratings():
     assert not np.isnan(ratings).any()  # the input is left unchanged
     res = fleiss_kappa(masked, labels=["no", "yes"], n_boot=0)
     assert res.status == STATUS_OK and res.n_items == 3
+
+
+@pytest.mark.parametrize(("hits", "confidence", "null"), [
+    ([True, False, True, True, False, True, True], 0.95, None),
+    ([[1, 0], [0, 0], [1, 1]], 0.8, 0.5),  # any shape, flattened; 0/1 read as False/True
+    ([True] * 9 + [False], 0.9, 0.6),
+    ([False] * 4, 0.95, 0.25),
+    ([2, 0, 0.5, -1], 0.95, 0.5),  # truthy values are hits
+])
+def test_proportion_is_the_wilson_interval_with_an_exact_binomial_test(hits, confidence, null):
+    from agreement.metrics import proportion
+
+    flat = np.asarray(hits, dtype=bool).reshape(-1)
+    n, k = flat.size, int(flat.sum())
+    low, high = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
+    res = proportion(hits, name="position_bias", n_total=n + 3, confidence=confidence, null=null)
+    extra = {"successes": k}
+    if null is not None:
+        extra.update(null=null, p_value=stats.binomtest(k, n, null).pvalue)
+    assert res.to_dict() == {
+        "name": "position_bias", "value": k / n, "status": STATUS_OK, "n_boot": 0, "seed": None, "n_items": n,
+        "n_ratings": n,
+        "n_items_total": n + 3, "n_ratings_total": n + 3, "se": pytest.approx(np.sqrt(k / n * (1 - k / n) / n)),
+        "ci_low": pytest.approx(low, abs=TOL), "ci_high": pytest.approx(high, abs=TOL), "ci_method": "wilson",
+        "ci_level": confidence, "warnings": res.to_dict()["warnings"],
+        "extra": {key: pytest.approx(v, abs=TOL) if key == "p_value" else v for key, v in extra.items()},
+    }
+    assert proportion(hits).name == "proportion" and proportion(hits).n_items_total == n
+    assert proportion(hits).ci_level == 0.95 and "null" not in proportion(hits).extra
+
+
+def test_proportion_of_nothing_is_insufficient_and_takes_no_test():
+    from agreement.metrics import proportion
+
+    res = proportion([], name="win_share", n_total=4, null=0.5)
+    assert (res.name, res.status, res.value, res.n_items_total, res.extra) == ("win_share", STATUS_INSUFFICIENT,
+                                                                                None, 4, {"reason": "empty"})
+    with pytest.raises(ValueError):
+        proportion([True], confidence=1.5)

@@ -148,3 +148,16 @@ def test_undefined_deletions_raise_no_numpy_warning(ratings, k, weights):
 def test_confidence_outside_the_unit_interval_is_refused(confidence):
     with pytest.raises(ValueError, match="confidence"):
         n_weighted_kappa_average(RATINGS, labels=[0, 1, 2], confidence=confidence)
+
+
+@pytest.mark.parametrize("ratings", [
+    [[0, 1], [1, 0]],  # two items: each replicate keeps one co-rated item (a sum of weights of 1)
+    [[0, 1], [1, 0], [1, 1]],
+    [[0, 1, NAN], [1, NAN, 0], [NAN, 0, 1]],  # every pair co-rates a single item
+])
+def test_small_designs_match_the_literal_jackknife(ratings):
+    ratings = np.array(ratings, float)
+    res = n_weighted_kappa_average(ratings, labels=[0, 1])
+    se = literal_jackknife_se(ratings, 2, None)
+    assert res.value == pytest.approx(literal_average(ratings, 2, None), abs=TOL)
+    assert (res.se is None and se is None) or res.se == pytest.approx(se, abs=TOL)

@@ -409,8 +409,10 @@ def test_the_edges_of_the_input_ranges_are_accepted():
         pytest.approx(0.3 / 1.0099), pytest.approx(0.7099 / 1.0099))
     assert design_width(statistic="cohen_kappa", expected=0.6, prevalence=[0.3, 0.6901], n_items=50).prevalence == (
         pytest.approx(0.3 / 0.9901), pytest.approx(0.6901 / 0.9901))
-    assert design_width(statistic="cohen_kappa", expected=0.6, prevalence=np.array([[0.3], [0.7]]),
-                        n_items=50).prevalence == (0.3, 0.7)
+    for shape in ((2, 1), (1, 2)):  # any array of shares is read flat
+        shares = design_width(statistic="cohen_kappa", expected=0.6, prevalence=np.array([0.3, 0.7]).reshape(shape),
+                              n_items=50).prevalence
+        assert shares == (0.3, 0.7) and all(type(v) is float for v in shares)
 
 
 def test_an_ac1_at_the_chance_floor_is_kappa_zero_exactly():
