@@ -194,8 +194,9 @@ def test_two_gpu_workers_share_one_jobs_chunks_and_each_chunk_is_done_once(setti
         job = services.generation_job_start(study=study)
         chunks = len(set(job.items.values_list("chunk", flat=True)))
         assert chunks == 6
-        wait_for(lambda: job.__class__.objects.get(pk=job.pk).status != JobStatus.RUNNING
-                 and job.__class__.objects.get(pk=job.pk).status != JobStatus.QUEUED, workers[0], "the job to end")
+        # One read of the status: two reads could see "queued" and then "running", neither of them the end.
+        wait_for(lambda: job.__class__.objects.get(pk=job.pk).status not in (JobStatus.RUNNING, JobStatus.QUEUED),
+                 workers[0], "the job to end")
     finally:
         for worker in workers:
             worker.stop()
