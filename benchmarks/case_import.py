@@ -118,6 +118,51 @@ def orm_inserts():
         copy.uses_copy = uses_copy
 
 
+def alternate(runs: dict, repeats: int, reset, extra) -> dict[str, list[float]]:
+    """Seconds of each run, `repeats` times, the runs alternating and each after `reset()` (empty tables);
+    `extra()` gives the other figures of each repeat ({name: seconds})."""
+    timings = {name: [] for name in runs}
+    for repeat in range(repeats):
+        for name, run in runs.items():
+            reset()
+            timings[name].append(run())
+            print(f"run {repeat + 1}/{repeats} {name}: {timings[name][-1]:.2f} s", flush=True)
+        for name, seconds in extra().items():
+            timings.setdefault(name, []).append(seconds)
+    return timings
+
+
+def import_result(benchmark: str, rows: int, file_bytes: int, repeats: int, batch_size: int, timings: dict,
+                  noop: str, env: dict, notes: str) -> dict:
+    """The figures both import benchmarks record: medians, rows/s, the service's database part and the ratios."""
+    med = {k: median(v) for k, v in timings.items()}
+    return {
+        "benchmark": benchmark,
+        "rows": rows,
+        "file_bytes": file_bytes,
+        "repeats": repeats,
+        "bulk_create_batch_size": batch_size,
+        "seconds": timings,
+        "median_seconds": med,
+        "rows_per_second": {k: rows / v for k, v in med.items() if v and k != noop},
+        "service_database_part_seconds": med["service"] - med["check_only"],
+        "ratio_service_to_copy": med["service"] / med["copy"],
+        "ratio_service_to_bulk_create": med["service"] / med["bulk_create"],
+        "ratio_bulk_create_to_copy": med["bulk_create"] / med["copy"],
+        "ratio_service_orm_to_copy": med["service_orm"] / med["copy"],
+        "environment": env,
+        "notes": notes,
+    }
+
+
+def write_result(result: dict, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: result[k] for k in ("rows", "median_seconds", "ratio_service_to_copy",
+                                             "ratio_service_orm_to_copy")}, indent=2))
+    print(f"written to {output}")
+
+
 def environment(connection) -> dict:
     import django
 
@@ -208,51 +253,28 @@ def main() -> None:
                        max_rows=settings.CASE_UPLOAD_MAX_ROWS)
             return time.perf_counter() - start
 
-        runs = {"service": run_service, "copy": run_copy, "bulk_create": run_bulk_create,
-                "service_orm": run_service_orm}
-        timings = {name: [] for name in (*runs, "check_only", "reupload_noop")}
-        for repeat in range(args.repeats):
-            for name, run in runs.items():
-                empty_tables()
-                timings[name].append(run())
-                print(f"run {repeat + 1}/{args.repeats} {name}: {timings[name][-1]:.2f} s", flush=True)
-            timings["check_only"].append(run_check())
+        def reupload_noop():
             empty_tables()
             case_set_import(file=path, name="bench")
             start = time.perf_counter()
             assert case_set_import(file=path, name="bench").outcome == "unchanged"
-            timings["reupload_noop"].append(time.perf_counter() - start)
+            seconds = time.perf_counter() - start
             assert Case.objects.count() == args.rows
+            return seconds
 
+        runs = {"service": run_service, "copy": run_copy, "bulk_create": run_bulk_create,
+                "service_orm": run_service_orm}
+        timings = alternate(runs, args.repeats, empty_tables,
+                            lambda: {"check_only": run_check(), "reupload_noop": reupload_noop()})
         env = environment(connection)
 
-    med = {k: median(v) for k, v in timings.items()}
-    result = {
-        "benchmark": "case_import",
-        "rows": args.rows,
-        "file_bytes": file_bytes,
-        "repeats": args.repeats,
-        "bulk_create_batch_size": BATCH_SIZE,
-        "seconds": timings,
-        "median_seconds": med,
-        "rows_per_second": {k: args.rows / v for k, v in med.items() if v and k != "reupload_noop"},
-        "service_database_part_seconds": med["service"] - med["check_only"],
-        "ratio_service_to_copy": med["service"] / med["copy"],
-        "ratio_service_to_bulk_create": med["service"] / med["bulk_create"],
-        "ratio_bulk_create_to_copy": med["bulk_create"] / med["copy"],
-        "ratio_service_orm_to_copy": med["service_orm"] / med["copy"],
-        "environment": env,
-        "notes": ("service = case_set_import from the CSV file (parse, validate, hash, conflict check, COPY "
-                  "straight into the table, in one transaction); service_orm = the same with "
-                  "bulk_create instead of COPY; copy/bulk_create insert the already normalised rows only. "
-                  "check_only = the service's read+validate+hash phase without the database. Medians over "
-                  "alternating runs, each from empty tables. The machine is shared: see load_average_at_end."),
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("rows", "median_seconds", "ratio_service_to_copy",
-                                             "ratio_service_orm_to_copy")}, indent=2))
-    print(f"written to {args.output}")
+    write_result(import_result(
+        "case_import", args.rows, file_bytes, args.repeats, BATCH_SIZE, timings, "reupload_noop", env,
+        "service = case_set_import from the CSV file (parse, validate, hash, conflict check, COPY straight into the "
+        "table, in one transaction); service_orm = the same with bulk_create instead of COPY; copy/bulk_create "
+        "insert the already normalised rows only. check_only = the service's read+validate+hash phase without the "
+        "database. Medians over alternating runs, each from empty tables. The machine is shared: see "
+        "load_average_at_end."), args.output)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.case_import import environment, make_csv, median, orm_inserts, setup_django  # noqa: E402
+from benchmarks.case_import import (  # noqa: E402
+    alternate,
+    environment,
+    import_result,
+    make_csv,
+    orm_inserts,
+    setup_django,
+    write_result,
+)
 
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "response_import.json"
 BATCH_SIZE = 1_000  # of the bare bulk_create
@@ -182,48 +190,26 @@ def main() -> None:
             check()
             return time.perf_counter() - start
 
-        runs = {"service": run_service, "copy": run_copy, "bulk_create": run_bulk_create,
-                "service_orm": run_service_orm}
-        timings = {name: [] for name in (*runs, "check_only", "reimport_noop")}
-        for repeat in range(args.repeats):
-            for name, run in runs.items():
-                empty_table()
-                timings[name].append(run())
-                print(f"run {repeat + 1}/{args.repeats} {name}: {timings[name][-1]:.2f} s", flush=True)
-            timings["check_only"].append(run_check())
+        def reimport_noop():
             start = time.perf_counter()
             assert responses_import(study=study, file=path).outcome == "unchanged"
-            timings["reimport_noop"].append(time.perf_counter() - start)
+            seconds = time.perf_counter() - start
             assert Response.objects.count() == rows
+            return seconds
 
+        runs = {"service": run_service, "copy": run_copy, "bulk_create": run_bulk_create,
+                "service_orm": run_service_orm}
+        timings = alternate(runs, args.repeats, empty_table,
+                            lambda: {"check_only": run_check(), "reimport_noop": reimport_noop()})
         env = environment(connection)
 
-    med = {k: median(v) for k, v in timings.items()}
-    result = {
-        "benchmark": "response_import",
-        "rows": rows,
-        "file_bytes": file_bytes,
-        "repeats": args.repeats,
-        "bulk_create_batch_size": BATCH_SIZE,
-        "seconds": timings,
-        "median_seconds": med,
-        "rows_per_second": {k: rows / v for k, v in med.items() if v and k != "reimport_noop"},
-        "service_database_part_seconds": med["service"] - med["check_only"],
-        "ratio_service_to_copy": med["service"] / med["copy"],
-        "ratio_service_to_bulk_create": med["service"] / med["bulk_create"],
-        "ratio_service_orm_to_copy": med["service_orm"] / med["copy"],
-        "environment": env,
-        "notes": ("service = responses_import from the JSONL file (parse, validate every row against the study, "
-                  "answer parsing and leak detection, COPY straight into the table); "
-                  "service_orm = the same with bulk_create; copy/bulk_create insert the already computed rows "
-                  "only. check_only = parse + validate without inserting. Medians over alternating runs, each "
-                  "from an empty table. The machine is shared: see load_average_at_end."),
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("rows", "median_seconds", "ratio_service_to_copy",
-                                             "ratio_service_orm_to_copy")}, indent=2))
-    print(f"written to {args.output}")
+    write_result(import_result(
+        "response_import", rows, file_bytes, args.repeats, BATCH_SIZE, timings, "reimport_noop", env,
+        "service = responses_import from the JSONL file (parse, validate every row against the study, answer "
+        "parsing and leak detection, COPY straight into the table); service_orm = the same with bulk_create; "
+        "copy/bulk_create insert the already computed rows only. check_only = parse + validate without inserting. "
+        "Medians over alternating runs, each from an empty table. The machine is shared: see load_average_at_end."),
+        args.output)
 
 
 if __name__ == "__main__":
