@@ -297,6 +297,54 @@ def _random_design(d: _Design) -> tuple[sparse.csc_matrix, np.ndarray]:
     return z, np.repeat(np.arange(len(names)), [d.n_levels[n] for n in names])
 
 
+class _Schur:
+    """M's Schur complement on the levels of the smaller random factors, for any theta, from parts built once.
+
+    S = Lambda_O (G_OO - K' W K) Lambda_O + I with K = Z_B'Z_O and W = diag(theta_B^2 / (theta_B^2 n_b + 1)),
+    n_b the rows at big level b: W takes one value per distinct n_b, so K'WK is a weighted sum of one fixed
+    matrix per distinct count, each laid out on the common sparsity pattern of S once. Each evaluation then
+    scales one data array instead of multiplying sparse matrices; up to DENSE_MAX levels S is factorised
+    dense (Cholesky), above that by a sparse LU.
+    """
+
+    DENSE_MAX = 2000
+
+    def __init__(self, k_bo: sparse.csr_matrix, g_oo: sparse.spmatrix, counts: np.ndarray):
+        size = g_oo.shape[0]
+        self.counts, of_count = np.unique(counts, return_inverse=True)
+        parts = [g_oo] + [k_bo[of_count == j].T @ k_bo[of_count == j] for j in range(self.counts.size)]
+        eye = sparse.identity(size, format="csc")
+        pattern = (sum(parts[1:], parts[0]) + eye).tocsc()  # every part is non-negative: no cancellation
+        pattern.sort_indices()
+        self.indices, self.indptr, self.shape = pattern.indices, pattern.indptr, pattern.shape
+        self.parts = np.stack([_on_pattern(part, pattern) for part in parts])
+        self.eye = _on_pattern(eye, pattern)
+        self.rows, self.cols = pattern.indices, np.repeat(np.arange(size), np.diff(pattern.indptr))
+
+    def factor(self, theta_big: float, lam: np.ndarray):
+        """(solve, log-determinant) of S at the big factor's theta and the other levels' Lambda."""
+        t2 = theta_big**2
+        weights = np.r_[1.0, -t2 / (t2 * self.counts + 1)]
+        data = (weights @ self.parts) * lam[self.rows] * lam[self.cols] + self.eye
+        schur = sparse.csc_matrix((data, self.indices, self.indptr), shape=self.shape)
+        if self.shape[0] <= self.DENSE_MAX:
+            from scipy.linalg import cho_factor, cho_solve
+
+            chol = cho_factor(schur.toarray(), lower=True)
+            return (lambda b: cho_solve(chol, b)), 2 * np.sum(np.log(np.diag(chol[0])))
+        from scipy.sparse.linalg import splu
+
+        lu = splu(schur, permc_spec="MMD_AT_PLUS_A")
+        return lu.solve, np.sum(np.log(np.abs(lu.U.diagonal())))
+
+
+def _on_pattern(part: sparse.spmatrix, pattern: sparse.csc_matrix) -> np.ndarray:
+    """The values of a non-negative `part` at the stored entries of `pattern` (which holds all of its own)."""
+    total = (part + pattern).tocsc()
+    total.sort_indices()
+    return total.data - pattern.data
+
+
 def _fit_lmm(d: _Design, z: float, level: float) -> dict:
     """REML for y = X b + Z u + e with independent random intercepts: the profiled criterion of lme4.
 
@@ -306,10 +354,9 @@ def _fit_lmm(d: _Design, z: float, level: float) -> dict:
     Bolker & Walker 2015, eq. 42), minimised over theta >= 0. Each row has one level of every random
     factor, so the block of M that belongs to one factor is diagonal: the factor with the most levels (the
     responses, in a report) is eliminated in closed form and only the Schur complement on the other
-    factors' levels is factorised, one sparse LU per evaluation.
+    factors' levels is factorised, once per evaluation (``_Schur``).
     """
     from scipy.optimize import minimize
-    from scipy.sparse.linalg import splu
 
     names = list(d.random)
     n, p = d.x.shape
@@ -322,23 +369,25 @@ def _fit_lmm(d: _Design, z: float, level: float) -> dict:
     # Per column of [Z_big, Z_rest]: the position of its factor's theta.
     which = np.repeat([names.index(k) for k in (big, *rest)], [d.n_levels[k] for k in (big, *rest)])
     counts = np.asarray(zb.sum(axis=0)).ravel()
-    k_bo, g_oo = (zb.T @ zo).tocsr(), (zo.T @ zo).tocsc()
+    k_bo = (zb.T @ zo).tocsr()
+    k_ob = k_bo.T.tocsr()
+    schur = _Schur(k_bo, zo.T @ zo, counts) if rest else None
     zty_x = np.asarray(zmat.T @ np.column_stack([d.y, d.x]))
     xtx, xty = d.x.T @ d.x, d.x.T @ d.y
 
     def solve(theta):
         lam = theta[which]
         root = np.sqrt(lam[:nb] ** 2 * counts + 1)  # M's diagonal block of the big factor, square-rooted
-        half = sparse.diags(lam[:nb] / root) @ k_bo @ sparse.diags(lam[nb:])  # its inverse root times M_BO
+        scale = lam[:nb] / root  # the big block's inverse root times Lambda_B; M_BO = Lambda_B K Lambda_O
         c = lam[:, None] * zty_x  # Lambda Z'[y X]
         cb = c[:nb] / root[:, None]
         a_o, logdet = np.zeros((0, c.shape[1])), 2 * np.sum(np.log(root))
         if rest:
-            schur = sparse.diags(lam[nb:]) @ g_oo @ sparse.diags(lam[nb:]) + sparse.identity(lam.size - nb)
-            factor = splu((schur - half.T @ half).tocsc(), permc_spec="MMD_AT_PLUS_A")
-            a_o = factor.solve(c[nb:] - half.T @ cb)
-            logdet += np.sum(np.log(np.abs(factor.U.diagonal())))
-        a = np.vstack([(cb - half @ a_o) / root[:, None], a_o])  # M^-1 Lambda Z'[y X]
+            solve_o, logdet_o = schur.factor(theta[which[0]], lam[nb:])
+            a_o = solve_o(c[nb:] - lam[nb:, None] * (k_ob @ (scale[:, None] * cb)))
+            logdet += logdet_o
+        # M^-1 Lambda Z'[y X]
+        a = np.vstack([(cb - scale[:, None] * (k_bo @ (lam[nb:, None] * a_o))) / root[:, None], a_o])
         r = xtx - c[:, 1:].T @ a[:, 1:]
         beta = np.linalg.solve(r, xty - c[:, 1:].T @ a[:, 0])
         u = a[:, 0] - a[:, 1:] @ beta
@@ -349,16 +398,21 @@ def _fit_lmm(d: _Design, z: float, level: float) -> dict:
         _, r, r2, logdet_m = solve(theta)
         return logdet_m + np.linalg.slogdet(r)[1] + (n - p) * (1 + np.log(2 * np.pi * r2 / (n - p)))
 
-    opt = minimize(criterion, np.ones(len(names)), method="L-BFGS-B", bounds=[(0, None)] * len(names))
-    beta, r, r2, _ = solve(opt.x)
+    # Minimised over the variance ratios psi = theta^2: the criterion depends on theta through theta^2, so its
+    # slope in theta is 0 at theta = 0 and a gradient method that reaches that bound stays there; in psi the
+    # slope at 0 tells whether the variance belongs inside.
+    opt = minimize(lambda psi: criterion(np.sqrt(psi)), np.ones(len(names)), method="L-BFGS-B",
+                   bounds=[(0, None)] * len(names))
+    theta = np.sqrt(opt.x)
+    beta, r, r2, _ = solve(theta)
     sigma2 = r2 / (n - p)
     se = np.sqrt(np.diag(sigma2 * np.linalg.inv(r)))
     notes = [] if opt.success else [f"the REML optimiser did not converge ({opt.message})"]
-    notes += [f"the {name} variance is estimated at 0 (the boundary)" for name, t in zip(names, opt.x, strict=True)
+    notes += [f"the {name} variance is estimated at 0 (the boundary)" for name, t in zip(names, theta, strict=True)
               if t < 1e-4]
     return {
         "effects": _terms(d, "mixed_lm_effect", beta, se, CI_MODEL, z, level, 2 * stats.norm.sf(np.abs(beta / se))),
-        "components": _components({k: sigma2 * t**2 for k, t in zip(names, opt.x, strict=True)}, sigma2, d.n_levels),
+        "components": _components({k: sigma2 * t**2 for k, t in zip(names, theta, strict=True)}, sigma2, d.n_levels),
         "intercept": finite_or_none(beta[0]), "notes": notes,
     }
 

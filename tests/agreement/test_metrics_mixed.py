@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from scipy import sparse, stats
+from scipy import optimize, sparse, stats
 
+from agreement.metrics import mixed
 from agreement.metrics.mixed import mixed_model
 
 REF = {"persona": "baseline", "care_setting": "emergency", "model": "m0"}
@@ -133,6 +134,54 @@ def test_one_random_factor_equals_the_one_way_anova_estimate():
     assert comps == pytest.approx({"case": (ms_c - ms_e) / (p * n), "residual": ms_e}, rel=1e-4)
     assert fit.effects[0].value == pytest.approx(mean_p[1] - mean_p[0], abs=1e-6)
 
+
+
+def _dense_reml(y, x, zs, ratios) -> float:
+    """-2 REML profiled over the residual variance, V = sigma^2 (I + sum_k ratio_k Z_k Z_k'), written out densely."""
+    n, p = x.shape
+    h = np.eye(n) + sum(r * z @ z.T for r, z in zip(ratios, zs, strict=True))
+    h_inv = np.linalg.inv(h)
+    xhx = x.T @ h_inv @ x
+    beta = np.linalg.solve(xhx, x.T @ h_inv @ y)
+    resid = y - x @ beta
+    return (np.linalg.slogdet(h)[1] + np.linalg.slogdet(xhx)[1]
+            + (n - p) * (1 + np.log(2 * np.pi * resid @ h_inv @ resid / (n - p))))
+
+
+def test_a_variance_inside_the_boundary_is_found_when_another_one_is_zero():
+    """A clinician SD small against the residual: the REML optimum has a zero clinician variance and a case
+    variance well inside; the fit reaches the optimum of the dense criterion (several starts)."""
+    rng = np.random.default_rng(41)
+    case = np.repeat(np.arange(60), 4)
+    clinician = np.concatenate([rng.choice(10, 4, replace=False) for _ in range(60)])
+    persona = np.tile(np.array(["a", "b"], dtype=object), case.size // 2)
+    y = (0.3 * (persona == "b") + rng.normal(0, 0.5, 60)[case] + rng.normal(0, 0.08, 10)[clinician]
+         + rng.normal(0, 1, case.size))
+    fit = mixed_model(y, kind="score", fixed={"persona": persona}, random={"case": case, "clinician": clinician})
+    x = np.column_stack([np.ones(y.size), persona == "b"])
+    zs = [np.eye(levels)[codes] for codes, levels in ((case, 60), (clinician, 10))]
+    best = min((optimize.minimize(lambda r: _dense_reml(y, x, zs, r), start, method="Nelder-Mead",
+                                  bounds=[(0, None)] * 2, options={"xatol": 1e-9, "fatol": 1e-9})
+                for start in ([1, 1], [0.1, 0.01])), key=lambda r: r.fun)
+    comps = {v.component: v.variance for v in fit.variance_components}
+    assert [comps["case"] / comps["residual"], comps["clinician"] / comps["residual"]] == pytest.approx(
+        list(best.x), abs=1e-4)
+    assert comps["case"] > 0.1 and comps["clinician"] == 0.0
+    assert fit.warnings == ("the clinician variance is estimated at 0 (the boundary)",)
+
+
+@pytest.mark.parametrize("seed", [5, 11])
+def test_the_sparse_factorisation_of_many_levels_gives_the_dense_ones_fit(monkeypatch, seed):
+    """Above _Schur.DENSE_MAX levels of the smaller factors the REML criterion is factorised by a sparse LU."""
+    rng, fixed_part, random_part, fixed, random = _study(seed)
+    y = fixed_part + random_part + rng.normal(0, np.sqrt(VAR["residual"]), fixed_part.size)
+    dense = mixed_model(y, kind="score", fixed=fixed, random=random, reference=REF)
+    monkeypatch.setattr(mixed._Schur, "DENSE_MAX", 0)
+    sparse_lu = mixed_model(y, kind="score", fixed=fixed, random=random, reference=REF)
+    assert [t.value for t in sparse_lu.effects] == pytest.approx([t.value for t in dense.effects], rel=1e-6)
+    assert [t.se for t in sparse_lu.effects] == pytest.approx([t.se for t in dense.effects], rel=1e-6)
+    assert [v.variance for v in sparse_lu.variance_components] == pytest.approx(
+        [v.variance for v in dense.variance_components], rel=1e-5)
 
 def test_binary_ratings_cover_every_true_log_odds_effect_with_the_laplace_interval():
     """In 40 such studies the +/- 1.96 Laplace SD intervals covered 92-100 % (the mean-field SDs 45-95 %)."""
