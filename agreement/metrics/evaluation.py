@@ -24,7 +24,6 @@ answers gives ``no_pairable_item``); empty calibration bins have n = 0 and None 
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -147,34 +146,46 @@ def calibration(
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
+    return value is None or (isinstance(value, float) and value != value)  # NaN is the one float unequal to itself
+
+
+def _first_seen_codes(values: list) -> np.ndarray:
+    """An integer per value, equal values (as dict keys) sharing one, numbered in order of first appearance."""
+    index: dict = {}
+    return np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.intp, count=len(values))
 
 
 def consistency_rate(prompt_ids: Sequence, answers: Sequence) -> Coefficient:
     """Mean over prompts of the share of samples that give the prompt's modal answer.
 
     Prompts with fewer than two (non-missing) answers are left out; ``extra["n_prompts"]`` counts the
-    prompts used. ``answers`` may be any hashable values; None/NaN = missing.
+    prompts used. ``answers`` may be any hashable values; None/NaN = missing. Prompts are averaged in
+    the order of their first answer.
     """
-    ids, answers = list(prompt_ids), list(answers)
+    ids, answers = (v.tolist() if isinstance(v, np.ndarray) else list(v) for v in (prompt_ids, answers))
     if len(ids) != len(answers):
         raise ValueError("prompt_ids and answers must have the same length")
-    groups: dict = defaultdict(list)
-    for pid, ans in zip(ids, answers, strict=True):
-        if not _missing(ans):
-            groups[pid].append(ans)
-    n_answers = sum(len(v) for v in groups.values())
+    kept = [i for i, ans in enumerate(answers) if not _missing(ans)]
+    n_answers = len(kept)
     totals = {"n_items_total": len(ids), "n_ratings_total": n_answers}
     if n_answers == 0:
         return insufficient("consistency_rate", REASON_EMPTY, **totals)
-    shares = [Counter(v).most_common(1)[0][1] / len(v) for v in groups.values() if len(v) >= 2]
-    if not shares:
+    prompt = _first_seen_codes([ids[i] for i in kept])
+    answer = _first_seen_codes([answers[i] for i in kept])
+    sizes = np.bincount(prompt)
+    # The modal answer's count per prompt: the largest count of one (prompt, answer) combination.
+    combination, counts = np.unique(prompt * (answer.max() + 1) + answer, return_counts=True)
+    modal = np.zeros(sizes.size, dtype=np.intp)
+    np.maximum.at(modal, combination // (answer.max() + 1), counts)
+    several = sizes >= 2
+    if not several.any():
         return insufficient("consistency_rate", REASON_NO_PAIRABLE, **totals)
-    used = sum(len(v) for v in groups.values() if len(v) >= 2)
-    se = float(np.std(shares, ddof=1) / np.sqrt(len(shares))) if len(shares) > 1 else None
+    shares = modal[several] / sizes[several]
+    used = int(sizes[several].sum())
+    se = float(np.std(shares, ddof=1) / np.sqrt(shares.size)) if shares.size > 1 else None
+    extra = {"n_prompts": int(shares.size), "se_method": "sd/sqrt(prompts)" if se is not None else None}
     return Coefficient(name="consistency_rate", value=float(np.mean(shares)), status=STATUS_OK, n_items=used,
-                       n_ratings=used, **totals, se=se,
-                       extra={"n_prompts": len(shares), "se_method": "sd/sqrt(prompts)" if se is not None else None})
+                       n_ratings=used, **totals, se=se, extra=extra)
 
 
 def triage_rates(

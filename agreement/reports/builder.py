@@ -42,18 +42,23 @@ def _noop(fraction: float, message: str) -> None:
 # --- sections ----------------------------------------------------------------------------------
 
 
-def _counts(dim: DimensionData, mask: np.ndarray | None = None) -> dict:
-    ratings = dim.ratings if mask is None else dim.ratings[mask]
-    per_item = np.count_nonzero(~np.isnan(ratings), axis=1)
-    stored = ~np.isnan(dim.position if mask is None else dim.position[mask])
-    cannot = dim.cannot_assess if mask is None else dim.cannot_assess[mask]
+def _per_item(dim: DimensionData) -> dict[str, np.ndarray]:
+    """Per item: ratings used, first-presentation ratings stored, "cannot assess" answers, and which cells are
+    stored (computed once per dimension; every subset's counts are sums over its items)."""
+    stored = ~np.isnan(dim.position)
+    return {"used": np.count_nonzero(~np.isnan(dim.ratings), axis=1), "stored": np.count_nonzero(stored, axis=1),
+            "cannot": np.count_nonzero(dim.cannot_assess, axis=1), "stored_cells": stored}
+
+
+def _counts(dim: DimensionData, per_item: dict[str, np.ndarray], mask: np.ndarray | None = None) -> dict:
+    used, stored, cannot = (per_item[k] if mask is None else per_item[k][mask] for k in ("used", "stored", "cannot"))
     return {
-        "items_total": int(ratings.shape[0]),
-        "items_rated": int(np.count_nonzero(per_item >= 1)),
-        "items_pairable": int(np.count_nonzero(per_item >= 2)),
-        "ratings_total": int(np.count_nonzero(stored)),
-        "ratings_used": int(per_item.sum()),
-        "cannot_assess": int(np.count_nonzero(cannot)),
+        "items_total": int(used.size),
+        "items_rated": int(np.count_nonzero(used >= 1)),
+        "items_pairable": int(np.count_nonzero(used >= 2)),
+        "ratings_total": int(stored.sum()),
+        "ratings_used": int(used.sum()),
+        "cannot_assess": int(cannot.sum()),
         "unknown_values": dim.n_unknown if mask is None else None,
         "cannot_assess_rule": _cannot_assess_rule(dim),
     }
@@ -67,12 +72,11 @@ def _cannot_assess_rule(dim: DimensionData) -> str:
     return f"excluded ({dim.n_cannot_assess} answers left out as missing)"
 
 
-def _stored_confidence(dim: DimensionData, mask: np.ndarray | None = None) -> np.ndarray:
+def _stored_confidence(dim: DimensionData, per_item: dict[str, np.ndarray], mask: np.ndarray | None = None
+                       ) -> np.ndarray:
     """Confidence of every stored first-presentation rating (cannot-assess ones included)."""
-    stored = ~np.isnan(dim.position)
-    if mask is not None:
-        stored &= mask[:, None]
-    return dim.confidence[stored]
+    stored = per_item["stored_cells"]
+    return dim.confidence[stored] if mask is None else dim.confidence[mask][stored[mask]]
 
 
 class ReportBuilder:
@@ -119,11 +123,11 @@ class ReportBuilder:
             for weights in (None, "linear")
         }
 
-    def confidence(self, dim: DimensionData) -> dict:
+    def confidence(self, dim: DimensionData, per_item: dict[str, np.ndarray]) -> dict:
         levels = self.data.confidence_levels
         out = {
             "has_confidence": dim.dimension.has_confidence,
-            "distribution": metrics.confidence_distribution(_stored_confidence(dim), levels=levels).to_dict(),
+            "distribution": metrics.confidence_distribution(_stored_confidence(dim, per_item), levels=levels).to_dict(),
             "judge_distribution": None,
             "restricted": None,
             "by_threshold": [],
@@ -172,7 +176,7 @@ class ReportBuilder:
 
     # breakdowns ------------------------------------------------------------------------------
 
-    def breakdowns(self, dim: DimensionData) -> dict:
+    def breakdowns(self, dim: DimensionData, per_item: dict[str, np.ndarray]) -> dict:
         items = self.data.items
         clin = item_means(rating_scores(dim, dim.ratings))
         out = {}
@@ -184,10 +188,10 @@ class ReportBuilder:
             for value, mask in groups.items():
                 scores = clin[mask]
                 row = {
-                    "counts": _counts(dim, mask),
+                    "counts": _counts(dim, per_item, mask),
                     "agreement": self.summary(dim, dim.ratings[mask], pairs=False, boot=False),
                     "confidence": metrics.confidence_distribution(
-                        _stored_confidence(dim, mask), levels=self.data.confidence_levels
+                        _stored_confidence(dim, per_item, mask), levels=self.data.confidence_levels
                     ).to_dict(),
                     "mean_score": float(np.nanmean(scores)) if np.any(~np.isnan(scores)) else None,
                     "judge": self.judges(dim, mask, per_rater=False),
@@ -239,15 +243,16 @@ class ReportBuilder:
 
     def dimension(self, dim: DimensionData, step: Callable[[str], None]) -> dict:
         d = dim.dimension
+        per_item = _per_item(dim)
         out = {
             "key": d.key, "label": d.label, "kind": d.kind, "labels": list(d.labels),
-            "label_names": list(d.label_names), "counts": _counts(dim), "score": score_description(dim),
+            "label_names": list(d.label_names), "counts": _counts(dim, per_item), "score": score_description(dim),
         }
         step(f"{d.label}: agreement")
         out["agreement"] = self.summary(dim, dim.ratings)
         out["pairwise_variants"] = self.pairwise_variants(dim)
         step(f"{d.label}: confidence")
-        out["confidence"] = self.confidence(dim)
+        out["confidence"] = self.confidence(dim, per_item)
         out["coefficients"] = extra_coefficients(self, dim)
         step(f"{d.label}: judge")
         out["judges"] = self.judges(dim)
@@ -258,7 +263,7 @@ class ReportBuilder:
         out["intra_rater"] = self.intra_rater(dim)
         out["order_effect"] = self.order_effect(dim)
         step(f"{d.label}: breakdowns")
-        out["breakdowns"] = self.breakdowns(dim)
+        out["breakdowns"] = self.breakdowns(dim, per_item)
         return out
 
     def build(self) -> dict:
