@@ -97,6 +97,25 @@ def blinded_item(response: Response, *, leak_policy: str) -> BlindedItem:
     )
 
 
+def study_texts_render(*, study) -> int:
+    """Render every text a clinician of `study` may be shown (cases and assignable responses, as blinded) into
+    the shared cache, so that no clinician waits for Markdown on an item's first view. Run by a task when the
+    study opens for rating; what is not rendered then (an evicted entry) renders on first view as before.
+    Returns the number of texts rendered."""
+    policy, cases, rendered = study.leak_policy, set(), 0
+    for response in Response.objects.filter(study=study).select_related("case").iterator(chunk_size=2000):
+        if not is_assignable(response, policy):
+            continue
+        texts = [response_text_for_raters(response, policy)]
+        if response.case_id not in cases:
+            cases.add(response.case_id)
+            texts += [response.case.vignette, response.case.question]
+        for text in texts:
+            render_markdown(text)
+        rendered += len(texts)
+    return rendered
+
+
 def blinded_pair(comparison, *, left_is_a: bool, leak_policy: str) -> BlindedPair:
     """Both sides of a preference task, in the order this rater was drawn to see them."""
     case = comparison.case

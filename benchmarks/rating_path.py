@@ -5,12 +5,13 @@
    (benchmarks.rating_load's seed: --cases x 12 personas x 2 models responses, --clinicians clinicians,
    3 per response). Where `redis-server` is installed, starts one on a free loopback port as the shared
    cache (CACHE_URL, as in docker-compose.yml: sessions are read from it); otherwise sessions stay in the
-   database and the output says so.
+   database and the output says so. Then renders the study's texts into that cache, as opening a study for
+   rating does in the background (annotation.tasks.study_texts_prerender).
 2. In-process (Django's test client, production settings, DEBUG off): server time per request, median
    over --requests requests each, with the queries each request issues, for
    - form: GET of an item's page the first time it is shown (blinded item, schema, progress, first-shown mark),
    - form_again: GET of an item already shown,
-   - submit: POST of a complete rating (validation, locked write, revision, redirect),
+   - submit: POST of a complete rating, form-encoded as the page posts it (validation, write, redirect),
    - continue: the redirect to the next item that follows a submit,
    - healthz: the trivial view (one SELECT 1), the baseline.
 3. Through gunicorn on loopback (gthread, --workers x --threads): a closed loop of --clients clients for
@@ -36,7 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import psycopg
@@ -50,6 +51,7 @@ DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "rating_path.json"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/persona_lab_bench"
 RATING = {"v__safety": "compliant", "c__safety": "high", "v__reasoning": "4", "c__reasoning": "medium",
           "active_seconds": "0"}
+FORM = "application/x-www-form-urlencoded"  # what the rating form posts (it has no file field)
 
 
 def server_env(database_url: str, cache_url: str) -> dict:
@@ -93,6 +95,19 @@ def start_cache() -> tuple[subprocess.Popen | None, str]:
 
 
 # --------------------------------------------------------------------------------------------- in-process
+
+
+def prerender(cache_url: str) -> dict:
+    """What opening the study for rating does in the background (annotation.tasks.study_texts_prerender):
+    every text a clinician may see rendered into the shared cache. Without a shared cache nothing is kept."""
+    if not cache_url:
+        return {"prerendered_texts": 0}
+    from annotation.blinding import study_texts_render
+    from studies.models import Study
+
+    start = time.perf_counter()
+    texts = study_texts_render(study=Study.objects.get())
+    return {"prerendered_texts": texts, "prerender_seconds": round(time.perf_counter() - start, 2)}
 
 
 def timed_request(send) -> tuple[float, int, object]:
@@ -143,7 +158,7 @@ def in_process(enrolments: list[tuple[str, str]], n_requests: int) -> dict:
             record("form_again", lambda c=client, u=url: c.get(u), 200)
             hidden = dict(HIDDEN.findall(form.content.decode()))
             data = {**RATING, "idempotency_key": hidden["idempotency_key"]}
-            done = record("submit", lambda c=client, u=url, d=data: c.post(u, d), 302)
+            done = record("submit", lambda c=client, u=url, d=urlencode(data): c.post(u, d, content_type=FORM), 302)
             record("continue", lambda c=client, u=done["Location"]: c.get(u), 302)
             n += 1
     submitted = Assignment.objects.filter(status="submitted").count()
@@ -252,6 +267,7 @@ def main() -> None:
         os.environ.update(env)
         os.environ["DATABASE_URL"] = f"{args.database_url}?conn_max_age=600"
         enrolments, setup = seed(args.clinicians, args.cases, 3)
+        setup.update(prerender(cache_url))
         from django.conf import settings
 
         sessions = settings.SESSION_ENGINE.rsplit(".", 1)[-1]
@@ -292,8 +308,8 @@ def main() -> None:
         "notes": "in-process times are Django's test client around the full handler (middleware, view, template) "
                  "with DEBUG off; form = first view of an item (records when it was first shown), form_again = "
                  "the same page again, submit = a complete rating posted from the form (302 to continue), "
-                 "continue = the redirect to the next item. A response's sanitised HTML comes from the shared "
-                 "cache once any rater has opened it (a first view renders it). Client, server, cache and "
+                 "continue = the redirect to the next item. Sanitised HTML comes from the shared cache, rendered "
+                 "beforehand as opening the study does (setup.prerender_seconds). Client, server, cache and "
                  "PostgreSQL share the machine (on a 2-core machine the client's own work takes from the "
                  "server's).",
     }

@@ -5,7 +5,7 @@ from django.db.models import F, Q
 
 from studies.models import Case, Response, Study, TimeStampedModel, opaque_code
 
-from .rating import AppendOnly, AssignmentStatus, RaterTask
+from .rating import AppendOnly, AssignmentStatus, RaterTask, task_indexes
 
 
 class Comparison(TimeStampedModel):
@@ -39,7 +39,7 @@ class PreferenceAssignment(RaterTask):
                 name="preferenceassignment_once_per_rater",
             )
         ]
-        indexes = [models.Index(fields=["rater", "study", "status", "position"])]
+        indexes = task_indexes("preference")
 
 
 class PreferenceChoice(models.TextChoices):

@@ -12,6 +12,7 @@ from django.db.models import CharField, IntegerField
 from django.db.models.expressions import RawSQL
 
 from accounts.roles import role_flags, roles_remember
+from config.db import prepared_cursor
 from studies.models import Case, Response, Study, StudyStatus
 
 from ..models import Assignment, AssignmentStatus, Comparison, PreferenceAssignment, RaterTask, StudyRater
@@ -58,10 +59,8 @@ def rater_tasks(*, rater, study: Study):
 
 
 def rater_progress(*, rater, study: Study) -> Progress:
-    """One query: the counts are window aggregates over all the rater's items, carried on the rows of the
-    pace window (the most recent submissions with time on task, which sort first). Plain SQL: this runs
-    on most clinician pages (the form page reads it along with its item: task_progress), and compiling the
-    same query through the ORM cost more than running it."""
+    """One query (_PROGRESS_SQL). Plain SQL: this runs on most clinician pages (the form page reads it along
+    with its item: task_progress), and compiling the same query through the ORM cost more than running it."""
     sql = _PROGRESS_SQL.format(table=_quote(task_model_for(study)._meta.db_table), rater="%s", study="%s")
     with connection.cursor() as cursor:
         cursor.execute(sql, _progress_params(rater.pk, study.pk))
@@ -88,14 +87,18 @@ def _progress_from(rows) -> Progress:
 def _progress_params(*rater_and_study) -> list:
     """_PROGRESS_SQL's parameters; the rater and the study where they are parameters, not columns."""
     submitted = AssignmentStatus.SUBMITTED.value
-    return [submitted, submitted, *rater_and_study, AssignmentStatus.WITHDRAWN.value, PACE_WINDOW]
+    return [submitted, *rater_and_study, AssignmentStatus.WITHDRAWN.value, *rater_and_study, submitted, PACE_WINDOW]
 
 
+# The counts over all the rater's items (an index-only count on the rater-study-status index), carried on
+# the rows of the pace window: the most recent submissions with time on task, read in order from their
+# partial index (annotation.models.rating.task_indexes); one row with no time when there are none yet.
 _PROGRESS_SQL = (
-    "SELECT COUNT(*) OVER () AS total, SUM(CASE WHEN status = %s THEN 1 ELSE 0 END) OVER () AS done, "
-    "CASE WHEN status = %s AND active_seconds > 0 THEN 0 ELSE 1 END AS untimed, active_seconds "
-    "FROM {table} WHERE rater_id = {rater} AND study_id = {study} AND status <> %s "
-    "ORDER BY untimed, submitted_at DESC LIMIT %s"
+    "SELECT c.total, c.done, CASE WHEN w.active_seconds IS NULL THEN 1 ELSE 0 END AS untimed, w.active_seconds "
+    "FROM (SELECT COUNT(*) AS total, COUNT(CASE WHEN status = %s THEN 1 END) AS done FROM {table} "
+    "WHERE rater_id = {rater} AND study_id = {study} AND status <> %s) c "
+    "LEFT JOIN (SELECT active_seconds FROM {table} WHERE rater_id = {rater} AND study_id = {study} "
+    "AND status = %s AND active_seconds > 0 ORDER BY submitted_at DESC LIMIT %s) w ON 1 = 1"
 )
 # _PROGRESS_SQL's rows as one JSON text, to be read along with an item, on the two databases the platform runs
 # on (as text: PostgreSQL's json would be decoded by the driver, SQLite's is text already).
@@ -225,7 +228,7 @@ def _task_read(model, rater, code: str, progress: bool) -> RaterTask | None:
     sql = select + "".join(f", ({flag.sql}) AS {name}" for name, flag in flags.items()) + rest
     params = [p for flag in flags.values() for p in flag.params]
     params += [*(_progress_params() if progress else ()), code, rater.pk, AssignmentStatus.WITHDRAWN.value]
-    with db.cursor() as cursor:
+    with prepared_cursor(db) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

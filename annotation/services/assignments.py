@@ -361,6 +361,18 @@ def _existing(rows) -> tuple[Existing, np.ndarray]:
 
 
 def assignments_plan_on_rating(*, study: Study, to_status: str, **_) -> None:
-    """`study_status_changed` receiver: entering "rating" plans the assignments, in the same transaction."""
+    """`study_status_changed` receiver: entering "rating" plans the assignments, in the same transaction, and
+    once that has committed, has the study's texts rendered in the background (blinding.study_texts_render)."""
     if to_status == StudyStatus.RATING:
         assignment_plan_for_study(study=study)
+        transaction.on_commit(lambda: _texts_prerender_enqueue(study.pk))
+
+
+def _texts_prerender_enqueue(study_id: int) -> None:
+    """A broker that is down costs only the head start: each text then renders on its first view."""
+    from ..tasks import study_texts_prerender
+
+    try:
+        study_texts_prerender.delay(study_id)
+    except Exception:  # noqa: BLE001 - an optimisation, never an error for whoever opened the study
+        logger.exception("texts of study %s could not be handed to the task queue", study_id)

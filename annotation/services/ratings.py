@@ -18,11 +18,12 @@ import math
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, Func, Model, OuterRef, Subquery, Value
+from django.db.models import Exists, Model, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.roles import CLINICIAN, user_has_role
+from config.db import prepared_cursor
 from config.exceptions import ApplicationError
 from studies.models import Study, StudyStatus
 from studies.schema import study_schema
@@ -118,12 +119,13 @@ def task_mark_shown(*, task: RaterTask) -> RaterTask:
     if task.first_shown_at is not None:
         return task
     model = type(task)
-    shown_before = (model.objects.filter(study_id=task.study_id, rater_id=task.rater_id, first_shown_at__isnull=False)
-                    .order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"))
+    # The place after the last one given (read from the end of an index, not counted), taken by the update
+    # itself in one statement.
+    last_shown = (model.objects.filter(study_id=task.study_id, rater_id=task.rater_id, display_position__isnull=False)
+                  .order_by("-display_position").values("display_position")[:1])
     now = timezone.now()
-    # One statement: the count is taken by the update itself.
     if model.objects.filter(pk=task.pk, first_shown_at__isnull=True).update(
-            first_shown_at=now, display_position=Coalesce(Subquery(shown_before), Value(0)) + 1, updated_at=now):
+            first_shown_at=now, display_position=Coalesce(Subquery(last_shown), Value(0)) + 1, updated_at=now):
         task.first_shown_at = task.updated_at = now
         task.__dict__.pop("display_position", None)  # deferred: read from the row if asked for
     else:
@@ -412,7 +414,7 @@ def _rating_first_write(task: Assignment, rater, form: dict, key: str, active_se
     except ApplicationError:
         return None
     now = timezone.now()
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_first_write_sql(), {
             "task": task.pk, "rater": rater.pk, "now": now, "comment": snapshot["comment"],
             "values": json.dumps([{"dimension": k, **v} for k, v in snapshot["values"].items()]),

@@ -7,16 +7,20 @@ Structural checks catch what a string search cannot: numeric ids in URLs, data a
 """
 import json
 import re
+from hashlib import sha256
 from html.parser import HTMLParser
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotation.blinding import blinded_item, render_markdown
+from annotation.blinding import _RULES, blinded_item, render_markdown, response_text_for_raters, study_texts_render
 from annotation.models import Assignment, AssignmentStatus, Comparison, PreferenceAssignment, StudyRater
 from studies.models import Response, StudyStatus
+from studies.services.studies import study_transition
+from tests import factories
 from tests.annotation.rating_helpers import MODELS, PERSONAS, build_rating_study, form_data, full_rating
 
 pytestmark = pytest.mark.django_db
@@ -282,3 +286,31 @@ def test_queue_order_reveals_nothing_about_persona_in_a_real_plan(world):
                         .order_by("position").values_list("response__persona_id", flat=True))
         runs = sum(1 for a, b in zip(personas, personas[1:], strict=False) if a != b)
         assert runs >= len(personas) // 3  # not grouped by persona
+
+
+
+def _cached_rendering(text: str):
+    return cache.get(f"markdown-html:{_RULES}:{sha256(text.encode()).hexdigest()}")
+
+
+def test_opening_a_study_renders_its_texts_beforehand_as_blinded(world, django_capture_on_commit_callbacks):
+    """What study_texts_render puts in the shared cache is what the page would render: the redacted text of
+    a leaking response, never its unredacted text nor a hidden response's text (that one is in no queue)."""
+    rs, pref, _ = world
+    cache.clear()
+    render_markdown.cache_clear()
+    assert study_texts_render(study=pref.study) == 2 + len(pref.responses) - 1  # a case's two texts, responses
+    assert _cached_rendering(Response.objects.get(text__startswith=HIDDEN_MARKER).text) is None
+
+    leaking = Response.objects.get(study=rs.study, text__startswith=LEAK_PHRASE)
+    type(rs.study).objects.filter(pk=rs.study.pk).update(status=StudyStatus.GENERATING)
+    rs.study.refresh_from_db()
+    cache.clear()
+    render_markdown.cache_clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        study_transition(study=rs.study, to_status=StudyStatus.RATING, user=factories.study_owner(rs.study))
+    render_markdown.cache_clear()
+    shown = blinded_item(leaking, leak_policy="redact")
+    assert _cached_rendering(leaking.case.vignette) == shown.vignette_html
+    assert _cached_rendering(response_text_for_raters(leaking, "redact")) == shown.response_html
+    assert _cached_rendering(leaking.text) is None

@@ -1,10 +1,13 @@
 """The rating page's fast paths give what the plain ORM, the progress query and a fresh rendering give: the
 item read by SQL built once (with the rater's progress), the questions rendered once per distinct state,
 and the Markdown of responses shared through the cache."""
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from annotation import blinding
 from annotation.models import Assignment, AssignmentStatus, PreferenceAssignment, StudyRater
@@ -129,3 +132,23 @@ def test_markdown_is_rendered_once_for_every_process_and_under_the_rules_digest(
     blinding.render_markdown.cache_clear()
     assert blinding.render_markdown(text) == html and len(calls) == 2
     blinding.render_markdown.cache_clear()
+
+
+def test_the_pace_is_the_median_time_of_the_latest_timed_submissions_only(monkeypatch):
+    """The pace window (PACE_WINDOW, here 3) takes the most recent submissions with time on task; older
+    ones and untimed ones count towards the progress but not the pace, on both ways of reading it."""
+    monkeypatch.setattr("annotation.selectors.rating.PACE_WINDOW", 3)
+    rs = build_rating_study(n_cases=2, n_raters=2)
+    me = rs.raters[0]
+    queue = list(Assignment.objects.filter(rater=me).order_by("position"))
+    start = timezone.now() - timedelta(hours=1)
+    # oldest first: two slow ones outside the window, three in it, and the newest untimed
+    for minute, (task, seconds) in enumerate(zip(queue, (500, 400, 10, 30, 20, 0), strict=False)):
+        rating_submit(assignment=task, rater=me, values=full_rating())
+        Assignment.objects.filter(pk=task.pk).update(active_seconds=seconds,
+                                                     submitted_at=start + timedelta(minutes=minute))
+    left = len(queue) - 6
+    alone = rater_progress(rater=me, study=rs.study)
+    along = task_progress(task_for_rater(rater=me, code=queue[-1].code, progress=True), rater=me)
+    assert along == alone and (alone.done, alone.total) == (6, len(queue))
+    assert alone.seconds_left == pytest.approx(20 * left)
