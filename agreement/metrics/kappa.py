@@ -23,8 +23,8 @@ weighted value (0.600 vs 0.714 in the research notes).
   correlated and per-pair intervals cannot be combined; its ``se`` is the delete-one-item jackknife
   over every item that enters a pair (Efron & Tibshirani 1993, ch. 11), computed exactly for all items
   at once (a deleted item changes each of its pairs' tables by one count, so the change of the mean
-  is a quadratic form in the item's one-hot ratings), and its CI is mean +/- z se
-  (``ci_method="jackknife_normal"``). A pair that becomes undefined when an item is deleted drops out
+  is a sum over the item's rated pairs of one precomputed change per pair and cell), and its CI is
+  mean +/- z se (``ci_method="jackknife_normal"``). A pair that becomes undefined when an item is deleted drops out
   of that jackknife replicate's mean.
 
 Edge cases: a pair without a co-rated item: ``insufficient_data``/``no_overlap``; both raters used one
@@ -33,8 +33,10 @@ and the same category on all co-rated items: ``undefined_no_variation`` (value N
 ratings) apply to the average. One rater constant and the other not gives kappa 0 (defined), as
 scikit-learn. Fewer than 10 co-rated items add the warning ``small_n``.
 
-All pairwise tables come from one matrix product of the items x (raters * K) one-hot matrix with
-itself (chunked over items), so 50 raters x 1,000,000 ratings take well under a second.
+All pairwise tables, and the jackknife's change per deleted item, come from one list of every two
+cells rated on one item (a rater pair's categories; chunked over items), counted with ``bincount``: an
+item holds a few ratings next to raters x K one-hot columns, so 50 raters x 1,000,000 ratings take
+well under a second.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from scipy.linalg import blas
 
 from . import _bootstrap
 from ._core import (
@@ -88,31 +89,58 @@ def _disagreement(k: int, weights: str | np.ndarray | None) -> np.ndarray:
     return diff if weights == "linear" else diff**2
 
 
-def _onehot(ratings: np.ndarray, k: int, dtype=np.float64) -> np.ndarray:
+def _onehot(ratings: np.ndarray, k: int) -> np.ndarray:
     """Items x (raters * K) 0/1 matrix; a missing rating is a row of zeros in its rater's block."""
     n, r = ratings.shape
-    out = np.zeros((n * r, k), dtype=dtype)
+    out = np.zeros((n * r, k))
     flat = ratings.reshape(-1)
     rated = np.flatnonzero(~np.isnan(flat))
     out[rated, flat[rated].astype(np.intp)] = 1
     return out.reshape(n, r * k)
 
 
+def _co_rated(left: np.ndarray, right: np.ndarray | None, k: int):
+    """Every two cells rated on one item, in chunks of at most _ROWS_PER_CHUNK items: per chunk the items and
+    the cells' position in the (R_left * K, R_right * K) co-rating matrix, (p K + a, q K + b) for left
+    column p rated a and right column q rated b, flattened.
+
+    ``right=None`` pairs the columns of ``left`` with each other, each pair p < q once. An item's rated
+    cells are few next to raters x K one-hot columns, so the pairs themselves are listed (by number of
+    rated cells per item, a triangle of cell positions each).
+    """
+    width = k * (left.shape[1] if right is None else right.shape[1])
+    for start in range(0, left.shape[0], _ROWS_PER_CHUNK):
+        block = left[start : start + _ROWS_PER_CHUNK]
+        rows, cols = np.nonzero(~np.isnan(block))  # row-major: each item's rated columns in order
+        cells = cols * k + block[rows, cols].astype(np.intp)  # p K + a
+        if right is None:
+            per_item = np.bincount(rows, minlength=block.shape[0])
+            first = np.cumsum(per_item) - per_item  # each item's first cell in (rows, cols)
+            one, two = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
+            for m in np.unique(per_item[per_item >= 2]):
+                at = first[per_item == m][:, None] + np.arange(m)
+                a, b = np.triu_indices(m, k=1)
+                one.append(at[:, a].ravel())
+                two.append(at[:, b].ravel())
+            one, two = np.concatenate(one), np.concatenate(two)
+            yield start + rows[one], cells[one] * width + cells[two]
+        else:
+            other = right[start : start + _ROWS_PER_CHUNK]
+            for q in range(other.shape[1]):
+                values = other[rows, q]
+                keep = ~np.isnan(values)
+                yield start + rows[keep], cells[keep] * width + q * k + values[keep].astype(np.intp)
+
+
 def _cross_tables(left: np.ndarray, right: np.ndarray | None, k: int) -> np.ndarray:
     """(R_left, K, R_right, K) co-rating counts of every left rater with every right rater.
 
-    ``right=None`` means ``left`` with itself; then only blocks of rater pairs p < q are filled (a
-    symmetric rank-k update). Chunks of at most 20,000 items keep float32 counts exact (< 2^24);
-    they are summed in float64.
+    ``right=None`` means ``left`` with itself; then only blocks of rater pairs p < q are filled.
     """
     n_right = left.shape[1] if right is None else right.shape[1]
-    out = np.zeros((left.shape[1] * k, n_right * k))
-    for start in range(0, left.shape[0], _ROWS_PER_CHUNK):
-        xl = _onehot(left[start : start + _ROWS_PER_CHUNK], k, np.float32)
-        if right is None:
-            out += blas.ssyrk(1.0, xl, trans=1)
-        else:
-            out += xl.T @ _onehot(right[start : start + _ROWS_PER_CHUNK], k, np.float32)
+    out = np.zeros(left.shape[1] * k * n_right * k)
+    for _, cell in _co_rated(left, right, k):
+        out += np.bincount(cell, minlength=out.size)
     return out.reshape(left.shape[1], k, n_right, k)
 
 
@@ -157,13 +185,6 @@ def _bootstrap_pairs(tables: np.ndarray, weights: str | None, n_boot: int, seed:
         draws = rng.multinomial(n[block, None].astype(np.int64), probs[:, None, :], size=(block.size, n_boot))
         out[block] = kappa_from_tables(draws.reshape(block.size, n_boot, k, k).astype(float), weights)["kappa"]
     return out
-
-
-def _times(x: np.ndarray, m: np.ndarray, triangular: bool) -> np.ndarray:
-    """x @ m, with a triangular BLAS product when m is upper triangular."""
-    if triangular:
-        return blas.dtrmm(1.0, m, x, side=1, lower=0)
-    return x @ m
 
 
 def _pair_coefficients(
@@ -259,14 +280,12 @@ def _jackknife_average(
     pair_index: tuple[np.ndarray, np.ndarray],
     weights: str | None,
     population: np.ndarray,
-    triangular: bool = False,
 ) -> tuple[float | None, float | None]:
     """Mean kappa over defined pairs and its delete-one-item jackknife SE.
 
     ``tables`` (P, K, K) are the co-rating tables of left rater ``pair_index[0][p]`` with right rater
-    ``pair_index[1][p]``; ``population`` marks the items entering at least one pair. ``triangular``:
-    left and right are the same raters and every pair has left < right, so the matrices of the
-    quadratic forms are upper triangular and a triangular product does half the work.
+    ``pair_index[1][p]`` (``right=None``: the columns of ``left`` with each other, every pair p < q);
+    ``population`` marks the items entering at least one pair.
     """
     res = kappa_from_tables(tables, weights)
     ok = res["defined"]
@@ -293,24 +312,23 @@ def _jackknife_average(
     present = tables > 0  # only cells some item occupies matter
     delta = np.where(ok[:, None, None] & present, delta, 0.0)
     lost = np.where(ok[:, None, None] & present, lost, 0.0)
-    m_delta = np.zeros((left.shape[1] * k, right.shape[1] * k))
+    n_right = left.shape[1] if right is None else right.shape[1]
+    m_delta = np.zeros((left.shape[1] * k, n_right * k))
     m_lost = np.zeros_like(m_delta)
     shape = (len(pair_index[0]), k, k)
     rows_idx = np.broadcast_to(pair_index[0][:, None, None] * k + np.arange(k)[None, :, None], shape)
     cols_idx = np.broadcast_to(pair_index[1][:, None, None] * k + np.arange(k)[None, None, :], shape)
     m_delta[rows_idx, cols_idx] = delta
     m_lost[rows_idx, cols_idx] = lost
-    items = np.flatnonzero(population)
-    change = np.empty(items.size)
-    dropped = np.zeros(items.size)
+    # Deleting an item changes the sum of kappas by the delta of each of its pairs' (a, b) cells.
+    change, dropped = np.zeros(left.shape[0]), np.zeros(left.shape[0])
     any_lost = bool(m_lost.any())  # usually no pair hangs on a single item
-    for start in range(0, items.size, _ROWS_PER_CHUNK):
-        sel = items[start : start + _ROWS_PER_CHUNK]
-        xl = _onehot(left[sel], k)
-        xr = xl if right is left else _onehot(right[sel], k)
-        change[start : start + sel.size] = (_times(xl, m_delta, triangular) * xr).sum(axis=1)
+    for item, cell in _co_rated(left, right, k):
+        change += np.bincount(item, weights=m_delta.ravel()[cell], minlength=change.size)
         if any_lost:
-            dropped[start : start + sel.size] = (_times(xl, m_lost, triangular) * xr).sum(axis=1)
+            dropped += np.bincount(item, weights=m_lost.ravel()[cell], minlength=dropped.size)
+    items = np.flatnonzero(population)
+    change, dropped = change[items], dropped[items]
     m = items.size
     denominators = n_ok - np.rint(dropped)
     if m < 2 or np.any(denominators <= 0):
@@ -405,7 +423,7 @@ def pairwise_cohen_kappa(
     population = observed.sum(axis=1) >= 2
     mean = se = None
     if not reason:
-        mean, se = _jackknife_average(ratings, ratings, k, tables, (ia, ib), weights, population, triangular=True)
+        mean, se = _jackknife_average(ratings, None, k, tables, (ia, ib), weights, population)
     name = "average_cohen_kappa" + (f"_{weights}" if weights else "")
     average = _average_coefficient(
         name, coefs, mean, se, reason=reason, population=population,
