@@ -15,6 +15,7 @@ import json
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path, PurePath
 
 from .errors import FileRejected, RowError, kind_of
@@ -285,7 +286,7 @@ def _parse_csv(text: str, parsed: ParsedFile, max_rows: int, max_columns: int = 
             raise FileRejected("The file is empty.")
         columns = _header_columns(header, max_columns)
         unnamed = [i for i, c in enumerate(columns) if not c]
-        parsed.columns = [c for c in columns if c]
+        parsed.columns, named_at = [c for c in columns if c], [bool(c) for c in columns]
         count = 0
         for row, values in enumerate(reader, start=1):
             if not "".join(values).strip():
@@ -302,7 +303,7 @@ def _parse_csv(text: str, parsed: ParsedFile, max_rows: int, max_columns: int = 
             if named:
                 parsed.errors.append(RowError(row, None, f"has a value in column {named[0] + 1}, which has no name"))
                 continue
-            parsed.records.append(Record(row, {c: v for c, v in zip(columns, values, strict=True) if c}))
+            parsed.records.append(Record(row, dict(zip(parsed.columns, compress(values, named_at), strict=True))))
     except csv.Error as exc:
         raise FileRejected(f"The CSV cannot be read at line {reader.line_num}: {exc}.") from None
 

@@ -20,9 +20,14 @@ from .readers import Record, loads_json
 REQUIRED = ("external_id", "vignette", "question", "task_type", "care_setting")
 OPTIONAL = ("reference_answer", "metadata")
 COLUMNS = REQUIRED + OPTIONAL
+TEXT_FIELDS = ("external_id", "vignette", "question", "task_type", "care_setting", "reference_answer")
 MAX_LENGTHS = {"external_id": 100, "vignette": 20_000, "question": 5_000, "reference_answer": 2_000}
 METADATA_MAX_CHARS = 20_000
 METADATA_MAX_DEPTH = 10
+# How much longer than its text a JSON value can be once written out compactly: only numbers grow, a float
+# from at least 3 characters ("1e9") to at most 24 as Python writes it ("-2.2250738585072014e-308"); strings,
+# whitespace, escapes and repeated keys only shrink.
+JSON_GROWTH = 8
 ENUMS = {"task_type": TaskType.values, "care_setting": CareSetting.values}
 # Spreadsheet programs run a cell starting with these as a formula when a file is opened (CSV injection).
 # Identifiers never start so; free text may start with + or - ("-ve troponin") but never with = or @.
@@ -163,6 +168,8 @@ def _metadata(value, *, csv_mode: bool) -> tuple[dict, str | None]:
     problem = None if raw is not None and _plain_json(raw) else string_problem(value)
     if problem:
         return {}, problem
+    if raw is not None and len(raw) * JSON_GROWTH <= METADATA_MAX_CHARS:
+        return value, None  # cannot be over the limit: no need to write it out
     size = len(_COMPACT.encode(value))
     if size > METADATA_MAX_CHARS:
         return {}, f"is {size:,} characters long as JSON; the limit is {METADATA_MAX_CHARS:,}"
@@ -186,28 +193,37 @@ def missing_and_unknown(keys, row: int | None) -> list[RowError]:
     return errors
 
 
-def validate_record(record: Record, *, csv_mode: bool,
-                    triage_levels: tuple[str, ...] | None = None) -> tuple[dict | None, list[RowError]]:
+def _enum_code(text: str, field: str) -> tuple[str, str | None]:
+    """(stored code, error) for an enum cell's text: "Primary care" and "primary-care" read as "primary_care"."""
+    code = re.sub(r"[\s-]+", "_", text.lower())
+    return code, None if code in ENUMS[field] else f"{_shown(text)} is not one of {', '.join(ENUMS[field])}"
+
+
+def validate_record(record: Record, *, csv_mode: bool, metadata: tuple[dict, str | None],
+                    triage_levels: tuple[str, ...] | None = None,
+                    texts: tuple[str, ...] | None = None) -> tuple[dict | None, list[RowError]]:
     """One record to (normalised case, []) or (None, [every error in it]).
 
-    `triage_levels`: the values of the case set's declared triage scale when it is not ESI 1-5."""
+    `metadata`: _metadata of the record's metadata value. `triage_levels`: the values of the case set's
+    declared triage scale when it is not ESI 1-5. `texts`: the TEXT_FIELDS' values already normalised and
+    checked by _clean_texts (a clean row)."""
     values, row = record.values, record.row
     errors = [RowError(row, None, f"has the key {k!r} more than once") for k in record.duplicate_keys]
     if not csv_mode:
         errors += missing_and_unknown(values.keys(), row)
-    case = {}
-    for field in ("external_id", "vignette", "question", "task_type", "care_setting", "reference_answer"):
-        text, problem = _text(values.get(field), field)
-        if not problem and not text and field in REQUIRED and field in values:
-            problem = "is required"
-        if not problem and text and field in ENUMS and text not in ENUMS[field]:
-            code = re.sub(r"[\s-]+", "_", text.lower())
-            if code not in ENUMS[field]:
-                problem = f"{_shown(text)} is not one of {', '.join(ENUMS[field])}"
-            text = code
-        if problem:
-            errors.append(RowError(row, field, problem))
-        case[field] = text
+    if texts is not None:
+        case = dict(zip(TEXT_FIELDS, texts, strict=True))
+    else:
+        case = {}
+        for field in TEXT_FIELDS:
+            text, problem = _text(values.get(field), field)
+            if not problem and not text and field in REQUIRED and field in values:
+                problem = "is required"
+            if not problem and text and field in ENUMS and text not in ENUMS[field]:
+                text, problem = _enum_code(text, field)
+            if problem:
+                errors.append(RowError(row, field, problem))
+            case[field] = text
     if case["task_type"] == TaskType.TRIAGE and case["reference_answer"] and triage_levels is not None:
         if case["reference_answer"] not in triage_levels:
             errors.append(RowError(row, "reference_answer", (
@@ -221,10 +237,43 @@ def validate_record(record: Record, *, csv_mode: bool,
             errors.append(RowError(row, "reference_answer", (
                 f"{_shown(case['reference_answer'])} is not an ESI level; triage cases take 1-5 (or 'ESI 1'-'ESI 5')"
             )))
-    case["metadata"], problem = _metadata(values.get("metadata"), csv_mode=csv_mode)
+    case["metadata"], problem = metadata
     if problem:
         errors.append(RowError(row, "metadata", problem))
     return (None, errors) if errors else (case, [])
+
+
+def _clean_texts(records: list[Record], field: str) -> list[str | None]:
+    """Column-wise fast path of the per-cell checks for one field: each record's stored text where plain string
+    tests show that the cell needs no more (None where validate_record must look at it field by field).
+
+    Printable ASCII text holds no surrogate, control character, line break or tab, and nothing that NFC or
+    NFKC would change, so `_text` would return it stripped; what is left to check is its length, a formula
+    prefix, emptiness (required fields) and the enum values. Whole columns are tested at once; a column with a
+    problem is sorted out cell by cell."""
+    values = [record.values.get(field) for record in records]
+    try:
+        whole = " ".join(values)
+    except TypeError:  # JSON: a cell that is not text
+        whole = "\0"
+    if whole.isascii() and whole.isprintable():  # so is every cell
+        texts = present = [value.strip() for value in values]
+    else:
+        texts = [value.strip() if isinstance(value, str) and value.isascii() and value.isprintable() else None
+                 for value in values]
+        present = [text for text in texts if text is not None]
+    limit, prefixes = MAX_LENGTHS.get(field), FORMULA_PREFIXES.get(field, TEXT_FORMULA_PREFIXES)
+    if limit and max(map(len, present), default=0) > limit:
+        texts = [None if text is not None and len(text) > limit else text for text in texts]
+    if not {text[:1] for text in present}.isdisjoint(prefixes):
+        texts = [None if text is not None and text.startswith(prefixes) else text for text in texts]
+    if field in REQUIRED and "" in present:
+        texts = [text or None for text in texts]
+    if field in ENUMS and not set(present) <= set(ENUMS[field]):
+        codes = {text: _enum_code(text, field) for text in set(present) - set(ENUMS[field])}
+        texts = [text if text is None or text in ENUMS[field] else None if codes[text][1] else codes[text][0]
+                 for text in texts]
+    return texts
 
 
 def validate_records(records: list[Record], *, columns: list[str] | None,
@@ -236,8 +285,18 @@ def validate_records(records: list[Record], *, columns: list[str] | None,
         if header_errors:
             return [], header_errors  # the rows cannot be read field by field without the right header
     cases, errors, first_row, looks = [], [], {}, {}
-    for record in records:
-        case, problems = validate_record(record, csv_mode=csv_mode, triage_levels=triage_levels)
+    clean = zip(*(_clean_texts(records, field) for field in TEXT_FIELDS), strict=True)
+    raw_metadata = [record.values.get("metadata") for record in records]
+    # CSV: identical cells (the same source on every row, say) are parsed and checked once; their cases share
+    # the parsed object, which nothing changes afterwards.
+    if csv_mode:
+        checked = {raw: _metadata(raw, csv_mode=True) for raw in set(raw_metadata)}
+        metadata = [checked[raw] for raw in raw_metadata]
+    else:
+        metadata = [_metadata(raw, csv_mode=False) for raw in raw_metadata]
+    for record, texts, meta in zip(records, clean, metadata, strict=True):
+        case, problems = validate_record(record, csv_mode=csv_mode, metadata=meta, triage_levels=triage_levels,
+                                         texts=None if None in texts else texts)
         errors += problems
         external_id = case["external_id"] if case else _text(record.values.get("external_id"), "external_id")[0]
         if external_id:
