@@ -18,8 +18,7 @@ import math
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Model, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, Model, OuterRef
 from django.utils import timezone
 
 from accounts.roles import CLINICIAN, user_has_role
@@ -115,22 +114,31 @@ def _text(value, field: str, errors: dict) -> str:
 
 
 def task_mark_shown(*, task: RaterTask) -> RaterTask:
-    """Record when and at which place in the clinician's own viewing order an item was first shown."""
+    """Record when and at which place in the clinician's own viewing order an item was first shown: the place
+    after the last one given (read from the end of an index, not counted), in one statement."""
     if task.first_shown_at is not None:
         return task
-    model = type(task)
-    # The place after the last one given (read from the end of an index, not counted), taken by the update
-    # itself in one statement.
-    last_shown = (model.objects.filter(study_id=task.study_id, rater_id=task.rater_id, display_position__isnull=False)
-                  .order_by("-display_position").values("display_position")[:1])
     now = timezone.now()
-    if model.objects.filter(pk=task.pk, first_shown_at__isnull=True).update(
-            first_shown_at=now, display_position=Coalesce(Subquery(last_shown), Value(0)) + 1, updated_at=now):
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(_mark_shown_sql(type(task)), [stamp, stamp, task.study_id, task.rater_id, task.pk])
+        marked = cursor.rowcount
+    if marked:
         task.first_shown_at = task.updated_at = now
         task.__dict__.pop("display_position", None)  # deferred: read from the row if asked for
     else:
         task.refresh_from_db(fields=["first_shown_at", "display_position", "updated_at"])
     return task
+
+
+@functools.cache
+def _mark_shown_sql(model) -> str:
+    """Built once per model: on the item page's path, compiling the ORM's update cost more than running it."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    return (f"UPDATE {table} SET first_shown_at = %s, updated_at = %s, display_position = COALESCE(("
+            f"SELECT s.display_position FROM {table} s WHERE s.study_id = %s AND s.rater_id = %s "
+            "AND s.display_position IS NOT NULL ORDER BY s.display_position DESC LIMIT 1), 0) + 1 "
+            "WHERE id = %s AND first_shown_at IS NULL")
 
 
 @transaction.atomic
