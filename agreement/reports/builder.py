@@ -43,11 +43,12 @@ def _noop(fraction: float, message: str) -> None:
 
 
 def _per_item(dim: DimensionData) -> dict[str, np.ndarray]:
-    """Per item: ratings used, first-presentation ratings stored, "cannot assess" answers, and which cells are
-    stored (computed once per dimension; every subset's counts are sums over its items)."""
+    """Per item: ratings used, first-presentation ratings stored, "cannot assess" answers; and per stored
+    rating its item and confidence (computed once per dimension; a subset of items selects from them)."""
     stored = ~np.isnan(dim.position)
     return {"used": np.count_nonzero(~np.isnan(dim.ratings), axis=1), "stored": np.count_nonzero(stored, axis=1),
-            "cannot": np.count_nonzero(dim.cannot_assess, axis=1), "stored_cells": stored}
+            "cannot": np.count_nonzero(dim.cannot_assess, axis=1), "stored_item": np.nonzero(stored)[0],
+            "stored_confidence": dim.confidence[stored]}
 
 
 def _counts(dim: DimensionData, per_item: dict[str, np.ndarray], mask: np.ndarray | None = None) -> dict:
@@ -72,11 +73,10 @@ def _cannot_assess_rule(dim: DimensionData) -> str:
     return f"excluded ({dim.n_cannot_assess} answers left out as missing)"
 
 
-def _stored_confidence(dim: DimensionData, per_item: dict[str, np.ndarray], mask: np.ndarray | None = None
-                       ) -> np.ndarray:
+def _stored_confidence(per_item: dict[str, np.ndarray], mask: np.ndarray | None = None) -> np.ndarray:
     """Confidence of every stored first-presentation rating (cannot-assess ones included)."""
-    stored = per_item["stored_cells"]
-    return dim.confidence[stored] if mask is None else dim.confidence[mask][stored[mask]]
+    values = per_item["stored_confidence"]
+    return values if mask is None else values[mask[per_item["stored_item"]]]
 
 
 class ReportBuilder:
@@ -127,7 +127,7 @@ class ReportBuilder:
         levels = self.data.confidence_levels
         out = {
             "has_confidence": dim.dimension.has_confidence,
-            "distribution": metrics.confidence_distribution(_stored_confidence(dim, per_item), levels=levels).to_dict(),
+            "distribution": metrics.confidence_distribution(_stored_confidence(per_item), levels=levels).to_dict(),
             "judge_distribution": None,
             "restricted": None,
             "by_threshold": [],
@@ -191,7 +191,7 @@ class ReportBuilder:
                     "counts": _counts(dim, per_item, mask),
                     "agreement": self.summary(dim, dim.ratings[mask], pairs=False, boot=False),
                     "confidence": metrics.confidence_distribution(
-                        _stored_confidence(dim, per_item, mask), levels=self.data.confidence_levels
+                        _stored_confidence(per_item, mask), levels=self.data.confidence_levels
                     ).to_dict(),
                     "mean_score": float(np.nanmean(scores)) if np.any(~np.isnan(scores)) else None,
                     "judge": self.judges(dim, mask, per_rater=False),
