@@ -149,10 +149,25 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and value != value)  # NaN is the one float unequal to itself
 
 
-def _first_seen_codes(values: list) -> np.ndarray:
-    """An integer per value, equal values (as dict keys) sharing one, numbered in order of first appearance."""
+def _numeric(values) -> bool:
+    return isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iuf"
+
+
+def _first_seen_codes(values, kept: np.ndarray) -> np.ndarray:
+    """An integer per kept value, equal values sharing one, numbered in order of first appearance: through one
+    sort for NaN-free numbers, through a dict (keys equal as ==, each NaN its own) for any other values."""
+    if _numeric(values):
+        chosen = values[kept]
+        if chosen.dtype.kind != "f" or not np.isnan(chosen).any():
+            _, first, inverse = np.unique(chosen, return_index=True, return_inverse=True)
+            rank = np.empty(first.size, dtype=np.intp)
+            rank[np.argsort(first)] = np.arange(first.size)
+            return rank[inverse.reshape(-1)]
+        chosen = chosen.tolist()
+    else:
+        chosen = [values[i] for i in kept]
     index: dict = {}
-    return np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.intp, count=len(values))
+    return np.fromiter((index.setdefault(v, len(index)) for v in chosen), dtype=np.intp, count=len(chosen))
 
 
 def consistency_rate(prompt_ids: Sequence, answers: Sequence) -> Coefficient:
@@ -162,16 +177,20 @@ def consistency_rate(prompt_ids: Sequence, answers: Sequence) -> Coefficient:
     prompts used. ``answers`` may be any hashable values; None/NaN = missing. Prompts are averaged in
     the order of their first answer.
     """
-    ids, answers = (v.tolist() if isinstance(v, np.ndarray) else list(v) for v in (prompt_ids, answers))
+    ids, answers = (v if _numeric(v) else v.tolist() if isinstance(v, np.ndarray) else list(v)
+                    for v in (prompt_ids, answers))
     if len(ids) != len(answers):
         raise ValueError("prompt_ids and answers must have the same length")
-    kept = [i for i, ans in enumerate(answers) if not _missing(ans)]
-    n_answers = len(kept)
+    if _numeric(answers):
+        kept = np.flatnonzero(~np.isnan(answers)) if answers.dtype.kind == "f" else np.arange(answers.size)
+    else:
+        kept = np.flatnonzero([not _missing(ans) for ans in answers])
+    n_answers = int(kept.size)
     totals = {"n_items_total": len(ids), "n_ratings_total": n_answers}
     if n_answers == 0:
         return insufficient("consistency_rate", REASON_EMPTY, **totals)
-    prompt = _first_seen_codes([ids[i] for i in kept])
-    answer = _first_seen_codes([answers[i] for i in kept])
+    prompt = _first_seen_codes(ids, kept)
+    answer = _first_seen_codes(answers, kept)
     sizes = np.bincount(prompt)
     # The modal answer's count per prompt: the largest count of one (prompt, answer) combination.
     combination, counts = np.unique(prompt * (answer.max() + 1) + answer, return_counts=True)
