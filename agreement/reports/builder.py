@@ -7,6 +7,7 @@ computed on and label the result, interval method included. Every figure carries
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -183,11 +184,18 @@ class ReportBuilder:
         splits = {key: items.groups(key) for key in GROUP_KEYS}
         if self.p["metadata_key"]:
             splits[f"metadata:{self.p['metadata_key']}"] = items.metadata_groups(self.p["metadata_key"])
+        # Groups of different keys often hold the same items (the baseline responses are one group under
+        # persona, persona kind, role and style): such a group's row is computed once and copied.
+        rows: dict[bytes, dict] = {}
         for key, groups in splits.items():
             out[key] = {}
             for value, mask in groups.items():
+                same = np.packbits(mask).tobytes()
+                if same in rows:
+                    out[key][value] = copy.deepcopy(rows[same])
+                    continue
                 scores = clin[mask]
-                row = {
+                rows[same] = out[key][value] = {
                     "counts": _counts(dim, per_item, mask),
                     "agreement": self.summary(dim, dim.ratings[mask], pairs=False, boot=False),
                     "confidence": metrics.confidence_distribution(
@@ -196,7 +204,6 @@ class ReportBuilder:
                     "mean_score": float(np.nanmean(scores)) if np.any(~np.isnan(scores)) else None,
                     "judge": self.judges(dim, mask, per_rater=False),
                 }
-                out[key][value] = row
         return out
 
     # preferences -----------------------------------------------------------------------------
