@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from config.services import gc_paused
 
 from .errors import FileRejected, RowError
-from .maker import case_hash, case_set_hash, insert_cases
+from .maker import case_hash, case_hashes, case_set_hash, insert_cases
 from .readers import FORMATS, parse_file, read_bytes, read_upload
 from .validator import COLUMNS, REQUIRED, validate_records
 
@@ -32,8 +32,8 @@ def check_file(data: bytes, *, filename: str = "", format: str | None = None,
     `triage_levels`: the declared triage scale's values when it is not ESI 1-5 (references are checked on it)."""
     parsed = parse_file(data, filename=filename, format=format, max_bytes=max_bytes, max_rows=max_rows)
     cases, errors = validate_records(parsed.records, columns=parsed.columns, triage_levels=triage_levels)
-    for case in cases:
-        case["content_hash"] = case_hash(case)
+    for case, digest in zip(cases, case_hashes(cases), strict=True):
+        case["content_hash"] = digest
     return CheckedFile(
         format=parsed.format, compressed=parsed.compressed, had_bom=parsed.had_bom, cases=cases,
         errors=sorted(parsed.errors + errors, key=lambda e: e.row or 0),

@@ -1,4 +1,5 @@
-"""The validator's column-wise fast path gives exactly what the cell-by-cell checks give.
+"""The validator's column-wise fast path gives exactly what the cell-by-cell checks give, and hashes written
+field by field are the canonical encoder's.
 
 Clean columns are checked a whole column at a time and identical metadata cells once; any cell the
 cheap tests cannot clear goes through the per-cell checks. Files mixing clean rows with every kind of
@@ -12,6 +13,7 @@ import random
 import pytest
 
 from studies.importers import check_file, validator
+from studies.importers.maker import case_hash, case_hashes
 from studies.importers.readers import Record
 
 COLUMNS = list(validator.COLUMNS)
@@ -124,3 +126,13 @@ def test_metadata_that_grows_past_the_limit_when_written_out_is_refused():
     checked = check_file(text.getvalue().encode(), filename="cases.csv", max_bytes=10**6, max_rows=100)
     assert [str(e) for e in checked.errors] == [
         "row 1, metadata: is 20,907 characters long as JSON; the limit is 20,000"]
+
+
+def test_hashes_written_field_by_field_equal_the_canonical_encoders():
+    shared = {"source": "ward audit", "scores": [1, 2.5, None, True], "note": {"z": 'é "q" \\ \n'}}
+    case = {"external_id": "A-1", "vignette": 'Café "quoted", back\\slash\n\ttab \u2028 \x7f 😀 %s', "question": "Q?",
+            "task_type": "triage", "care_setting": "other", "reference_answer": "2", "metadata": shared}
+    cases = [case, {**case, "metadata": {}}, {**case, "external_id": "A-2"}, {**case, "extra": 1},
+             {**case, "reference_answer": 2}, {k: v for k, v in case.items() if k != "metadata"},
+             {**case, "vignette": ""}]
+    assert case_hashes(cases) == [case_hash(c) for c in cases]
