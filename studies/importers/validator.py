@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from itertools import repeat
 
 from ..models import CareSetting, TaskType
 from .errors import RowError, kind_of
@@ -243,21 +244,20 @@ def validate_record(record: Record, *, csv_mode: bool, metadata: tuple[dict, str
     return (None, errors) if errors else (case, [])
 
 
-def _clean_texts(records: list[Record], field: str) -> list[str | None]:
-    """Column-wise fast path of the per-cell checks for one field: each record's stored text where plain string
+def _clean_texts(values: list, field: str) -> list[str | None]:
+    """Column-wise fast path of the per-cell checks for one field's values: each one's stored text where plain string
     tests show that the cell needs no more (None where validate_record must look at it field by field).
 
     Printable ASCII text holds no surrogate, control character, line break or tab, and nothing that NFC or
     NFKC would change, so `_text` would return it stripped; what is left to check is its length, a formula
     prefix, emptiness (required fields) and the enum values. Whole columns are tested at once; a column with a
     problem is sorted out cell by cell."""
-    values = [record.values.get(field) for record in records]
     try:
         whole = " ".join(values)
     except TypeError:  # JSON: a cell that is not text
         whole = "\0"
     if whole.isascii() and whole.isprintable():  # so is every cell
-        texts = present = [value.strip() for value in values]
+        texts = present = list(map(str.strip, values))
     else:
         texts = [value.strip() if isinstance(value, str) and value.isascii() and value.isprintable() else None
                  for value in values]
@@ -285,8 +285,9 @@ def validate_records(records: list[Record], *, columns: list[str] | None,
         if header_errors:
             return [], header_errors  # the rows cannot be read field by field without the right header
     cases, errors, first_row, looks = [], [], {}, {}
-    clean = zip(*(_clean_texts(records, field) for field in TEXT_FIELDS), strict=True)
-    raw_metadata = [record.values.get("metadata") for record in records]
+    rows = [record.values for record in records]
+    clean = zip(*(_clean_texts(list(map(dict.get, rows, repeat(field))), field) for field in TEXT_FIELDS), strict=True)
+    raw_metadata = list(map(dict.get, rows, repeat("metadata")))
     # CSV: identical cells (the same source on every row, say) are parsed and checked once; their cases share
     # the parsed object, which nothing changes afterwards.
     if csv_mode:
