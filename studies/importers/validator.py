@@ -120,7 +120,7 @@ def string_problem(value) -> str | None:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            bad = SURROGATES.search(item)
+            bad = not item.isascii() and SURROGATES.search(item)  # ASCII has no surrogate, and is quick to tell
             if bad:
                 return f"contains a lone surrogate (U+{ord(bad.group()):04X}), which is not a character"
             if "\x00" in item:

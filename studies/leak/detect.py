@@ -37,7 +37,7 @@ def _find(reading: Normalised, role: str, text: str) -> list[Span]:
     lowered = reading.text.lower() if reading.text.isascii() else None
     found = []
     for pattern, words in compiled(role):
-        if lowered is not None and not any(word in lowered for word in words):
+        if lowered is not None and not any(map(lowered.__contains__, words)):
             continue
         for m in pattern.finditer(reading.text):
             start, end = m.span("span")
