@@ -22,6 +22,7 @@ REQUIRED = ("external_id", "vignette", "question", "task_type", "care_setting")
 OPTIONAL = ("reference_answer", "metadata")
 COLUMNS = REQUIRED + OPTIONAL
 TEXT_FIELDS = ("external_id", "vignette", "question", "task_type", "care_setting", "reference_answer")
+_KNOWN = frozenset(COLUMNS)
 MAX_LENGTHS = {"external_id": 100, "vignette": 20_000, "question": 5_000, "reference_answer": 2_000}
 METADATA_MAX_CHARS = 20_000
 METADATA_MAX_DEPTH = 10
@@ -200,45 +201,43 @@ def _enum_code(text: str, field: str) -> tuple[str, str | None]:
     return code, None if code in ENUMS[field] else f"{_shown(text)} is not one of {', '.join(ENUMS[field])}"
 
 
-def validate_record(record: Record, *, csv_mode: bool, metadata: tuple[dict, str | None],
-                    triage_levels: tuple[str, ...] | None = None,
-                    texts: tuple[str, ...] | None = None) -> tuple[dict | None, list[RowError]]:
+def _reference(task_type: str, reference: str, triage_levels: tuple[str, ...] | None) -> tuple[str, str | None]:
+    """(stored reference answer, error): a triage answer is a level of the declared scale, or an ESI level
+    stored as its digit ("ESI 2" -> "2")."""
+    if task_type != TaskType.TRIAGE or not reference:
+        return reference, None
+    if triage_levels is not None:
+        return reference, None if reference in triage_levels else (
+            f"{_shown(reference)} is not a level of the declared triage scale ({', '.join(triage_levels)})")
+    level = ESI_LEVEL.match(reference)
+    if level:
+        return level.group(1), None
+    return reference, f"{_shown(reference)} is not an ESI level; triage cases take 1-5 (or 'ESI 1'-'ESI 5')"
+
+
+def validate_record(record: Record, *, csv_mode: bool,
+                    triage_levels: tuple[str, ...] | None = None) -> tuple[dict | None, list[RowError]]:
     """One record to (normalised case, []) or (None, [every error in it]).
 
-    `metadata`: _metadata of the record's metadata value. `triage_levels`: the values of the case set's
-    declared triage scale when it is not ESI 1-5. `texts`: the TEXT_FIELDS' values already normalised and
-    checked by _clean_texts (a clean row)."""
+    `triage_levels`: the values of the case set's declared triage scale when it is not ESI 1-5."""
     values, row = record.values, record.row
     errors = [RowError(row, None, f"has the key {k!r} more than once") for k in record.duplicate_keys]
     if not csv_mode:
         errors += missing_and_unknown(values.keys(), row)
-    if texts is not None:
-        case = dict(zip(TEXT_FIELDS, texts, strict=True))
-    else:
-        case = {}
-        for field in TEXT_FIELDS:
-            text, problem = _text(values.get(field), field)
-            if not problem and not text and field in REQUIRED and field in values:
-                problem = "is required"
-            if not problem and text and field in ENUMS and text not in ENUMS[field]:
-                text, problem = _enum_code(text, field)
-            if problem:
-                errors.append(RowError(row, field, problem))
-            case[field] = text
-    if case["task_type"] == TaskType.TRIAGE and case["reference_answer"] and triage_levels is not None:
-        if case["reference_answer"] not in triage_levels:
-            errors.append(RowError(row, "reference_answer", (
-                f"{_shown(case['reference_answer'])} is not a level of the declared triage scale "
-                f"({', '.join(triage_levels)})")))
-    elif case["task_type"] == TaskType.TRIAGE and case["reference_answer"]:
-        level = ESI_LEVEL.match(case["reference_answer"])
-        if level:
-            case["reference_answer"] = level.group(1)
-        else:
-            errors.append(RowError(row, "reference_answer", (
-                f"{_shown(case['reference_answer'])} is not an ESI level; triage cases take 1-5 (or 'ESI 1'-'ESI 5')"
-            )))
-    case["metadata"], problem = metadata
+    case = {}
+    for field in TEXT_FIELDS:
+        text, problem = _text(values.get(field), field)
+        if not problem and not text and field in REQUIRED and field in values:
+            problem = "is required"
+        if not problem and text and field in ENUMS and text not in ENUMS[field]:
+            text, problem = _enum_code(text, field)
+        if problem:
+            errors.append(RowError(row, field, problem))
+        case[field] = text
+    case["reference_answer"], problem = _reference(case["task_type"], case["reference_answer"], triage_levels)
+    if problem:
+        errors.append(RowError(row, "reference_answer", problem))
+    case["metadata"], problem = _metadata(values.get("metadata"), csv_mode=csv_mode)
     if problem:
         errors.append(RowError(row, "metadata", problem))
     return (None, errors) if errors else (case, [])
@@ -252,6 +251,8 @@ def _clean_texts(values: list, field: str) -> list[str | None]:
     NFKC would change, so `_text` would return it stripped; what is left to check is its length, a formula
     prefix, emptiness (required fields) and the enum values. Whole columns are tested at once; a column with a
     problem is sorted out cell by cell."""
+    if field not in REQUIRED:
+        values = ["" if value is None else value for value in values]  # absent: empty, as _text reads it
     try:
         whole = " ".join(values)
     except TypeError:  # JSON: a cell that is not text
@@ -276,6 +277,34 @@ def _clean_texts(values: list, field: str) -> list[str | None]:
     return texts
 
 
+def _clean_cases(records: list[Record], csv_mode: bool, triage_levels: tuple[str, ...] | None) -> list[dict | None]:
+    """Column-wise fast path of validate_record: each record's case where the whole-column checks clear every
+    field (None where validate_record must look at the record: it finds the same case, or the errors)."""
+    rows = [record.values for record in records]
+    texts = {field: _clean_texts(list(map(dict.get, rows, repeat(field))), field) for field in TEXT_FIELDS}
+    pairs = set(zip(texts["task_type"], texts["reference_answer"], strict=True))
+    references = {pair: _reference(*pair, triage_levels) for pair in pairs if None not in pair}
+    texts["reference_answer"] = [None if None in pair or references[pair][1] else references[pair][0]
+                                 for pair in zip(texts["task_type"], texts["reference_answer"], strict=True)]
+    raw_metadata = list(map(dict.get, rows, repeat("metadata")))
+    # CSV: identical cells (the same source on every row, say) are parsed and checked once; their cases share
+    # the parsed object, which nothing changes afterwards.
+    if csv_mode:
+        checked = {raw: _metadata(raw, csv_mode=True) for raw in set(raw_metadata)}
+        metadata = [checked[raw] for raw in raw_metadata]
+    else:
+        metadata = [_metadata(raw, csv_mode=False) for raw in raw_metadata]
+    cases = []
+    for record, values, (meta, problem) in zip(records, zip(*texts.values(), strict=True), metadata, strict=True):
+        if None in values or problem or record.duplicate_keys or not (csv_mode or record.values.keys() <= _KNOWN):
+            cases.append(None)
+        else:
+            case = dict(zip(TEXT_FIELDS, values, strict=True))
+            case["metadata"] = meta
+            cases.append(case)
+    return cases
+
+
 def validate_records(records: list[Record], *, columns: list[str] | None,
                      triage_levels: tuple[str, ...] | None = None) -> tuple[list[dict], list[RowError]]:
     """All records to normalised cases; errors for every row and field, and for ids used twice."""
@@ -285,19 +314,10 @@ def validate_records(records: list[Record], *, columns: list[str] | None,
         if header_errors:
             return [], header_errors  # the rows cannot be read field by field without the right header
     cases, errors, first_row, looks = [], [], {}, {}
-    rows = [record.values for record in records]
-    clean = zip(*(_clean_texts(list(map(dict.get, rows, repeat(field))), field) for field in TEXT_FIELDS), strict=True)
-    raw_metadata = list(map(dict.get, rows, repeat("metadata")))
-    # CSV: identical cells (the same source on every row, say) are parsed and checked once; their cases share
-    # the parsed object, which nothing changes afterwards.
-    if csv_mode:
-        checked = {raw: _metadata(raw, csv_mode=True) for raw in set(raw_metadata)}
-        metadata = [checked[raw] for raw in raw_metadata]
-    else:
-        metadata = [_metadata(raw, csv_mode=False) for raw in raw_metadata]
-    for record, texts, meta in zip(records, clean, metadata, strict=True):
-        case, problems = validate_record(record, csv_mode=csv_mode, metadata=meta, triage_levels=triage_levels,
-                                         texts=None if None in texts else texts)
+    for record, case in zip(records, _clean_cases(records, csv_mode, triage_levels), strict=True):
+        problems = []
+        if case is None:
+            case, problems = validate_record(record, csv_mode=csv_mode, triage_levels=triage_levels)
         errors += problems
         external_id = case["external_id"] if case else _text(record.values.get("external_id"), "external_id")[0]
         if external_id:
