@@ -256,8 +256,8 @@ def _clean_texts(values: list, field: str) -> list[str | None]:
     try:
         whole = " ".join(values)
     except TypeError:  # JSON: a cell that is not text
-        whole = "\0"
-    if whole.isascii() and whole.isprintable():  # so is every cell
+        whole = None
+    if whole is not None and whole.isascii() and whole.isprintable():  # so is every cell
         texts = present = list(map(str.strip, values))
     else:
         texts = [value.strip() if isinstance(value, str) and value.isascii() and value.isprintable() else None
@@ -266,7 +266,8 @@ def _clean_texts(values: list, field: str) -> list[str | None]:
     limit, prefixes = MAX_LENGTHS.get(field), FORMULA_PREFIXES.get(field, TEXT_FORMULA_PREFIXES)
     if limit and max(map(len, present), default=0) > limit:
         texts = [None if text is not None and len(text) > limit else text for text in texts]
-    if not {text[:1] for text in present}.isdisjoint(prefixes):
+    maybe_formula = whole is None or any(map(whole.__contains__, prefixes))  # a prefix character anywhere
+    if maybe_formula and not {text[:1] for text in present}.isdisjoint(prefixes):
         texts = [None if text is not None and text.startswith(prefixes) else text for text in texts]
     if field in REQUIRED and "" in present:
         texts = [text or None for text in texts]
