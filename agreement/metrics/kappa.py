@@ -111,23 +111,26 @@ def _co_rated(left: np.ndarray, right: np.ndarray | None, k: int):
     width = k * (left.shape[1] if right is None else right.shape[1])
     for start in range(0, left.shape[0], _ROWS_PER_CHUNK):
         block = left[start : start + _ROWS_PER_CHUNK]
-        rows, cols = np.nonzero(~np.isnan(block))  # row-major: each item's rated columns in order
-        cells = cols * k + block[rows, cols].astype(np.intp)  # p K + a
+        flat = block.reshape(-1)
+        at = np.flatnonzero(~np.isnan(flat))  # row-major: each item's rated columns in order
+        rows = at // block.shape[1]  # flat positions: a fraction of the cost of a 2-D nonzero and gather
+        cols = at - rows * block.shape[1]
+        cells = cols * k + flat[at].astype(np.intp)  # p K + a
         if right is None:
             per_item = np.bincount(rows, minlength=block.shape[0])
             first = np.cumsum(per_item) - per_item  # each item's first cell in (rows, cols)
             one, two = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
             for m in np.unique(per_item[per_item >= 2]):
-                at = first[per_item == m][:, None] + np.arange(m)
+                slots = first[per_item == m][:, None] + np.arange(m)
                 a, b = np.triu_indices(m, k=1)
-                one.append(at[:, a].ravel())
-                two.append(at[:, b].ravel())
+                one.append(slots[:, a].ravel())
+                two.append(slots[:, b].ravel())
             one, two = np.concatenate(one), np.concatenate(two)
             yield start + rows[one], cells[one] * width + cells[two]
         else:
             other = right[start : start + _ROWS_PER_CHUNK]
             for q in range(other.shape[1]):
-                values = other[rows, q]
+                values = other[:, q][rows]
                 keep = ~np.isnan(values)
                 yield start + rows[keep], cells[keep] * width + q * k + values[keep].astype(np.intp)
 
