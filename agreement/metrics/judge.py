@@ -108,12 +108,18 @@ class _Rater:
     """One clinician's leave-one-out comparison and its per-item jackknife changes."""
 
     def __init__(self, ratings, judge, r, k, weights, consensus, tie, seed, confidence):
-        others = np.delete(ratings, r, axis=1)
+        # Only items the judge and clinician r both rated can enter. A random tie-break draws for the tied
+        # items of the whole matrix in order, so then every row takes part; otherwise an item's consensus is
+        # its own row's, and those rows alone are enough.
+        rows = (np.arange(ratings.shape[0]) if check_options(consensus, tie, None) == "random"
+                else np.flatnonzero(~np.isnan(judge) & ~np.isnan(ratings[:, r])))
+        others = np.delete(ratings[rows], r, axis=1)
         centre, tied = consensus_with_ties(others, k, consensus, tie=tie, seed=seed)
-        candidates = ~np.isnan(judge) & ~np.isnan(ratings[:, r]) & (~np.isnan(others)).any(axis=1)
-        self.items = np.flatnonzero(candidates & ~np.isnan(centre))
+        candidates = ~np.isnan(judge[rows]) & ~np.isnan(ratings[rows, r]) & (~np.isnan(others)).any(axis=1)
+        used = candidates & ~np.isnan(centre)
+        self.items = rows[used]
         self.n_ties = int((candidates & tied).sum())
-        cells = np.column_stack([judge[self.items], ratings[self.items, r], centre[self.items]]).astype(int)
+        cells = np.column_stack([judge[self.items], ratings[self.items, r], centre[used]]).astype(int)
         table3 = np.zeros((k, k, k))
         np.add.at(table3, tuple(cells.T), 1.0)
         n = self.items.size
