@@ -66,15 +66,21 @@ def _copy(connection, model, given: list, per_row: list, fixed: dict, rows: Iter
     dumps = [given[i].encoder for i in json_at]
     tail = [f.get_db_prep_save(value, connection) for f, value in fixed.items()]
     inserted = 0
+    # A JSON value that several rows share (identical metadata cells of a CSV) is written once: per column,
+    # id -> (value, text), the value held so that its id is not reused by another object meanwhile.
+    written = [{} for _ in json_at]
     # Straight into the table: COPY checks every constraint row by row, one that fails aborts the whole
     # COPY (IntegrityError, nothing inserted), and ids follow the rows' order as with bulk_create.
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(
             f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
         for row in rows:
             row = list(row)
-            for i, encoder in zip(json_at, dumps, strict=True):
-                if row[i] is not None:  # None is SQL NULL, as the ORM stores it
-                    row[i] = json.dumps(row[i], cls=encoder)
+            for i, encoder, texts in zip(json_at, dumps, written, strict=True):
+                value = row[i]
+                if value is not None:  # None is SQL NULL, as the ORM stores it
+                    if id(value) not in texts:
+                        texts[id(value)] = (value, json.dumps(value, cls=encoder))
+                    row[i] = texts[id(value)][1]
             row += [f.get_default() for f in per_row]
             copy.write_row(row + tail)
             inserted += 1
