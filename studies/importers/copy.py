@@ -78,9 +78,10 @@ def _copy(connection, model, given: list, per_row: list, fixed: dict, rows: Iter
             for i, encoder, texts in zip(json_at, dumps, written, strict=True):
                 value = row[i]
                 if value is not None:  # None is SQL NULL, as the ORM stores it
-                    if id(value) not in texts:
-                        texts[id(value)] = (value, json.dumps(value, cls=encoder))
-                    row[i] = texts[id(value)][1]
+                    held = texts.get(id(value))
+                    if held is None:
+                        held = texts[id(value)] = (value, json.dumps(value, cls=encoder))
+                    row[i] = held[1]
             row += [f.get_default() for f in per_row]
             copy.write_row(row + tail)
             inserted += 1
