@@ -33,10 +33,11 @@ and the same category on all co-rated items: ``undefined_no_variation`` (value N
 ratings) apply to the average. One rater constant and the other not gives kappa 0 (defined), as
 scikit-learn. Fewer than 10 co-rated items add the warning ``small_n``.
 
-All pairwise tables, and the jackknife's change per deleted item, come from one list of every two
-cells rated on one item (a rater pair's categories; chunked over items), counted with ``bincount``: an
-item holds a few ratings next to raters x K one-hot columns, so 50 raters x 1,000,000 ratings take
-well under a second.
+All pairwise tables, and the jackknife's change per deleted item, come in chunks of items either from
+the product of the items x (raters * K) one-hot matrix with itself (a crossed design: most raters on
+every item) or, where items hold a few ratings next to raters x K columns (a report's 5 of 20
+clinicians), from the list of every two cells rated on one item, counted with ``bincount``; 50 raters
+x 1,000,000 ratings take well under a second.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
+from scipy.linalg import blas
 
 from . import _bootstrap
 from ._core import (
@@ -75,6 +77,7 @@ from .results import (
 
 PAIR_CI = ("wald", "bootstrap")
 _ROWS_PER_CHUNK = 20_000
+_LISTED_PAIR_COST = 250  # one listed pair against one multiply-add of a one-hot product (BLAS)
 _PAIRS_PER_DRAW = 64
 
 
@@ -89,36 +92,40 @@ def _disagreement(k: int, weights: str | np.ndarray | None) -> np.ndarray:
     return diff if weights == "linear" else diff**2
 
 
-def _onehot(ratings: np.ndarray, k: int) -> np.ndarray:
+def _onehot(ratings: np.ndarray, k: int, dtype=np.float64) -> np.ndarray:
     """Items x (raters * K) 0/1 matrix; a missing rating is a row of zeros in its rater's block."""
     n, r = ratings.shape
-    out = np.zeros((n * r, k))
+    out = np.zeros((n * r, k), dtype=dtype)
     flat = ratings.reshape(-1)
     rated = np.flatnonzero(~np.isnan(flat))
     out[rated, flat[rated].astype(np.intp)] = 1
     return out.reshape(n, r * k)
 
 
-def _co_rated(left: np.ndarray, right: np.ndarray | None, k: int):
-    """Every two cells rated on one item, in chunks of at most _ROWS_PER_CHUNK items: per chunk the items and
-    the cells' position in the (R_left * K, R_right * K) co-rating matrix, (p K + a, q K + b) for left
-    column p rated a and right column q rated b, flattened.
+def _chunks(left: np.ndarray, right: np.ndarray | None, k: int):
+    """The items in chunks of at most _ROWS_PER_CHUNK: (first row, left block, right block or None, listed).
 
-    ``right=None`` pairs the columns of ``left`` with each other, each pair p < q once. An item's rated
-    cells are few next to raters x K one-hot columns, so the pairs themselves are listed (by number of
-    rated cells per item, a triangle of cell positions each).
+    ``listed`` holds every two cells rated on one item, as (item, position in the flattened (R_left * K,
+    R_right * K) co-rating matrix: (p K + a, q K + b) for left column p rated a and right column q rated b),
+    when that list is cheaper than the chunk's one-hot product, i.e. when items hold few ratings next to
+    raters x K columns (a report's 5 of 20 clinicians); otherwise (a crossed design) it is None and the
+    one-hot matrices are multiplied. ``right=None`` pairs the columns of ``left``, each pair p < q once.
     """
     width = k * (left.shape[1] if right is None else right.shape[1])
     for start in range(0, left.shape[0], _ROWS_PER_CHUNK):
         block = left[start : start + _ROWS_PER_CHUNK]
+        other = None if right is None else right[start : start + _ROWS_PER_CHUNK]
         flat = block.reshape(-1)
         at = np.flatnonzero(~np.isnan(flat))  # row-major: each item's rated columns in order
         rows = at // block.shape[1]  # flat positions: a fraction of the cost of a 2-D nonzero and gather
-        cols = at - rows * block.shape[1]
-        cells = cols * k + flat[at].astype(np.intp)  # p K + a
-        if right is None:
-            per_item = np.bincount(rows, minlength=block.shape[0])
-            first = np.cumsum(per_item) - per_item  # each item's first cell in (rows, cols)
+        per_item = np.bincount(rows, minlength=block.shape[0])
+        n_pairs = int((per_item * (per_item - 1) // 2).sum()) if other is None else at.size * other.shape[1]
+        if n_pairs * _LISTED_PAIR_COST > block.shape[0] * block.shape[1] * k * width:
+            yield start, block, other, None
+            continue
+        cells = (at - rows * block.shape[1]) * k + flat[at].astype(np.intp)  # p K + a
+        if other is None:
+            first = np.cumsum(per_item) - per_item  # each item's first cell in (rows, cells)
             one, two = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
             for m in np.unique(per_item[per_item >= 2]):
                 slots = first[per_item == m][:, None] + np.arange(m)
@@ -126,25 +133,39 @@ def _co_rated(left: np.ndarray, right: np.ndarray | None, k: int):
                 one.append(slots[:, a].ravel())
                 two.append(slots[:, b].ravel())
             one, two = np.concatenate(one), np.concatenate(two)
-            yield start + rows[one], cells[one] * width + cells[two]
-        else:
-            other = right[start : start + _ROWS_PER_CHUNK]
-            for q in range(other.shape[1]):
-                values = other[:, q][rows]
-                keep = ~np.isnan(values)
-                yield start + rows[keep], cells[keep] * width + q * k + values[keep].astype(np.intp)
+            yield start, block, other, (start + rows[one], cells[one] * width + cells[two])
+            continue
+        items, positions = [], []
+        for q in range(other.shape[1]):
+            values = other[:, q][rows]
+            keep = ~np.isnan(values)
+            items.append(start + rows[keep])
+            positions.append(cells[keep] * width + q * k + values[keep].astype(np.intp))
+        yield start, block, other, (np.concatenate(items), np.concatenate(positions))
 
 
 def _cross_tables(left: np.ndarray, right: np.ndarray | None, k: int) -> np.ndarray:
     """(R_left, K, R_right, K) co-rating counts of every left rater with every right rater.
 
-    ``right=None`` means ``left`` with itself; then only blocks of rater pairs p < q are filled.
+    ``right=None`` means ``left`` with itself; then only the blocks of rater pairs p < q are meant (the
+    others hold partial counts). One-hot chunks of at most 20,000 items keep float32 counts exact (< 2^24).
     """
     n_right = left.shape[1] if right is None else right.shape[1]
     out = np.zeros(left.shape[1] * k * n_right * k)
-    for _, cell in _co_rated(left, right, k):
-        out += np.bincount(cell, minlength=out.size)
+    for _, block, other, listed in _chunks(left, right, k):
+        if listed is not None:
+            out += np.bincount(listed[1], minlength=out.size)
+            continue
+        xl = _onehot(block, k, np.float32)
+        out += (blas.ssyrk(1.0, xl, trans=1) if other is None else xl.T @ _onehot(other, k, np.float32)).ravel()
     return out.reshape(left.shape[1], k, n_right, k)
+
+
+def _times(x: np.ndarray, m: np.ndarray, triangular: bool) -> np.ndarray:
+    """x @ m, with a triangular BLAS product when m is upper triangular."""
+    if triangular:
+        return blas.dtrmm(1.0, m, x, side=1, lower=0)
+    return x @ m
 
 
 def kappa_from_tables(tables: np.ndarray, weights: str | None) -> dict[str, np.ndarray]:
@@ -323,13 +344,22 @@ def _jackknife_average(
     cols_idx = np.broadcast_to(pair_index[1][:, None, None] * k + np.arange(k)[None, None, :], shape)
     m_delta[rows_idx, cols_idx] = delta
     m_lost[rows_idx, cols_idx] = lost
-    # Deleting an item changes the sum of kappas by the delta of each of its pairs' (a, b) cells.
+    # Deleting an item changes the sum of kappas by the delta of each of its pairs' (a, b) cells: summed over
+    # the listed pairs, or the quadratic form of the item's one-hot ratings (upper triangular for p < q).
     change, dropped = np.zeros(left.shape[0]), np.zeros(left.shape[0])
     any_lost = bool(m_lost.any())  # usually no pair hangs on a single item
-    for item, cell in _co_rated(left, right, k):
-        change += np.bincount(item, weights=m_delta.ravel()[cell], minlength=change.size)
+    for start, block, other, listed in _chunks(left, right, k):
+        if listed is not None:
+            item, cell = listed
+            change += np.bincount(item, weights=m_delta.ravel()[cell], minlength=change.size)
+            if any_lost:
+                dropped += np.bincount(item, weights=m_lost.ravel()[cell], minlength=dropped.size)
+            continue
+        xl = _onehot(block, k)
+        xr = xl if other is None else _onehot(other, k)
+        change[start : start + block.shape[0]] = (_times(xl, m_delta, other is None) * xr).sum(axis=1)
         if any_lost:
-            dropped += np.bincount(item, weights=m_lost.ravel()[cell], minlength=dropped.size)
+            dropped[start : start + block.shape[0]] = (_times(xl, m_lost, other is None) * xr).sum(axis=1)
     items = np.flatnonzero(population)
     change, dropped = change[items], dropped[items]
     m = items.size
