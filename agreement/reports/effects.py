@@ -73,11 +73,13 @@ class Effects:
                             "parsed answers", np.where(answered, direction * (tri.predicted - tri.reference), np.nan)))
         return out
 
-    def differences(self, scores: np.ndarray, group: np.ndarray, within: np.ndarray) -> np.ndarray:
-        """Per cell: mean score of `group` minus the baseline's, nan where either is missing."""
-        base = _cell_means(self.cell, scores, within & self.items.is_baseline, self.n_cells)
-        pers = _cell_means(self.cell, scores, within & group, self.n_cells)
-        return pers - base
+    def baseline(self, scores: np.ndarray, within: np.ndarray) -> np.ndarray:
+        """Per cell: the baseline's mean score (the same for every persona compared within `within`)."""
+        return _cell_means(self.cell, scores, within & self.items.is_baseline, self.n_cells)
+
+    def differences(self, scores: np.ndarray, group: np.ndarray, within: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """Per cell: mean score of `group` minus the baseline's (``baseline``), nan where either is missing."""
+        return _cell_means(self.cell, scores, within & group, self.n_cells) - base
 
     def effect(self, diffs: np.ndarray, cells: np.ndarray | None = None) -> dict:
         p = self.b.p
@@ -88,9 +90,10 @@ class Effects:
 
     def rows_for(self, measure, score_def, scores, groups, strata) -> list[dict]:
         rows = []
+        bases = [self.baseline(scores, within) for _, _, within in strata]
         for persona, group in groups:
-            for stratum, value, within in strata:
-                diffs = self.differences(scores, group, within)
+            for (stratum, value, within), base in zip(strata, bases, strict=True):
+                diffs = self.differences(scores, group, within, base)
                 if not np.any(~np.isnan(diffs)):
                     continue
                 rows.append({"measure": measure, "score": score_def, "persona": persona, "stratum": stratum,
@@ -133,9 +136,11 @@ class Effects:
         models = sorted(set(items.model.tolist()))
         model_of_cell = np.searchsorted(np.array(models, dtype=object), self.model_of_cell) if models else None
         rows = []
+        everywhere = np.ones(len(items), bool)
+        base = self.baseline(scores, everywhere)
         for style in sorted(set(items.style[~items.is_baseline].tolist())):
             group = ~items.is_baseline & (items.style == style)
-            diffs = self.differences(scores, group, np.ones(len(items), bool))
+            diffs = self.differences(scores, group, everywhere, base)
             common, table = self.case_means_by_model(diffs, len(models), model_of_cell) if models else ([], None)
             for m_index, m in enumerate(models):
                 row = {"measure": measure, "style": style, "model": m,
