@@ -304,10 +304,11 @@ class _Schur:
     n_b the rows at big level b: W takes one value per distinct n_b, so K'WK is a weighted sum of one fixed
     matrix per distinct count, each laid out on the common sparsity pattern of S once. Each evaluation then
     scales one data array instead of multiplying sparse matrices; up to DENSE_MAX levels S is factorised
-    dense (Cholesky), above that by a sparse LU.
+    dense (Cholesky), above that by a sparse LU (cases meet only through the clinicians, so S is a diagonal
+    with a border and its LU stays sparse: 320 levels 4.6 ms against 15 ms dense, 160 levels 0.3 ms dense).
     """
 
-    DENSE_MAX = 2000
+    DENSE_MAX = 200
 
     def __init__(self, k_bo: sparse.csr_matrix, g_oo: sparse.spmatrix, counts: np.ndarray):
         size = g_oo.shape[0]
