@@ -3,8 +3,9 @@
 Django binds parameters on the client, so PostgreSQL parses and plans each statement anew; for the item's
 page query (five joins, the role flags and the progress subquery) planning cost about four times as long
 as running it. `prepared_cursor` runs a statement with server-side binding, prepared once per connection
-(psycopg keeps the most recently used ones, see its `prepared_max`) and planned once PostgreSQL settles on
-a generic plan. It is a Django cursor: the statement is logged and counted like any other query.
+(psycopg keeps the most recently used ones, see its `prepared_max`) and planned once: config.settings has
+the connection use generic plans for prepared statements (they find rows by key). It is a Django cursor:
+the statement is logged and counted like any other query.
 
 Preparing needs a persistent connection (CONN_MAX_AGE, set in config.settings) and is switched off with
 DATABASE_PREPARED_STATEMENTS=0, e.g. behind a PgBouncer older than 1.21 in transaction mode; the statements

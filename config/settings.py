@@ -95,10 +95,16 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # A connection outlives its request (opening one cost more than a rating page); a broken one is replaced.
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # psycopg prepares nothing without a threshold; Django's own queries bind on the client and are never
-    # prepared, whatever it is: only config.db.prepared_cursor asks for it.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "prepare_threshold", 5 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None)
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # psycopg prepares nothing without a threshold; Django's own queries bind on the client and are never
+        # prepared, whatever it is: only config.db.prepared_cursor asks for it. Those statements find rows by
+        # key, so one generic plan serves every value; left to choose, PostgreSQL kept planning the item's
+        # query anew on every call once it had statistics.
+        options.setdefault("prepare_threshold", 5)
+        options["options"] = f"{options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+    else:
+        options.setdefault("prepare_threshold", None)
 elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     VAR_DIR.mkdir(exist_ok=True)
     # WAL lets the dev server read while an in-process task writes.

@@ -30,10 +30,13 @@ def test_a_statement_runs_with_its_parameters_and_is_counted_as_a_query():
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
-def test_on_postgresql_the_statement_is_prepared_once_per_connection():
-    _run(1)
-    _run(2)
-    assert _prepared_count() == 1
+def test_on_postgresql_the_statement_is_prepared_once_per_connection_with_one_generic_plan():
+    for value in range(8):  # PostgreSQL's own choice would start with five custom plans
+        _run(value)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = %s",
+                       ["SELECT CAST($1 AS INTEGER) + 1, $2"])
+        assert cursor.fetchall() == [(8, 0)]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
@@ -48,8 +51,9 @@ def test_the_setting_switches_preparing_off_and_sets_persistent_connections():
     from tests.config.test_settings import _settings_probe
 
     url = {"SECRET_KEY": "x" * 50, "DATABASE_URL": "postgres://u:p@db:5432/d"}
-    on = _settings_probe(url, "s.DATABASES['default']['OPTIONS']['prepare_threshold'], "
-                              "s.DATABASES['default']['CONN_MAX_AGE'], s.DATABASES['default']['CONN_HEALTH_CHECKS']")
-    off = _settings_probe({**url, "DATABASE_PREPARED_STATEMENTS": "0"},
-                          "s.DATABASES['default']['OPTIONS']['prepare_threshold']")
-    assert (on.stdout.strip(), off.stdout.strip()) == ("5 60 True", "None"), on.stderr + off.stderr
+    on = _settings_probe(url, "s.DATABASES['default']['OPTIONS'], s.DATABASES['default']['CONN_MAX_AGE'], "
+                              "s.DATABASES['default']['CONN_HEALTH_CHECKS']")
+    off = _settings_probe({**url, "DATABASE_PREPARED_STATEMENTS": "0"}, "s.DATABASES['default']['OPTIONS']")
+    assert on.stdout.strip() == ("{'prepare_threshold': 5, 'options': '-c plan_cache_mode=force_generic_plan'} "
+                                 "60 True"), on.stderr
+    assert off.stdout.strip() == "{'prepare_threshold': None}", off.stderr
