@@ -41,3 +41,15 @@ def _preparing_cursor_class():
             return super().execute(query, params, prepare=True, **kwargs)
 
     return PreparingCursor
+
+
+def converted(db, fields, values) -> list:
+    """A row's raw `values` for model `fields` as the ORM gives them (JSON decoded; on SQLite, dates and
+    booleans too), for Model.from_db."""
+    out = []
+    for field, value in zip(fields, values, strict=True):
+        col = field.cached_col
+        for convert in db.ops.get_db_converters(col) + col.get_db_converters(db):
+            value = convert(value, col, db)
+        out.append(value)
+    return out

@@ -12,7 +12,7 @@ from django.db.models import CharField, IntegerField
 from django.db.models.expressions import RawSQL
 
 from accounts.roles import role_flags, roles_remember
-from config.db import prepared_cursor
+from config.db import converted, prepared_cursor
 from studies.models import Case, Response, Study, StudyStatus
 
 from ..models import Assignment, AssignmentStatus, Comparison, PreferenceAssignment, RaterTask, StudyRater
@@ -235,7 +235,7 @@ def _task_read(model, rater, code: str, progress: bool) -> RaterTask | None:
         return None
     objects = {}
     for read in reads:
-        values = _converted(db, read.fields, row[read.start:read.start + len(read.fields)])
+        values = converted(db, read.fields, row[read.start:read.start + len(read.fields)])
         objects[read.path] = obj = read.model.from_db(db.alias, None, values)
         if read.relation is not None:
             read.relation.set_cached_value(objects[read.parent], obj)
@@ -244,17 +244,6 @@ def _task_read(model, rater, code: str, progress: bool) -> RaterTask | None:
     for name, value in zip(extras, row[reads[-1].start + len(reads[-1].fields):], strict=True):
         setattr(task, name, value)
     return task
-
-
-def _converted(db, fields, values) -> list:
-    """Values as the ORM gives them (JSON decoded; on SQLite, dates and booleans too)."""
-    out = []
-    for field, value in zip(fields, values, strict=True):
-        col = field.cached_col
-        for convert in db.ops.get_db_converters(col) + col.get_db_converters(db):
-            value = convert(value, col, db)
-        out.append(value)
-    return out
 
 
 def _quote(name: str) -> str:
