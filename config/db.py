@@ -1,4 +1,5 @@
-"""Prepared statements for the few hand-written statements on a clinician's every page.
+"""Prepared statements for the few hand-written statements every page or rating runs (the session's user,
+the item, the first submit, the first-shown mark).
 
 Django binds parameters on the client, so PostgreSQL parses and plans each statement anew; for the item's
 page query (five joins, the role flags and the progress subquery) planning cost about four times as long
