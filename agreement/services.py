@@ -192,7 +192,7 @@ def _write(report: Report, data, params: dict, progress, computed: dict | None =
         text.detach()
         handle.seek(0)
         return File(handle, name=name), {"meta": {**meta(data, params), "csv_rows": rows}}
-    report_dict = computed if computed is not None else build_report(data, params, progress)
+    report_dict = computed if computed is not None else build_report(data, params, progress, settings.REPORT_PROCESSES)
     progress(0.99, "writing the file")
     if report.format == ReportFormat.JSON:
         out = io.StringIO()

@@ -2,7 +2,9 @@
 
 The README's configuration table lists each variable; keep the two in step.
 """
+import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -260,6 +262,9 @@ IMPORTED_RESPONSES_DIR = Path(env.str("IMPORTED_RESPONSES_DIR", default=str(MEDI
 # A building report touches its heartbeat this often; one silent for REPORT_STALE_SECONDS is stale.
 REPORT_HEARTBEAT_SECONDS = env.int("REPORT_HEARTBEAT_SECONDS", default=60)
 REPORT_STALE_SECONDS = env.int("REPORT_STALE_SECONDS", default=900)
+# Processes computing one report's independent sections side by side (forked; 1 = in the building process
+# only). Fork is used on Linux only: elsewhere system libraries are not safe to use in a forked child.
+REPORT_PROCESSES = env.int("REPORT_PROCESSES", default=min(4, os.cpu_count() or 1) if sys.platform == "linux" else 1)
 
 # --- HTTPS and browser protections (docs/security.md) ---
 # Cookies are HTTPS-only once DEBUG is off; SECURE_COOKIES=0 serves plain HTTP (a local compose stack).

@@ -8,6 +8,7 @@ computed on and label the result, interval method included. Every figure carries
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -22,6 +23,7 @@ from agreement.metrics.clustered import release_kept
 from .coefficients import extra_coefficients
 from .effects import effects_section
 from .evaluation import evaluation_section
+from .forked import run_forked
 from .judging import judge_section, judge_weights, judges_among_themselves
 from .methods import meta, methods_paragraph
 from .pairwise_judge import pairwise_judge_section
@@ -248,52 +250,63 @@ class ReportBuilder:
 
     # the whole report ------------------------------------------------------------------------
 
-    def dimension(self, dim: DimensionData, step: Callable[[str], None]) -> dict:
+    def dimension(self, dim: DimensionData) -> dict:
+        """A dimension's figures but its breakdowns (``breakdowns``, computed as a section of their own)."""
         d = dim.dimension
         per_item = _per_item(dim)
-        out = {
+        return {
             "key": d.key, "label": d.label, "kind": d.kind, "labels": list(d.labels),
             "label_names": list(d.label_names), "counts": _counts(dim, per_item), "score": score_description(dim),
+            "agreement": self.summary(dim, dim.ratings),
+            "pairwise_variants": self.pairwise_variants(dim),
+            "confidence": self.confidence(dim, per_item),
+            "coefficients": extra_coefficients(self, dim),
+            "judges": self.judges(dim),
+            "judges_among_themselves": judges_among_themselves(self, dim),
+            "rankings": rankings_section(self, dim),
+            "retest_design": dim.retest.n_pairs_total > 0,
+            "intra_rater": self.intra_rater(dim),
+            "order_effect": self.order_effect(dim),
         }
-        step(f"{d.label}: agreement")
-        out["agreement"] = self.summary(dim, dim.ratings)
-        out["pairwise_variants"] = self.pairwise_variants(dim)
-        step(f"{d.label}: confidence")
-        out["confidence"] = self.confidence(dim, per_item)
-        out["coefficients"] = extra_coefficients(self, dim)
-        step(f"{d.label}: judge")
-        out["judges"] = self.judges(dim)
-        out["judges_among_themselves"] = judges_among_themselves(self, dim)
-        out["rankings"] = rankings_section(self, dim)
-        step(f"{d.label}: test-retest and order")
-        out["retest_design"] = dim.retest.n_pairs_total > 0
-        out["intra_rater"] = self.intra_rater(dim)
-        out["order_effect"] = self.order_effect(dim)
-        step(f"{d.label}: breakdowns")
-        out["breakdowns"] = self.breakdowns(dim, per_item)
-        return out
 
-    def build(self) -> dict:
+    def sections(self) -> list[tuple[str, str | tuple[str, str], Callable[[], dict]]]:
+        """(message, report key, computation) of every independent section, the longest first as far as
+        known: the sections are handed out in this order to the processes computing them."""
         dims = list(self.data.dimensions.values())
-        total = 5 * len(dims) + 4
-        done = [0]
-
-        def step(message):
-            self.progress(min(done[0] / total, 0.99), message)
-            done[0] += 1
-
-        report = {"meta": meta(self.data, self.p), "dimensions": {}}
+        out = [("persona-effect models", "persona_models", lambda: persona_models_section(self))]
         for dim in dims:
-            report["dimensions"][dim.dimension.key] = self.dimension(dim, step)
-        step("persona effects")
-        report["persona_effects"] = effects_section(self)
-        step("persona-effect models")
-        report["persona_models"] = persona_models_section(self)
-        step("metric-based evaluation")
-        report["evaluation"] = evaluation_section(self)
-        step("preferences")
-        report["preferences"] = self.preferences()
-        report["pairwise_judge"] = pairwise_judge_section(self)
+            out.append((f"{dim.dimension.label}: agreement, judges, test-retest", ("dimension", dim.dimension.key),
+                        lambda dim=dim: self.dimension(dim)))
+        for dim in dims:
+            out.append((f"{dim.dimension.label}: breakdowns", ("breakdowns", dim.dimension.key),
+                        lambda dim=dim: self.breakdowns(dim, _per_item(dim))))
+        return out + [
+            ("persona effects", "persona_effects", lambda: effects_section(self)),
+            ("metric-based evaluation", "evaluation", lambda: evaluation_section(self)),
+            ("preferences", "preferences", self.preferences),
+            ("pairwise judge", "pairwise_judge", lambda: pairwise_judge_section(self)),
+        ]
+
+    def build(self, processes: int = 1) -> dict:
+        sections = self.sections()
+        parent, done = os.getpid(), [0]
+
+        def task(message: str, compute: Callable[[], dict]) -> Callable[[], tuple[dict, list[str]]]:
+            def run():
+                if os.getpid() == parent:  # progress is a database write: never from a forked child
+                    self.progress(min(done[0] / len(sections), 0.99), message)
+                    done[0] += 1
+                before = len(self.scaled)
+                return compute(), self.scaled[before:]
+            return run
+
+        computed = run_forked([task(message, compute) for message, _, compute in sections], processes)
+        self.scaled = [figure for _, scaled in computed for figure in scaled]
+        figures = {key: value for (_, key, _), (value, _) in zip(sections, computed, strict=True)}
+        report = {"meta": meta(self.data, self.p), "dimensions": {
+            key: {**figures["dimension", key], "breakdowns": figures["breakdowns", key]} for key in self.data.dimensions}}
+        for key in ("persona_effects", "persona_models", "evaluation", "preferences", "pairwise_judge"):
+            report[key] = figures[key]
         report["preregistration"] = preregistration_section(self.data.study_id, self.p, report)
         report["meta"]["bootstrap_ruled_out_by_size"] = sorted(set(self.scaled))
         report["meta"]["methods"] = methods_paragraph(report)
@@ -305,11 +318,13 @@ def _finite(value) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def build_report(data: StudyData, params: dict, progress: Progress | None = None) -> dict:
+def build_report(data: StudyData, params: dict, progress: Progress | None = None, processes: int = 1) -> dict:
+    """The report of `data` under `params`; its independent sections computed by up to `processes`
+    processes (``forked.run_forked``; the figures are the same whatever the number)."""
     # One BLAS thread: the products here are many and small, and on a busy machine a second BLAS thread
-    # waiting for its core makes each of them slower, not faster (a worker process per core is the deployment).
+    # waiting for its core makes each of them slower, not faster (processes, not threads, use more cores).
     try:
         with threadpool_limits(1, user_api="blas"):
-            return ReportBuilder(data, params, progress).build()
+            return ReportBuilder(data, params, progress).build(processes)
     finally:
         release_kept()  # resamples are shared within one report, not held by the worker afterwards
