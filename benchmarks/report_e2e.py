@@ -21,8 +21,9 @@ in the same run on the same study:
 2. computing floor: the pure ``agreement_summary`` call (every pairwise kappa, Fleiss, Krippendorff,
    Gwet, the item bootstrap) on the already-loaded arrays of each dimension.
 
-Beside them, once per study, where the time goes: loading, computing (also without the persona-effect
-mixed models, which dominate small studies), and each writer. The load average (``uptime``) is recorded
+Beside them, once per study, where the time goes: loading, computing in one process (also without the
+persona-effect mixed models, which dominate small studies) and in the service's ``REPORT_PROCESSES``
+(the reports above use that setting: by default the CPUs, up to 4), and each writer. The load average (``uptime``) is recorded
 with the figures: the machine may be shared. Results go to benchmarks/results/report_e2e.json.
 """
 from __future__ import annotations
@@ -256,7 +257,10 @@ def baseline_compute(data, params: dict) -> float:
 
 
 def stages(study, params: dict) -> tuple[dict, object]:
-    """Where the time of one report goes: load, compute, and each writer (measured once, outside the service)."""
+    """Where the time of one report goes: load, compute (in one process, as the service does with
+    REPORT_PROCESSES=1, and in the service's processes), and each writer (measured once, outside the service)."""
+    from django.conf import settings
+
     from agreement.data import rating_notes, study_data_load
     from agreement.reports import build_report, render_html, write_csv, write_json
 
@@ -270,6 +274,9 @@ def stages(study, params: dict) -> tuple[dict, object]:
     start = time.perf_counter()
     build_report(data, {**params, "mixed_models": "off"})
     out["compute_without_persona_models"] = time.perf_counter() - start
+    start = time.perf_counter()
+    build_report(data, params, processes=settings.REPORT_PROCESSES)
+    out[f"compute_in_{settings.REPORT_PROCESSES}_processes"] = time.perf_counter() - start
     for name, write in (("write_json", lambda: write_json(report, io.StringIO())),
                         ("write_html", lambda: render_html(report)),
                         ("write_csv", lambda: write_csv(data, rating_notes(study), io.StringIO()))):
@@ -332,7 +339,10 @@ def main():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    results = {"database": "postgresql", "cpu_count": os.cpu_count(), "load_average_before": load_average(),
+    from django.conf import settings
+
+    results = {"database": "postgresql", "cpu_count": os.cpu_count(), "report_processes": settings.REPORT_PROCESSES,
+               "load_average_before": load_average(),
                "goals": {"large": "<= 10 s", "small": "< 1 s"}, "studies": {}}
     for label, n, seed in (("small", args.small, 2), ("large", args.ratings, 1)):
         start = time.perf_counter()
