@@ -11,7 +11,7 @@ import functools
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from .results import (
     REASON_EMPTY,
@@ -69,6 +69,19 @@ def check_weights(weights: str | None) -> None:
 def normal_quantile(confidence: float) -> float:
     """z of a two-sided normal interval at `confidence` (scipy's norm.ppf, computed once per level)."""
     return float(stats.norm.ppf((1 + confidence) / 2))
+
+
+@functools.lru_cache(maxsize=4096)
+def _t_quantiles(confidence: float, df: int) -> tuple[float, float]:
+    return tuple(float(q) for q in special.stdtrit(df, ((1.0 - confidence) / 2, (1.0 + confidence) / 2)))
+
+
+def t_interval(confidence: float, df: int, value: float, se: float) -> tuple[float, float]:
+    """scipy's ``stats.t.interval(confidence, df, loc=value, scale=se)`` for se > 0, to the last bit: the
+    same quantiles (``stdtrit``, t's ppf) times se plus value, without its argument checks (about 0.4 ms
+    a call; a report takes hundreds of these intervals)."""
+    low, high = _t_quantiles(confidence, df)
+    return low * se + value, high * se + value
 
 
 def check_confidence(confidence: float) -> None:

@@ -8,10 +8,17 @@ resamples serves them all.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from . import _bootstrap
-from ._core import agreement_weights, category_counts, insufficiency, insufficient, no_variation, size_warnings
+from ._core import (
+    agreement_weights,
+    category_counts,
+    insufficiency,
+    insufficient,
+    no_variation,
+    size_warnings,
+    t_interval,
+)
 from .results import STATUS_OK, Coefficient
 
 _NO_VARIATION_EPS = 1e-12
@@ -207,7 +214,7 @@ def pooled_coefficient(
         extra["n_boot_undefined"] = n_undefined
         ci_method = _bootstrap.CI_BOOTSTRAP
     elif se is not None:
-        low, high = stats.t.interval(confidence, df=items.n - 1, loc=value, scale=se) if se > 0 else (value, value)
+        low, high = t_interval(confidence, items.n - 1, value, se) if se > 0 else (value, value)
         low, high, ci_method = float(low), min(1.0, float(high)), "t"
     else:
         low = high = ci_method = None

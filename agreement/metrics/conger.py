@@ -40,7 +40,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 from . import _bootstrap
 from ._core import (
@@ -52,6 +51,7 @@ from ._core import (
     n_categories,
     no_variation,
     size_warnings,
+    t_interval,
 )
 from .results import STATUS_OK, Coefficient
 from .weights import weight_matrix
@@ -167,7 +167,7 @@ def conger_kappa(
         low, high, extra["n_boot_undefined"] = _bootstrap.percentile_interval(reps, confidence)
         ci_method = _bootstrap.CI_BOOTSTRAP
     elif se is not None:
-        low, high = stats.t.interval(confidence, df=n - 1, loc=value, scale=se) if se > 0 else (value, value)
+        low, high = t_interval(confidence, n - 1, value, se) if se > 0 else (value, value)
         low, high, ci_method = float(low), min(1.0, float(high)), "t"
     else:
         low = high = ci_method = None

@@ -221,9 +221,11 @@ def _pair_coefficients(
     seed: int | None,
     confidence: float,
     name: str = "cohen_kappa",
+    res: dict[str, np.ndarray] | None = None,
 ) -> list[Coefficient]:
-    """One Coefficient per (K, K) table; ``totals`` holds (n_items_total, n_ratings_total) per table."""
-    res = kappa_from_tables(tables, weights)
+    """One Coefficient per (K, K) table; ``totals`` holds (n_items_total, n_ratings_total) per table;
+    ``res`` is ``kappa_from_tables(tables, weights)`` where the caller has it already."""
+    res = kappa_from_tables(tables, weights) if res is None else res
     reps = _bootstrap_pairs(tables, weights, n_boot, seed) if ci == "bootstrap" and n_boot > 0 else None
     z = normal_quantile(confidence)
     weights_name = "custom" if isinstance(weights, np.ndarray) else weights
@@ -304,14 +306,14 @@ def _jackknife_average(
     pair_index: tuple[np.ndarray, np.ndarray],
     weights: str | None,
     population: np.ndarray,
+    res: dict[str, np.ndarray],
 ) -> tuple[float | None, float | None]:
     """Mean kappa over defined pairs and its delete-one-item jackknife SE.
 
     ``tables`` (P, K, K) are the co-rating tables of left rater ``pair_index[0][p]`` with right rater
-    ``pair_index[1][p]`` (``right=None``: the columns of ``left`` with each other, every pair p < q);
-    ``population`` marks the items entering at least one pair.
+    ``pair_index[1][p]`` (``right=None``: the columns of ``left`` with each other, every pair p < q),
+    ``res`` their ``kappa_from_tables``; ``population`` marks the items entering at least one pair.
     """
-    res = kappa_from_tables(tables, weights)
     ok = res["defined"]
     n_ok = int(ok.sum())
     if n_ok == 0:
@@ -373,7 +375,7 @@ def _jackknife_average(
 
 def _average_coefficient(
     name: str,
-    pair_coefs: list[Coefficient],
+    res: dict[str, np.ndarray],
     mean: float | None,
     se: float | None,
     *,
@@ -387,18 +389,21 @@ def _average_coefficient(
     if reason:
         return insufficient(name, reason, **totals)
     sizes = {"n_items": int(population.sum()), "n_ratings": ratings_used}
+    # A pair is ok where its kappa is defined, without overlap where it has no co-rated item, and without
+    # variation otherwise (as ``_pair_coefficients`` labels it).
+    defined, overlap = res["defined"], res["n"] > 0
     counts = {
-        "n_pairs": len(pair_coefs),
-        "n_pairs_defined": sum(c.ok for c in pair_coefs),
-        "n_pairs_no_overlap": sum(c.extra.get("reason") == REASON_NO_OVERLAP for c in pair_coefs),
-        "n_pairs_no_variation": sum(c.status == "undefined_no_variation" for c in pair_coefs),
+        "n_pairs": int(defined.size),
+        "n_pairs_defined": int(np.count_nonzero(defined)),
+        "n_pairs_no_overlap": int(np.count_nonzero(~overlap)),
+        "n_pairs_no_variation": int(np.count_nonzero(overlap & ~defined)),
         "weights": weights,
     }
     if mean is None:
         if counts["n_pairs_no_variation"]:
             return no_variation(name, **sizes, **totals, percent_agreement=1.0)
         return insufficient(name, REASON_NO_OVERLAP, **totals)
-    values = np.array([c.value for c in pair_coefs if c.ok])
+    values = res["kappa"][defined]
     extra = {**counts, "se_method": "jackknife_items", "min": float(values.min()), "max": float(values.max()),
              "median": float(np.median(values))}
     low = high = ci_method = None
@@ -421,6 +426,7 @@ def pairwise_cohen_kappa(
     seed: int | None = 0,
     confidence: float = 0.95,
     pair_ci: str = "wald",
+    pairs: bool = True,
 ) -> PairwiseKappa:
     """Cohen's kappa for every pair of columns of ``ratings`` (items x raters, NaN = missing).
 
@@ -429,7 +435,8 @@ def pairwise_cohen_kappa(
     study); its SE is the delete-one-item jackknife over all items (pairs share items, so their
     kappas are correlated) and its CI the normal interval around it. Per-pair CIs are Wald intervals
     on the FCE standard error, or item-bootstrap percentile intervals with ``pair_ci="bootstrap"``
-    (``n_boot`` resamples; ``n_boot`` is not used otherwise).
+    (``n_boot`` resamples; ``n_boot`` is not used otherwise). ``pairs=False`` gives the average alone
+    (``pairs`` empty), without building a result per pair.
     """
     k = _prepare(labels, weights, confidence)
     if pair_ci not in PAIR_CI:
@@ -443,28 +450,30 @@ def pairwise_cohen_kappa(
     observed = ~np.isnan(ratings)
     per_rater = observed.sum(axis=0)
     tables = _cross_tables(ratings, None, k)[ia, :, ib, :]
-    totals = [(ratings.shape[0], int(per_rater[a] + per_rater[b])) for a, b in zip(ia, ib, strict=True)]
-    coefs = _pair_coefficients(tables, weights, totals=totals, ci=pair_ci, n_boot=n_boot, seed=seed,
-                               confidence=confidence)
     res = kappa_from_tables(tables, weights)
-    pairs = tuple(
-        RaterPair(rater_a=raters[a], rater_b=raters[b], kappa=c,
-                  percent_agreement=float(res["agreement"][i]) if res["n"][i] > 0 else None)
-        for i, (a, b, c) in enumerate(zip(ia, ib, coefs, strict=True))
-    )
+    listed: tuple[RaterPair, ...] = ()
+    if pairs:
+        totals = [(ratings.shape[0], n) for n in (per_rater[ia] + per_rater[ib]).tolist()]
+        coefs = _pair_coefficients(tables, weights, totals=totals, ci=pair_ci, n_boot=n_boot, seed=seed,
+                                   confidence=confidence, res=res)
+        listed = tuple(
+            RaterPair(rater_a=raters[a], rater_b=raters[b], kappa=c,
+                      percent_agreement=float(res["agreement"][i]) if res["n"][i] > 0 else None)
+            for i, (a, b, c) in enumerate(zip(ia, ib, coefs, strict=True))
+        )
     reason = insufficiency(ratings)
     population = observed.sum(axis=1) >= 2
     mean = se = None
     if not reason:
-        mean, se = _jackknife_average(ratings, None, k, tables, (ia, ib), weights, population)
+        mean, se = _jackknife_average(ratings, None, k, tables, (ia, ib), weights, population, res)
     name = "average_cohen_kappa" + (f"_{weights}" if weights else "")
     average = _average_coefficient(
-        name, coefs, mean, se, reason=reason, population=population,
+        name, res, mean, se, reason=reason, population=population,
         ratings_used=int(observed[population].sum()),
         totals={"n_items_total": ratings.shape[0], "n_ratings_total": int(observed.sum())},
         confidence=confidence, weights=weights,
     )
-    return PairwiseKappa(raters=raters, weights=weights, pairs=pairs, average=average)
+    return PairwiseKappa(raters=raters, weights=weights, pairs=listed, average=average)
 
 
 def judge_agreement(
@@ -511,9 +520,9 @@ def judge_agreement(
     observed = ~np.isnan(ratings)
     judged = ~np.isnan(judge)
     totals = [(ratings.shape[0], int(observed[:, r].sum() + judged.sum())) for r in range(n_raters)]
-    coefs = _pair_coefficients(tables, weights, totals=totals, ci="bootstrap", n_boot=n_boot, seed=seed,
-                               confidence=confidence)
     res = kappa_from_tables(tables, weights)
+    coefs = _pair_coefficients(tables, weights, totals=totals, ci="bootstrap", n_boot=n_boot, seed=seed,
+                               confidence=confidence, res=res)
     per_rater = tuple(
         RaterPair(rater_a=raters[r], rater_b="judge", kappa=coefs[r],
                   percent_agreement=float(res["agreement"][r]) if res["n"][r] > 0 else None)
@@ -531,10 +540,10 @@ def judge_agreement(
     mean = se = None
     if not reason:
         mean, se = _jackknife_average(ratings, right, k, tables, (np.arange(n_raters), np.zeros(n_raters, int)),
-                                      weights, population)
+                                      weights, population, res)
     suffix = f"_{weights}" if weights else ""
     average = _average_coefficient(
-        "judge_average_cohen_kappa" + suffix, coefs, mean, se, reason=reason, population=population,
+        "judge_average_cohen_kappa" + suffix, res, mean, se, reason=reason, population=population,
         ratings_used=int(observed[population].sum() + population.sum()),
         totals={"n_items_total": ratings.shape[0], "n_ratings_total": int(observed.sum() + judged.sum())},
         confidence=confidence, weights=weights,

@@ -119,6 +119,7 @@ def agreement_summary(
     labels: Sequence,
     ordinal: bool = False,
     pairwise: bool = True,
+    pairs: bool = True,
     rater_ids: Sequence | None = None,
     n_boot: int = 1000,
     seed: int | None = 0,
@@ -128,7 +129,8 @@ def agreement_summary(
 
     Nominal scales: percent agreement, Fleiss, AC1, Brennan-Prediger/PABAK, alpha (nominal),
     unweighted pairwise kappa. Ordinal scales (``ordinal=True``) add AC2 (quadratic), alpha at
-    ordinal and interval level, and pairwise kappa with quadratic weights.
+    ordinal and interval level, and pairwise kappa with quadratic weights. ``pairs=False`` keeps the
+    average pairwise kappa but not every rater pair (``pairwise_cohen_kappa``).
     """
     items = _prepare(ratings, labels, confidence)
     replicates = items.resampled(n_boot, seed) if n_boot > 0 and not items.reason else None
@@ -148,12 +150,13 @@ def agreement_summary(
     if high:
         coefficients = {k: _with_warning(v, WARN_HIGH_PREVALENCE) for k, v in coefficients.items()}
         alpha = {k: _with_warning(v, WARN_HIGH_PREVALENCE) for k, v in alpha.items()}
-    pairs = None
+    kappas = None
     if pairwise:
-        pairs = pairwise_cohen_kappa(ratings, labels=labels, weights="quadratic" if ordinal else None,
-                                     rater_ids=rater_ids, n_boot=n_boot, seed=seed, confidence=confidence)
+        kappas = pairwise_cohen_kappa(ratings, labels=labels, weights="quadratic" if ordinal else None,
+                                      rater_ids=rater_ids, n_boot=n_boot, seed=seed, confidence=confidence,
+                                      pairs=pairs)
     return AgreementSummary(labels=tuple(labels), alpha=alpha, prevalence=prev, max_prevalence=max_prev,
-                            high_prevalence=high, pairwise=pairs, **coefficients)
+                            high_prevalence=high, pairwise=kappas, **coefficients)
 
 
 def _with_warning(coef: Coefficient | None, warning: str) -> Coefficient | None:

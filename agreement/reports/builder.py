@@ -8,6 +8,7 @@ computed on and label the result, interval method included. Every figure carries
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -92,6 +93,7 @@ class ReportBuilder:
         levels = list(data.confidence_levels)
         self.min_level = levels.index(params["min_confidence"]) if params["min_confidence"] in levels else None
         self.scaled: list[str] = []  # figures whose item bootstrap the study's size ruled out
+        self._summaries: dict[tuple, metrics.AgreementSummary] = {}  # summary panels by matrix
 
     def item_boot(self, n_items: int, figure: str) -> dict:
         """Bootstrap options for a secondary figure over `n_items` items; none beyond RESAMPLED_CELLS_MAX
@@ -105,13 +107,18 @@ class ReportBuilder:
 
     def summary(self, dim: DimensionData, ratings: np.ndarray, *, pairs: bool = True, boot: bool = True) -> dict:
         """The metrics panel; `pairs=False` keeps the average kappa but not every rater pair (size);
-        `boot=False` (breakdowns) gives the analytic intervals, each named by its method."""
+        `boot=False` (breakdowns) gives the analytic intervals, each named by its method. A matrix met
+        before (the lowest confidence threshold keeps every rating; two thresholds may keep the same ones)
+        takes the panel computed then."""
         d = dim.dimension
-        result = metrics.agreement_summary(
-            ratings, labels=d.labels, ordinal=d.is_ordinal, rater_ids=self.raters,
-            **(self.boot if boot else {**self.boot, "n_boot": 0}),
-        )
-        if not pairs and result.pairwise is not None:
+        key = (d.key, boot, ratings.shape, hashlib.blake2b(np.ascontiguousarray(ratings).data).digest())
+        result = self._summaries.get(key)
+        if result is None or (pairs and not result.pairwise.pairs):
+            result = self._summaries[key] = metrics.agreement_summary(
+                ratings, labels=d.labels, ordinal=d.is_ordinal, rater_ids=self.raters, pairs=pairs,
+                **(self.boot if boot else {**self.boot, "n_boot": 0}),
+            )
+        if not pairs and result.pairwise.pairs:
             result = replace(result, pairwise=replace(result.pairwise, pairs=()))
         return result.to_dict()
 
