@@ -24,11 +24,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from annotation.models import AssignmentStatus, Rating
 from studies.models import ModelSpec, Persona, Response, Study
@@ -304,9 +309,33 @@ def _vocabulary(schema: dict) -> tuple[str, ...]:
     return tuple(sorted(words))
 
 
-def _load_records(study: Study, items: Items, schema: dict) -> tuple[Records, Raters]:
+@contextmanager
+def _read_aside(read: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
+    """`read()` on a connection of its own while the caller goes on; yields the function giving its result.
+
+    The rating values are the one long query of a load (seconds for a million ratings, nearly all of it the
+    server's): on PostgreSQL it runs in a thread, on its own connection, while this one reads the responses,
+    cases and judge scores and arranges them (the thread mostly waits for the server, without the GIL). Not
+    inside a transaction: another connection would not see its uncommitted rows. Each query of a load sees
+    the data committed when it starts, aside or not.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield read
+        return
+
+    def aside():
+        try:
+            return read()
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-load") as pool:
+        future = pool.submit(aside)
+        yield future.result
+
+
+def _load_records(study: Study, items: Items, c: dict[str, np.ndarray]) -> tuple[Records, Raters]:
     """Rating values of submitted, non-calibration assignments, ordered by assignment, then dimension."""
-    c = rating_columns(study.id, AssignmentStatus.SUBMITTED, _vocabulary(schema))
     user_ids = np.unique(c["rater_id"])
     users = dict(
         (uid, (name, spec)) for uid, name, spec in get_user_model().objects.filter(id__in=user_ids.tolist())
@@ -536,10 +565,11 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
     dims = study_dimensions(study, cannot_assess=cannot_assess)
     schema = study_schema(study)
     confidence_levels = tuple(schema.get("confidence_levels", ()))
-    model_names = dict(ModelSpec.objects.values_list("id", "name"))  # models and judges: a small table
-    items = _load_items(study, model_names)
-    records, raters = _load_records(study, items, schema)
-    judges, primary, judge_records = _load_judges(study, items, model_names)
+    with _read_aside(lambda: rating_columns(study.id, AssignmentStatus.SUBMITTED, _vocabulary(schema))) as values:
+        model_names = dict(ModelSpec.objects.values_list("id", "name"))  # models and judges: a small table
+        items = _load_items(study, model_names)
+        judges, primary, judge_records = _load_judges(study, items, model_names)
+        records, raters = _load_records(study, items, values())
     data = StudyData(
         study_id=study.id, study_name=study.name, study_description=study.description, schema=schema,
         confidence_levels=confidence_levels, items=items,

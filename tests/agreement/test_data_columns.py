@@ -87,3 +87,29 @@ def test_a_study_without_rows_gives_empty_columns():
     columns = [("r.id", "int"), ("r.code", "text"), ("r.created_at", "time")]
     out = fetch_columns(columns, "FROM studies_response r WHERE r.study_id = %s", [-1])
     assert [len(c) for c in out] == [0, 0, 0] and out[2].dtype == np.dtype("datetime64[us]")
+
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rating_values_read_aside_on_their_own_connection_give_the_same_data(monkeypatch):
+    """Outside a transaction the rating values come on a connection of their own, while this one reads the
+    rest; inside one (where another connection would not see uncommitted rows) on this connection."""
+    import threading
+
+    from django.db import transaction
+
+    from agreement import data as data_module
+
+    study, *_ = _study()
+    threads = []
+    original = data_module.rating_columns
+    monkeypatch.setattr(data_module, "rating_columns",
+                        lambda *args: threads.append(threading.current_thread()) or original(*args))
+    outside = study_data_load(study)
+    with transaction.atomic():
+        inside = study_data_load(study)
+    assert outside.snapshot_hash == inside.snapshot_hash and outside.counts == inside.counts
+    assert outside.counts["rating_values"] == 6
+    main = threading.main_thread()
+    assert threads[1] is main  # in a transaction: this connection
+    assert (threads[0] is not main) == (connection.vendor == "postgresql")
