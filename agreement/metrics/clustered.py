@@ -32,6 +32,7 @@ side (``undefined_no_variation``), no rows (``empty``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,11 +126,28 @@ def _order(conditions: Sequence, means: np.ndarray) -> tuple:
     return tuple(conditions[i] for i in sorted(range(len(conditions)), key=lambda i: -means[i]))
 
 
+@functools.lru_cache(maxsize=EXACT_MAX_CONDITIONS + 1)
+def _orderings(k: int) -> np.ndarray:
+    """Every ordering of k positions (k! x k), in the order of ``itertools.permutations``."""
+    return np.array(list(itertools.permutations(range(k))), dtype=np.intp)
+
+
 def exact_tau_pvalue(x: np.ndarray, y: np.ndarray) -> float:
     """Two-sided permutation p-value of Kendall's tau-b over every ordering of y (K! permutations)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
     observed = abs(float(_tau_b(x, y)))
-    perms = np.array(list(itertools.permutations(y)))
-    taus = np.abs(_tau_b(np.broadcast_to(x, perms.shape), perms))
+    if np.isnan(x).any() or np.isnan(y).any():  # which pairs count depends on the ordering
+        perms = np.array(list(itertools.permutations(y)))
+        taus = np.abs(_tau_b(np.broadcast_to(x, perms.shape), perms))
+    else:
+        # Without missing values an ordering only permutes y's sign matrix, and tau-b's denominator (the
+        # untied pairs of each side) stays; its numerator is a sum of signs, an integer, so exact in any order.
+        sx, sy = np.sign(x[:, None] - x[None, :]), np.sign(y[:, None] - y[None, :])
+        perms = _orderings(y.size)
+        den = np.sqrt((sx * sx).sum() * (sy * sy).sum())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            taus = np.abs(np.where(den > 0, (sx * sy[perms[:, :, None], perms[:, None, :]]).sum(axis=(-2, -1)) / den,
+                                   np.nan))
     return float(np.mean(taus >= observed - 1e-12))
 
 

@@ -168,10 +168,8 @@ def _times(x: np.ndarray, m: np.ndarray, triangular: bool) -> np.ndarray:
     return x @ m
 
 
-def kappa_from_tables(tables: np.ndarray, weights: str | None) -> dict[str, np.ndarray]:
-    """Kappa, FCE standard error, agreement and status flags for (..., K, K) count tables."""
-    k = tables.shape[-1]
-    d = _disagreement(k, weights)
+def _kappa_values(tables: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(n, row sums, column sums, defined, kappa) of (..., K, K) count tables under disagreement weights d."""
     n = tables.sum(axis=(-2, -1))
     row, col = tables.sum(axis=-1), tables.sum(axis=-2)
     observed = (d * tables).sum(axis=(-2, -1))
@@ -179,6 +177,15 @@ def kappa_from_tables(tables: np.ndarray, weights: str | None) -> dict[str, np.n
     defined = (n > 0) & (expected_num > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         kappa = np.where(defined, 1.0 - observed * n / expected_num, np.nan)
+    return n, row, col, defined, kappa
+
+
+def kappa_from_tables(tables: np.ndarray, weights: str | None) -> dict[str, np.ndarray]:
+    """Kappa, FCE standard error, agreement and status flags for (..., K, K) count tables."""
+    k = tables.shape[-1]
+    d = _disagreement(k, weights)
+    n, row, col, defined, kappa = _kappa_values(tables, d)
+    with np.errstate(invalid="ignore", divide="ignore"):
         agreement = np.where(n > 0, np.trace(tables, axis1=-2, axis2=-1) / n, np.nan)
         # Fleiss, Cohen & Everitt (1969) with agreement weights w = 1 - d / max d
         w = 1.0 - d / d.max() if k > 1 else np.ones((1, 1))
@@ -197,6 +204,7 @@ def _bootstrap_pairs(tables: np.ndarray, weights: str | None, n_boot: int, seed:
     """(P, n_boot) kappa replicates, each pair resampling its own co-rated items."""
     rng = np.random.default_rng(seed)
     n_pairs, k = tables.shape[0], tables.shape[-1]
+    d = _disagreement(k, weights)
     out = np.full((n_pairs, n_boot), np.nan)
     flat = tables.reshape(n_pairs, k * k)
     n = flat.sum(axis=1)
@@ -207,7 +215,7 @@ def _bootstrap_pairs(tables: np.ndarray, weights: str | None, n_boot: int, seed:
             continue
         probs = flat[block] / n[block, None]
         draws = rng.multinomial(n[block, None].astype(np.int64), probs[:, None, :], size=(block.size, n_boot))
-        out[block] = kappa_from_tables(draws.reshape(block.size, n_boot, k, k).astype(float), weights)["kappa"]
+        out[block] = _kappa_values(draws.reshape(block.size, n_boot, k, k).astype(float), d)[-1]  # kappa alone
     return out
 
 

@@ -50,7 +50,7 @@ SMALL_N = 10
 HIGH_PREVALENCE = 0.9
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[str, ...] | None] = {}  # per type: its dataclass fields, None for other types
 _LEAVES = (str, int, bool, type(None))
 
 
@@ -59,9 +59,13 @@ def _plain(obj: Any) -> Any:
     kind = type(obj)
     if kind in _LEAVES:  # most nodes: answered without further checks
         return obj
-    names = _FIELDS.get(kind)
-    if names is None and is_dataclass(obj) and not isinstance(obj, type):
-        names = _FIELDS[kind] = tuple(f.name for f in fields(obj))
+    if kind is float:
+        return obj if math.isfinite(obj) else None
+    if kind in _FIELDS:
+        names = _FIELDS[kind]
+    else:  # whether a type is a dataclass is looked up once (a class object itself never is one here)
+        names = _FIELDS[kind] = (tuple(f.name for f in fields(obj)) if is_dataclass(obj) and not isinstance(obj, type)
+                                 else None)
     if names is not None:  # field by field, as asdict but without its deep copies
         return {name: _plain(getattr(obj, name)) for name in names}
     if isinstance(obj, dict):

@@ -107,16 +107,18 @@ def interval_methods(report: dict) -> dict[str, list[str]]:
     """{ci_method: sorted figure names} over every coefficient in the report that has an interval."""
     found: dict[str, set] = {}
 
-    def walk(node, note):
+    def walk(node, note):  # only dicts and lists are entered: most values are leaves
         if isinstance(node, dict):
             method = node.get("ci_method")
             if method and node.get("name") and node.get("ci_low") is not None:
                 found.setdefault(method, set()).add(_figure(node, note))
             for key, value in node.items():
-                walk(value, SECTION_NOTES.get(key, note))
-        elif isinstance(node, list):
+                if isinstance(value, (dict, list)):
+                    walk(value, SECTION_NOTES.get(key, note))
+        else:
             for value in node:
-                walk(value, note)
+                if isinstance(value, (dict, list)):
+                    walk(value, note)
 
     walk({k: v for k, v in report.items() if k != "meta"}, "")
     return {method: sorted(names) for method, names in sorted(found.items())}

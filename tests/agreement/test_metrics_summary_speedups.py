@@ -1,6 +1,13 @@
 """The report's shortcuts against the definitions they replace: the t interval against scipy's, the average
-pairwise kappa without per-pair results against the one with them, and its pair counts and spread against
-those taken from the listed pairs."""
+pairwise kappa without per-pair results against the one with them, its pair counts and spread against those
+taken from the listed pairs, the pair bootstrap's kappas against the whole table statistics of the same draws,
+the exact tau-b p-value against tau-b of every ordering computed whole, and the results' plain JSON form
+against ``dataclasses.asdict`` with the numbers cleaned after."""
+
+import dataclasses
+import itertools
+import json
+import math
 
 import numpy as np
 import pytest
@@ -9,8 +16,11 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from agreement.metrics import agreement_summary, conger_kappa, fleiss_kappa, judge_agreement, pairwise_cohen_kappa
+from agreement.metrics import kappa as kappa_module
 from agreement.metrics._core import t_interval
-from agreement.metrics.results import REASON_NO_OVERLAP
+from agreement.metrics.clustered import exact_tau_pvalue
+from agreement.metrics.ranking import _tau_b
+from agreement.metrics.results import REASON_NO_OVERLAP, Coefficient, RaterPair, _plain
 
 from ._metrics_strategies import rating_matrices
 from .test_metrics_kappa_speedups import designs
@@ -22,7 +32,8 @@ nan = np.nan
 @pytest.mark.parametrize("df", [1, 2, 3, 9, 29, 199, 1959, 10**6])
 def test_t_interval_is_scipys_to_the_last_bit(confidence, df):
     rng = np.random.default_rng(df)
-    for value, se in [(0.0, 1.0), (0.37, 0.05), (-0.9, 2.5e-4), *zip(rng.normal(size=5), rng.exponential(size=5))]:
+    drawn = zip(rng.normal(size=5), rng.exponential(size=5), strict=True)
+    for value, se in [(0.0, 1.0), (0.37, 0.05), (-0.9, 2.5e-4), *drawn]:
         expected = stats.t.interval(confidence, df=df, loc=value, scale=se)
         assert t_interval(confidence, df, float(value), float(se)) == (float(expected[0]), float(expected[1]))
 
@@ -112,3 +123,67 @@ def test_judge_average_counts_equal_those_of_its_pairs():
               "n_pairs_no_overlap": sum(p.kappa.extra.get("reason") == REASON_NO_OVERLAP for p in result.per_rater),
               "n_pairs_no_variation": sum(p.kappa.status == "undefined_no_variation" for p in result.per_rater)}
     assert {key: result.per_rater_average.extra[key] for key in counts} == counts
+
+
+def tau_pvalue_by_definition(x, y):
+    """Tau-b of x against every ordering of y, each computed whole."""
+    observed = abs(float(_tau_b(x, y)))
+    taus = [abs(float(_tau_b(np.asarray(x, float), np.asarray(p, float)))) for p in itertools.permutations(y)]
+    return float(np.mean(np.array(taus) >= observed - 1e-12))
+
+
+@given(k=st.integers(0, 7), seed=st.integers(0, 2**32 - 1), levels=st.integers(1, 8), missing=st.booleans())
+@settings(max_examples=150, deadline=None)
+def test_exact_tau_pvalue_equals_every_ordering_computed_whole(k, seed, levels, missing):
+    rng = np.random.default_rng(seed)
+    x, y = rng.integers(0, levels, k) / 3, rng.normal(size=k).round(levels % 3)
+    if missing and k:
+        y[rng.integers(0, k)] = nan
+    assert exact_tau_pvalue(x, y) == tau_pvalue_by_definition(x, y)
+
+
+def plain_by_definition(obj):
+    """asdict, then numpy values to Python ones and non-finite floats to None."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return plain_by_definition(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): plain_by_definition(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [plain_by_definition(v) for v in (obj.tolist() if isinstance(obj, np.ndarray) else obj)]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    return None if isinstance(obj, float) and not math.isfinite(obj) else obj
+
+
+def test_to_dict_equals_asdict_with_clean_numbers():
+    coef = Coefficient(name="k", value=0.5, status="ok", n_items=np.int64(3), n_ratings=6, n_items_total=3,
+                       se=float("nan"), ci_low=np.float64(-np.inf), ci_high=np.float32(0.25), warnings=("a",),
+                       extra={1: [np.float64(np.nan), 2.5, float("inf"), (True, None)], "m": np.eye(2), "t": int,
+                              "f": -0.0})
+    pair = RaterPair(rater_a="a", rater_b=("x", 1.5), kappa=coef, percent_agreement=float("-inf"))
+    for obj in (coef, pair, {"pairs": [pair, pair], "x": np.arange(3.0)}):
+        plain = obj.to_dict() if hasattr(obj, "to_dict") else _plain(obj)
+        assert plain == plain_by_definition(obj)
+        assert json.dumps(plain, default=str) == json.dumps(plain_by_definition(obj), default=str)
+
+
+@pytest.mark.parametrize("weights", [None, "linear", "quadratic", np.array([[0, 1, 4], [1, 0, 1], [4, 1, 0.0]])])
+def test_pair_bootstrap_kappas_equal_those_of_the_whole_table_statistics(weights):
+    """Each pair's resampled tables, drawn as before and given to ``kappa_from_tables``."""
+    ratings = np.vstack([designs()[1], np.array([[0, 0, nan, nan, nan, nan]] * 3)])  # a pair without variation
+    tables = kappa_module._cross_tables(ratings, None, 3)[np.triu_indices(6, k=1)[0], :, np.triu_indices(6, k=1)[1]]
+    tables = np.concatenate([tables, np.zeros((1, 3, 3))])  # and a pair without overlap
+    rng, n = np.random.default_rng(11), tables.reshape(-1, 9).sum(axis=1)
+    expected = np.full((tables.shape[0], 40), nan)
+    for start in range(0, tables.shape[0], 4):
+        block = np.arange(start, min(start + 4, tables.shape[0]))
+        block = block[n[block] > 0]
+        if block.size:
+            probs = tables.reshape(-1, 9)[block] / n[block, None]
+            draws = rng.multinomial(n[block, None].astype(np.int64), probs[:, None, :], size=(block.size, 40))
+            expected[block] = kappa_module.kappa_from_tables(draws.reshape(block.size, 40, 3, 3).astype(float),
+                                                             weights)["kappa"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kappa_module, "_PAIRS_PER_DRAW", 4)
+        got = kappa_module._bootstrap_pairs(tables, weights, 40, 11)
+    np.testing.assert_array_equal(got, expected)
