@@ -322,6 +322,12 @@ class _Schur:
         self.eye = _on_pattern(eye, pattern)
         self.rows, self.cols = pattern.indices, np.repeat(np.arange(size), np.diff(pattern.indptr))
 
+    def dense(self, weights: np.ndarray) -> np.ndarray:
+        """sum_j weights_j part_j (G_OO, then K'K restricted to the big levels of each count) as a dense matrix."""
+        out = np.zeros(self.shape)
+        out[self.rows, self.cols] = weights @ self.parts
+        return out
+
     def factor(self, theta_big: float, lam: np.ndarray):
         """(solve, log-determinant) of S at the big factor's theta and the other levels' Lambda."""
         t2 = theta_big**2
@@ -346,19 +352,48 @@ def _on_pattern(part: sparse.spmatrix, pattern: sparse.csc_matrix) -> np.ndarray
     return total.data - pattern.data
 
 
-def _fit_lmm(d: _Design, z: float, level: float) -> dict:
-    """REML for y = X b + Z u + e with independent random intercepts: the profiled criterion of lme4.
+def _lmm_traces(t2: float, lam_o: np.ndarray, counts: np.ndarray, schur: _Schur | None, k_sq, edges_o,
+                solve_o) -> list:
+    """tr(W_k'M^-1 W_k) per random factor, the big one first, W_k = Lambda Z'Z_k (see ``_reml``).
+
+    With D the big factor's diagonal block of M (t2 n_b + 1), E = D^-1 M_BO and S the Schur complement,
+    W'M^-1 W = W_B'D^-1 W_B + (E'W_B - W_O)' S^-1 (E'W_B - W_O). For the big factor E'W_B - W_O =
+    -Lambda_O K'D^-1, for another one the factor's columns of -Lambda_O T, T = G_OO - K' diag(t2 / D) K
+    (S = Lambda_O T Lambda_O + I): both weighted sums of the parts ``_Schur`` holds. ``k_sq``: per big level and
+    other factor, the summed squares of K over that factor's levels; ``edges_o``: where each other factor's
+    levels start and end among the other levels.
+    """
+    d_inv = 1 / (t2 * counts + 1)
+    out = [t2 * np.sum(counts**2 * d_inv)]
+    if schur is None:
+        return out
+    s_inv = solve_o(np.eye(lam_o.size))
+    by_count = 1 / (t2 * schur.counts + 1)
+    out[0] += np.sum(s_inv * np.outer(lam_o, lam_o) * schur.dense(np.r_[0.0, by_count**2]))
+    t = lam_o[:, None] * schur.dense(np.r_[1.0, -t2 * by_count])
+    for j, (lo, hi) in enumerate(zip(edges_o[:-1], edges_o[1:], strict=True)):
+        out.append(t2 * (d_inv @ k_sq[:, j]) + np.sum((s_inv @ t[:, lo:hi]) * t[:, lo:hi]))
+    return out
+
+
+def _reml(d: _Design):
+    """The profiled REML criterion of lme4 for y = X b + Z u + e with independent random intercepts, as a
+    function of psi = theta^2 returning its value and gradient, and the solve at theta.
 
     With relative SDs theta (u_k ~ N(0, sigma^2 theta_k^2)), Lambda = diag(theta per column) and
     M = Lambda Z'Z Lambda + I: -2 REML = log|M| + log|R| + (n - p) (1 + log(2 pi r2 / (n - p))), where
     R = X'X - X'Z Lambda M^-1 Lambda Z'X and r2 the penalised residual sum of squares (Bates, Maechler,
-    Bolker & Walker 2015, eq. 42), minimised over theta >= 0. Each row has one level of every random
-    factor, so the block of M that belongs to one factor is diagonal: the factor with the most levels (the
-    responses, in a report) is eliminated in closed form and only the Schur complement on the other
-    factors' levels is factorised, once per evaluation (``_Schur``).
-    """
-    from scipy.optimize import minimize
+    Bolker & Walker 2015, eq. 42). Each row has one level of every random factor, so the block of M that
+    belongs to one factor is diagonal: the factor with the most levels (the responses, in a report) is
+    eliminated in closed form and only the Schur complement on the other factors' levels is factorised, once
+    per evaluation (``_Schur``).
 
+    The gradient is exact: in psi_k = theta_k^2, with H = I + Z Lambda^2 Z' and P = H^-1 - H^-1 X R^-1 X'H^-1,
+    d(-2 REML)/d psi_k = tr(Z_k'P Z_k) - (n - p) |Z_k'P y|^2 / r2, where P y is the residual and
+    tr(Z_k'P Z_k) = n - tr(W_k'M^-1 W_k) - tr(R^-1 G_k'G_k), W_k = Lambda Z'Z_k, G_k = Z_k'H^-1 X; M^-1's blocks
+    come from the big factor's diagonal and S^-1 (``_lmm_traces``). L-BFGS-B then takes one evaluation per
+    step where the finite differences took one more per variance.
+    """
     names = list(d.random)
     n, p = d.x.shape
     big = max(names, key=lambda k: d.n_levels[k])
@@ -368,11 +403,17 @@ def _fit_lmm(d: _Design, z: float, level: float) -> dict:
         sparse.csc_matrix((n, 0))
     zmat, nb = sparse.hstack([zb, zo]).tocsc(), d.n_levels[big]
     # Per column of [Z_big, Z_rest]: the position of its factor's theta.
-    which = np.repeat([names.index(k) for k in (big, *rest)], [d.n_levels[k] for k in (big, *rest)])
+    order = [names.index(k) for k in (big, *rest)]
+    which = np.repeat(order, [d.n_levels[k] for k in (big, *rest)])
+    edges = np.cumsum([0] + [d.n_levels[k] for k in (big, *rest)])
     counts = np.asarray(zb.sum(axis=0)).ravel()
     k_bo = (zb.T @ zo).tocsr()
     k_ob = k_bo.T.tocsr()
     schur = _Schur(k_bo, zo.T @ zo, counts) if rest else None
+    # Per big level and other factor: the sum of squared co-occurrence counts with that factor's levels.
+    k_sq = np.column_stack([np.asarray(k_bo[:, lo - nb:hi - nb].power(2).sum(axis=1)).ravel()
+                            for lo, hi in zip(edges[1:-1], edges[2:], strict=True)]) if rest else None
+    ztz = (zmat.T @ zmat).tocsr()
     zty_x = np.asarray(zmat.T @ np.column_stack([d.y, d.x]))
     xtx, xty = d.x.T @ d.x, d.x.T @ d.y
 
@@ -382,7 +423,7 @@ def _fit_lmm(d: _Design, z: float, level: float) -> dict:
         scale = lam[:nb] / root  # the big block's inverse root times Lambda_B; M_BO = Lambda_B K Lambda_O
         c = lam[:, None] * zty_x  # Lambda Z'[y X]
         cb = c[:nb] / root[:, None]
-        a_o, logdet = np.zeros((0, c.shape[1])), 2 * np.sum(np.log(root))
+        a_o, logdet, solve_o = np.zeros((0, c.shape[1])), 2 * np.sum(np.log(root)), None
         if rest:
             solve_o, logdet_o = schur.factor(theta[which[0]], lam[nb:])
             a_o = solve_o(c[nb:] - lam[nb:, None] * (k_ob @ (scale[:, None] * cb)))
@@ -393,19 +434,39 @@ def _fit_lmm(d: _Design, z: float, level: float) -> dict:
         beta = np.linalg.solve(r, xty - c[:, 1:].T @ a[:, 0])
         u = a[:, 0] - a[:, 1:] @ beta
         resid = d.y - d.x @ beta - zmat @ (lam * u)
-        return beta, r, resid @ resid + u @ u, logdet
+        return beta, r, resid @ resid + u @ u, logdet, (lam, a, solve_o)
 
-    def criterion(theta):
-        _, r, r2, logdet_m = solve(theta)
-        return logdet_m + np.linalg.slogdet(r)[1] + (n - p) * (1 + np.log(2 * np.pi * r2 / (n - p)))
+    def criterion(psi):
+        theta = np.sqrt(psi)
+        beta, r, r2, logdet_m, (lam, a, solve_o) = solve(theta)
+        value = logdet_m + np.linalg.slogdet(r)[1] + (n - p) * (1 + np.log(2 * np.pi * r2 / (n - p)))
+        zt_h = zty_x - ztz @ (lam[:, None] * a)  # Z'H^-1 [y X]
+        zt_py = zt_h[:, 0] - zt_h[:, 1:] @ beta
+        traces = _lmm_traces(psi[order[0]], lam[nb:], counts, schur, k_sq, edges[1:] - nb, solve_o)
+        r_inv = np.linalg.inv(r)
+        grad = np.zeros(len(names))
+        for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+            g_x = zt_h[lo:hi, 1:]
+            grad[order[j]] = (n - traces[j] - np.sum(r_inv * (g_x.T @ g_x))
+                              - (n - p) * (zt_py[lo:hi] @ zt_py[lo:hi]) / r2)
+        return value, grad
 
+    return criterion, solve
+
+
+def _fit_lmm(d: _Design, z: float, level: float) -> dict:
+    """REML fit of the linear mixed model (``_reml``), minimised over theta >= 0."""
+    from scipy.optimize import minimize
+
+    names = list(d.random)
+    n, p = d.x.shape
+    criterion, solve = _reml(d)
     # Minimised over the variance ratios psi = theta^2: the criterion depends on theta through theta^2, so its
     # slope in theta is 0 at theta = 0 and a gradient method that reaches that bound stays there; in psi the
     # slope at 0 tells whether the variance belongs inside.
-    opt = minimize(lambda psi: criterion(np.sqrt(psi)), np.ones(len(names)), method="L-BFGS-B",
-                   bounds=[(0, None)] * len(names))
+    opt = minimize(criterion, np.ones(len(names)), jac=True, method="L-BFGS-B", bounds=[(0, None)] * len(names))
     theta = np.sqrt(opt.x)
-    beta, r, r2, _ = solve(theta)
+    beta, r, r2, _, _ = solve(theta)
     sigma2 = r2 / (n - p)
     se = np.sqrt(np.diag(sigma2 * np.linalg.inv(r)))
     notes = [] if opt.success else [f"the REML optimiser did not converge ({opt.message})"]

@@ -170,6 +170,30 @@ def test_a_variance_inside_the_boundary_is_found_when_another_one_is_zero():
     assert fit.warnings == ("the clinician variance is estimated at 0 (the boundary)",)
 
 
+@pytest.mark.parametrize("dense_max", [200, 0])
+def test_the_reml_criterion_and_its_gradient_are_those_written_out_densely(monkeypatch, dense_max):
+    """The profiled criterion against the dense definition, its exact gradient against the dense one's central
+    differences (forward at a zero variance ratio); case, clinician and response, and case alone."""
+    monkeypatch.setattr(mixed._Schur, "DENSE_MAX", dense_max)
+    rng, fixed_part, random_part, fixed, random = _study(3, n_cases=8, n_raters=6)
+    y = fixed_part + random_part + rng.normal(0, np.sqrt(VAR["residual"]), fixed_part.size)
+    for names in (("case", "clinician", "response"), ("case",)):
+        d, _, _ = mixed._design(y, fixed, {k: random[k] for k in names}, REF)
+        criterion, _ = mixed._reml(d)
+        zs = [np.eye(d.n_levels[k])[d.random[k]] for k in names]
+        for ratios in (np.linspace(0.3, 1.4, len(names)), np.r_[0.0, np.full(len(names) - 1, 0.7)],
+                       np.r_[np.full(len(names) - 1, 0.7), 0.0]):
+            value, gradient = criterion(ratios)
+            assert value == pytest.approx(_dense_reml(d.y, d.x, zs, ratios), rel=1e-10)
+            step = 1e-5
+            numeric = [(_dense_reml(d.y, d.x, zs, ratios + step * e) - _dense_reml(d.y, d.x, zs, ratios - step * e))
+                       / (2 * step) if r > 0 else
+                       (4 * _dense_reml(d.y, d.x, zs, ratios + step * e) - _dense_reml(d.y, d.x, zs, ratios + 2 * step * e)
+                        - 3 * _dense_reml(d.y, d.x, zs, ratios)) / (2 * step)
+                       for r, e in zip(ratios, np.eye(len(names)), strict=True)]
+            assert gradient == pytest.approx(numeric, rel=1e-5, abs=1e-5)
+
+
 @pytest.mark.parametrize("seed", [5, 11])
 def test_the_sparse_factorisation_of_many_levels_gives_the_dense_ones_fit(monkeypatch, seed):
     """Above _Schur.DENSE_MAX levels of the smaller factors the REML criterion is factorised by a sparse LU."""
