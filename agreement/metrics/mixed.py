@@ -163,11 +163,18 @@ class _Design:
 # --- inputs and design ------------------------------------------------------------------------------
 
 
-def _reference(column: np.ndarray, wanted: str | None) -> str:
-    levels, counts = np.unique(column, return_counts=True)
-    if wanted is not None and wanted in set(levels.tolist()):
+def _factorize(column: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The sorted distinct labels and each row's index among them, by one dict look-up per row: np.unique
+    sorts the object array itself, comparing Python strings O(n log n) times."""
+    levels = sorted(set(column.tolist()))
+    index = {level: i for i, level in enumerate(levels)}
+    return levels, np.fromiter(map(index.__getitem__, column.tolist()), dtype=np.intp, count=column.size)
+
+
+def _reference(levels: list[str], counts: np.ndarray, wanted: str | None) -> str:
+    if wanted is not None and wanted in levels:
         return wanted
-    return str(levels[np.argmax(counts)])  # most frequent; np.unique sorts, so ties go to the first name
+    return levels[int(np.argmax(counts))]  # most frequent; levels are sorted, so ties go to the first name
 
 
 def _aliased(x: np.ndarray) -> list[int]:
@@ -191,19 +198,19 @@ def _design(y, fixed, random, reference) -> tuple[_Design | None, str | None, st
         return None, REASON_EMPTY, "no observation"
     columns, terms, references, dropped, counts = [np.ones(y.size)], [], {}, [], {}
     for i, (factor, values) in enumerate(fixed.items()):
-        column = values[ok]
-        levels = sorted(set(column.tolist()))
+        levels, level_of_row = _factorize(values[ok])
         if len(levels) < 2:
             if i == 0:
                 return None, REASON_ONE_LEVEL, f"one {factor} ({levels[0]}): no {factor} contrast to estimate"
             dropped.append(f"{factor} (one level: {levels[0]})")
             continue
-        references[factor] = ref = _reference(column, reference.get(factor))
-        for level in levels:
+        per_level = np.bincount(level_of_row, minlength=len(levels))
+        references[factor] = ref = _reference(levels, per_level, reference.get(factor))
+        for j, level in enumerate(levels):
             if level != ref:
-                columns.append((column == level).astype(float))
+                columns.append((level_of_row == j).astype(float))
                 terms.append((factor, level))
-                counts[(factor, level)] = int(np.count_nonzero(column == level))
+                counts[(factor, level)] = int(per_level[j])
     x = np.column_stack(columns)
     for j in reversed(_aliased(x)):
         factor, level = terms.pop(j - 1)
@@ -211,7 +218,7 @@ def _design(y, fixed, random, reference) -> tuple[_Design | None, str | None, st
         x = np.delete(x, j, axis=1)
     codes, n_levels = {}, {}
     for name, values in random.items():
-        uniques, codes[name] = np.unique(values[ok], return_inverse=True)
+        uniques, codes[name] = _factorize(values[ok])
         n_levels[name] = len(uniques)
         if len(uniques) < 2:
             return None, REASON_TOO_FEW_LEVELS, f"one {name}: the {name} variance cannot be estimated"
