@@ -9,11 +9,13 @@ a bare COPY of the same rows (benchmarks/case_import.py). Other databases (SQLit
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from django.db import connections, transaction
 from django.db.models import JSONField
 from django.utils import timezone
+from psycopg.adapt import PyFormat, Transformer
 
 
 def uses_copy(connection) -> bool:
@@ -50,39 +52,66 @@ def copy_insert(model, fields: Sequence[str], rows: Iterable[Sequence], *, const
     default, a callable one called per row; auto_now/auto_now_add timestamps are now. JSON fields take
     Python values. Atomic: a row the database refuses (IntegrityError) leaves no row inserted.
     """
-    connection, constants = connections[using], constants or {}
+    connection = connections[using]
     with transaction.atomic(using=using):
         if uses_copy(connection):
-            return _copy(connection, model, *_columns(model, fields, constants), rows)
-        objs = [model(**dict(zip(fields, row, strict=True)), **constants) for row in rows]
+            with copy_rows(model, fields, constants=constants, using=using) as write:
+                return write(rows)
+        objs = [model(**dict(zip(fields, row, strict=True)), **(constants or {})) for row in rows]
         model.objects.using(using).bulk_create(objs)
         return len(objs)
 
 
-def _copy(connection, model, given: list, per_row: list, fixed: dict, rows: Iterable[Sequence]) -> int:
+@contextmanager
+def copy_rows(model, fields: Sequence[str], *, constants: dict | None = None,
+              using: str = "default") -> Iterator[Callable[[Iterable[Sequence]], int]]:
+    """An open COPY into `model`'s table (PostgreSQL only), inside the caller's transaction: yields
+    `write(rows) -> int`, to be called for one batch after another while the caller works out the next one;
+    the server stores each batch as it arrives. Rows and constants as for copy_insert. Leaving the block ends
+    the COPY; an exception in it aborts the COPY (and the caller's transaction has to roll back)."""
+    connection = connections[using]
+    given, per_row, fixed = _columns(model, fields, constants or {})
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in (*given, *per_row, *fixed))
-    json_at = [i for i, f in enumerate(given) if isinstance(f, JSONField)]
-    dumps = [given[i].encoder for i in json_at]
-    tail = [f.get_db_prep_save(value, connection) for f, value in fixed.items()]
-    inserted = 0
-    # A JSON value that several rows share (identical metadata cells of a CSV) is written once: per column,
-    # id -> (value, text), the value held so that its id is not reused by another object meanwhile.
-    written = [{} for _ in json_at]
-    # Straight into the table: COPY checks every constraint row by row, one that fails aborts the whole
-    # COPY (IntegrityError, nothing inserted), and ids follow the rows' order as with bulk_create.
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(
             f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+        yield _RowWriter(copy, given, per_row, _as_text(cursor.cursor, connection, fixed))
+
+
+def _as_text(cursor, connection, fixed: dict) -> list[str | None]:
+    """The values shared by every row in PostgreSQL's text form, rendered once (rendering a timestamp costs
+    more than escaping a row's text fields); COPY then escapes them as any text value."""
+    transformer, encoding = Transformer.from_context(cursor), cursor.connection.info.encoding
+    values = [field.get_db_prep_save(value, connection) for field, value in fixed.items()]
+    return [None if value is None else bytes(transformer.get_dumper(value, PyFormat.TEXT).dump(value)).decode(
+        encoding) for value in values]
+
+
+class _RowWriter:
+    """Writes rows to an open COPY: each row's given values, then its per-row defaults, then the shared tail."""
+
+    def __init__(self, copy, given: list, per_row: list, tail: list):
+        self.copy, self.per_row, self.tail = copy, per_row, tail
+        json_at = [i for i, f in enumerate(given) if isinstance(f, JSONField)]
+        # A JSON value that several rows share (identical metadata cells of a CSV) is written once: per column,
+        # id -> (value, text), the value held so that its id is not reused by another object meanwhile.
+        self.json = [(i, given[i].encoder, {}) for i in json_at]
+
+    def __call__(self, rows: Iterable[Sequence]) -> int:
+        # Straight into the table: COPY checks every constraint row by row, one that fails aborts the whole
+        # COPY (IntegrityError, nothing inserted), and ids follow the rows' order as with bulk_create.
+        write_row, per_row, tail, inserted = self.copy.write_row, self.per_row, self.tail, 0
         for row in rows:
             row = list(row)
-            for i, encoder, texts in zip(json_at, dumps, written, strict=True):
+            for i, encoder, texts in self.json:
                 value = row[i]
                 if value is not None:  # None is SQL NULL, as the ORM stores it
                     held = texts.get(id(value))
                     if held is None:
                         held = texts[id(value)] = (value, json.dumps(value, cls=encoder))
                     row[i] = held[1]
-            row += [f.get_default() for f in per_row]
-            copy.write_row(row + tail)
+            if per_row:
+                row += [f.get_default() for f in per_row]
+            write_row(row + tail)
             inserted += 1
-    return inserted
+        return inserted

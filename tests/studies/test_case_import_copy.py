@@ -112,3 +112,21 @@ def test_a_row_the_database_refuses_rolls_back_every_row_of_the_insert_and_nothi
 def test_copy_insert_names_unknown_columns():
     with pytest.raises(ValueError, match="Case has no column"):
         copy_insert(Case, ["external_id", "colour"], [])
+
+
+def test_values_shared_by_every_row_are_stored_as_the_orm_stores_them(monkeypatch):
+    """They are rendered to text once, then escaped by COPY as any text: COPY's markers in them stay text."""
+    constants = {"vignette": AWKWARD, "question": "Level?", "reference_answer": "\\N", "metadata": {"note": AWKWARD}}
+    rows = [(f"S-{n}", "other", "other", "0" * 64) for n in range(3)]
+    fields = ["external_id", "task_type", "care_setting", "content_hash"]
+
+    def inserted(name: str) -> list[dict]:
+        case_set = factories.CaseSetFactory(name=name)
+        copy_insert(Case, fields, rows, constants={"case_set_id": case_set.pk, **constants})
+        return stored(case_set)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(copy, "uses_copy", lambda connection: False)
+        orm_rows = inserted("through the ORM")
+    assert inserted("through COPY") == orm_rows
+    assert orm_rows[0]["vignette"] == AWKWARD and orm_rows[0]["reference_answer"] == "\\N"
