@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from operator import itemgetter
 
 from ..models import Case, CaseSet
-from .copy import copy_insert
+from .copy import copy_insert, copy_rows
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 _KEYS = ("care_setting", "external_id", "metadata", "question", "reference_answer", "task_type", "vignette")
@@ -54,8 +55,16 @@ def case_set_hash(case_hashes: Iterable[str]) -> str:
 
 CASE_FIELDS = ("external_id", "vignette", "question", "task_type", "care_setting", "reference_answer", "metadata",
                "content_hash")
+_case_values = itemgetter(*CASE_FIELDS)
 
 
 def insert_cases(case_set: CaseSet, cases: Iterable[dict]) -> int:
     """Store normalised cases (each with its content_hash) in `case_set`; returns how many."""
-    return copy_insert(Case, CASE_FIELDS, map(itemgetter(*CASE_FIELDS), cases), constants={"case_set_id": case_set.pk})
+    return copy_insert(Case, CASE_FIELDS, map(_case_values, cases), constants={"case_set_id": case_set.pk})
+
+
+@contextmanager
+def case_writer(case_set: CaseSet) -> Iterator[Callable[[Iterable[dict]], int]]:
+    """insert_cases a batch at a time into an open COPY (PostgreSQL only): yields write(cases) -> how many."""
+    with copy_rows(Case, CASE_FIELDS, constants={"case_set_id": case_set.pk}) as write:
+        yield lambda cases: write(map(_case_values, cases))

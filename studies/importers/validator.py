@@ -309,34 +309,47 @@ def _clean_cases(records: list[Record], csv_mode: bool, triage_levels: tuple[str
 def validate_records(records: list[Record], *, columns: list[str] | None,
                      triage_levels: tuple[str, ...] | None = None) -> tuple[list[dict], list[RowError]]:
     """All records to normalised cases; errors for every row and field, and for ids used twice."""
-    csv_mode = columns is not None
-    if csv_mode:
-        header_errors = missing_and_unknown(columns, None)
-        if header_errors:
-            return [], header_errors  # the rows cannot be read field by field without the right header
-    cases, errors, first_row, looks = [], [], {}, {}
-    for record, case in zip(records, _clean_cases(records, csv_mode, triage_levels), strict=True):
-        problems = []
-        if case is None:
-            case, problems = validate_record(record, csv_mode=csv_mode, triage_levels=triage_levels)
-        errors += problems
-        external_id = case["external_id"] if case else _text(record.values.get("external_id"), "external_id")[0]
-        if external_id:
-            skeleton = id_skeleton(external_id)
-            if external_id in first_row:
-                errors.append(RowError(record.row, "external_id",
-                                       f"{_shown(external_id)} is also used on row {first_row[external_id]}"))
-                case = None
-            elif skeleton in looks:
-                other, row = looks[skeleton]
-                errors.append(RowError(record.row, "external_id", (
-                    f"{_shown(external_id)} looks the same as {_shown(other)} on row {row} (it differs only in "
-                    "look-alike letters from another alphabet)")))
-                case = None
-            else:
-                first_row[external_id] = record.row
-                looks[skeleton] = (external_id, record.row)
-        if case:
-            cases.append(case)
-    errors.sort(key=lambda e: (e.row or 0))
-    return cases, errors
+    validate = RecordsValidator(columns=columns, triage_levels=triage_levels)
+    return ([], validate.header_errors) if validate.header_errors else validate(records)
+
+
+class RecordsValidator:
+    """validate_records for a file read a batch of records at a time: an id is checked against every batch
+    before. `header_errors`: a CSV header's problems, with which no row is looked at."""
+
+    def __init__(self, *, columns: list[str] | None, triage_levels: tuple[str, ...] | None = None):
+        self.csv_mode, self.triage_levels = columns is not None, triage_levels
+        self.header_errors = missing_and_unknown(columns, None) if self.csv_mode else []
+        self.first_row, self.looks = {}, {}  # id -> its row; look-alike skeleton -> (id, row)
+
+    def __call__(self, records: list[Record]) -> tuple[list[dict], list[RowError]]:
+        """The batch's cases and its errors, in row order."""
+        if self.header_errors:
+            return [], []  # the rows cannot be read field by field without the right header
+        csv_mode, triage_levels, first_row, looks = self.csv_mode, self.triage_levels, self.first_row, self.looks
+        cases, errors = [], []
+        for record, case in zip(records, _clean_cases(records, csv_mode, triage_levels), strict=True):
+            problems = []
+            if case is None:
+                case, problems = validate_record(record, csv_mode=csv_mode, triage_levels=triage_levels)
+            errors += problems
+            external_id = case["external_id"] if case else _text(record.values.get("external_id"), "external_id")[0]
+            if external_id:
+                skeleton = id_skeleton(external_id)
+                if external_id in first_row:
+                    errors.append(RowError(record.row, "external_id",
+                                           f"{_shown(external_id)} is also used on row {first_row[external_id]}"))
+                    case = None
+                elif skeleton in looks:
+                    other, row = looks[skeleton]
+                    errors.append(RowError(record.row, "external_id", (
+                        f"{_shown(external_id)} looks the same as {_shown(other)} on row {row} (it differs only in "
+                        "look-alike letters from another alphabet)")))
+                    case = None
+                else:
+                    first_row[external_id] = record.row
+                    looks[skeleton] = (external_id, record.row)
+            if case:
+                cases.append(case)
+        errors.sort(key=lambda e: (e.row or 0))
+        return cases, errors

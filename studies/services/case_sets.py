@@ -4,18 +4,21 @@ Rules (docs/case-set-format.md): every row is validated and all errors are repor
 import is atomic; a file whose cases are all already there changes nothing and says so; an id that
 exists with different content is refused (conflicting ids listed) unless a new version is asked
 for; new ids in a file are added to the latest version unless a study past "draft" uses it.
+On PostgreSQL a new set or version is written while its file is checked, and rolled back if it cannot stand.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from config.exceptions import ApplicationError
 from config.services import gc_paused
 
-from ..importers import FileRejected, case_set_hash, check_file, insert_cases, read_upload
+from ..importers import CheckedFile, FileRejected, case_set_hash, case_writer, check_file, insert_cases, read_upload
+from ..importers.copy import uses_copy
 from ..importers.result import ImportResult, Outcome, refuse, refuse_file, refuse_rows
 from ..importers.triage_scale import triage_scale_read
 from ..models import CaseSet, StudyStatus
@@ -130,17 +133,21 @@ def case_set_import(*, file, name: str, owner=None, new_version: bool = False, d
     except ValueError as exc:
         raise ApplicationError(str(exc)) from None
     result = CaseSetImportResult(message="", name=name, dry_run=dry_run)
+    new_set = partial(_create_case_set, name=name, owner=owner, description=description, scale=scale)
     try:
         data, filename = read_upload(file, filename=filename, max_bytes=settings.CASE_UPLOAD_MAX_BYTES)
         levels = tuple(lv["value"] for lv in scale["levels"])
-        checked = check_file(data, filename=filename, format=format, max_bytes=settings.CASE_UPLOAD_MAX_BYTES,
-                             max_rows=settings.CASE_UPLOAD_MAX_ROWS,
-                             triage_levels=None if scale == default_triage_scale() else levels)
+        check = partial(check_file, data, filename=filename, format=format, max_bytes=settings.CASE_UPLOAD_MAX_BYTES,
+                        max_rows=settings.CASE_UPLOAD_MAX_ROWS,
+                        triage_levels=None if scale == default_triage_scale() else levels)
+        streamed = None if dry_run or not uses_copy(connection) else _streamed(
+            check, partial(new_set, filename=filename), name=name, new_version=new_version)
+        if isinstance(streamed, CaseSetImportResult):
+            return streamed
+        checked = streamed or check()
     except FileRejected as exc:
         return refuse_file(result, exc)
-    result.format, result.compressed = checked.format, checked.compressed
-    result.rows = checked.rows_read
-    result.preview = [{k: v for k, v in c.items() if k != "content_hash"} for c in checked.cases[:PREVIEW_ROWS]]
+    _note_file(result, checked)
     if checked.errors:
         return refuse_rows(result, checked.errors)
     result.content_hash = case_set_hash(c["content_hash"] for c in checked.cases)
@@ -159,16 +166,74 @@ def case_set_import(*, file, name: str, owner=None, new_version: bool = False, d
                 result.case_set.content_hash = result.content_hash
                 result.case_set.save(update_fields=["content_hash", "updated_at"])
             else:
-                earlier = CaseSet.objects.filter(name=name).order_by("-version").first()
-                result.case_set = CaseSet.objects.create(
-                    name=name, version=result.version, owner=owner,
-                    description=description or (earlier.description if earlier else ""),
-                    content_hash=result.content_hash, source_filename=filename[:255], triage_scale=scale,
-                )
+                result.case_set = new_set(version=result.version, content_hash=result.content_hash,
+                                          filename=filename)
             insert_cases(result.case_set, to_insert)
     except IntegrityError:
-        raise ApplicationError(
-            f"Another import into case set '{name}' finished at the same time; nothing was imported from this "
-            "file. Upload it again.", status_code=409,
-        ) from None
+        raise _concurrent(name) from None
+    return result
+
+
+def _note_file(result: CaseSetImportResult, checked: CheckedFile) -> None:
+    """What the result says of the file whatever the import does."""
+    result.format, result.compressed = checked.format, checked.compressed
+    result.rows = checked.rows_read
+    result.preview = [{k: v for k, v in c.items() if k != "content_hash"} for c in checked.cases[:PREVIEW_ROWS]]
+
+
+def _create_case_set(*, name: str, owner, description: str, scale: dict, filename: str, version: int,
+                     content_hash: str) -> CaseSet:
+    earlier = CaseSet.objects.filter(name=name).order_by("-version").first()
+    return CaseSet.objects.create(
+        name=name, version=version, owner=owner, description=description or (earlier.description if earlier else ""),
+        content_hash=content_hash, source_filename=filename[:255], triage_scale=scale,
+    )
+
+
+def _concurrent(name: str) -> ApplicationError:
+    return ApplicationError(
+        f"Another import into case set '{name}' finished at the same time; nothing was imported from this "
+        "file. Upload it again.", status_code=409,
+    )
+
+
+class _Undone(Exception):
+    """Rolls a streamed import back; carries the file's check for the usual path."""
+
+    def __init__(self, checked: CheckedFile):
+        super().__init__()
+        self.checked = checked
+
+
+def _streamed(check, new_set, *, name: str, new_version: bool) -> CaseSetImportResult | CheckedFile | None:
+    """A new set or version written while its file is checked (PostgreSQL): each batch of cases goes to an open
+    COPY as soon as it is checked, so that the server stores one batch while the next is read and checked.
+
+    Returns the result of the import; or the file's check when the import could not stand and was rolled back
+    (the file has errors, or holds exactly the cases of a version already there), which the usual path then
+    reports as ever; or None when the cases would be added to the latest version, for which the existing ones
+    are compared first. A file refused as a whole (FileRejected) rolls back too and is raised."""
+    result = CaseSetImportResult(message="", name=name, dry_run=False)
+    try:
+        with transaction.atomic():
+            versions = list(CaseSet.objects.filter(name=name).order_by("-version").select_for_update())
+            if versions and not new_version:
+                return None
+            result.version = versions[0].version + 1 if versions else 1
+            result.outcome = Outcome.NEW_VERSION if versions else Outcome.CREATED
+            result.case_set = new_set(version=result.version, content_hash="")
+            with case_writer(result.case_set) as write:
+                checked = check(write=write)
+            result.content_hash = case_set_hash(c["content_hash"] for c in checked.cases)
+            if checked.errors or any(v.content_hash == result.content_hash for v in versions):
+                raise _Undone(checked)
+            CaseSet.objects.filter(pk=result.case_set.pk).update(content_hash=result.content_hash)
+            result.case_set.content_hash = result.content_hash
+    except _Undone as undone:
+        return undone.checked
+    except IntegrityError:
+        raise _concurrent(name) from None
+    _note_file(result, checked)
+    result.added = len(checked.cases)
+    result.message = _describe(result, result.added)
     return result
