@@ -3,8 +3,9 @@ of the same rows into the same table, in the same run.
 
 (a) service: `case_set_import(file=...)`, everything an admin's upload does: read, gzip/encoding
     checks, CSV parsing, validation of every field, hashing, the conflict check, and the insert
-    (COPY straight into the table) inside one transaction. Its check phase
-    (read + validate + hash, no database) is timed separately too, so the database part is service - check.
+    (COPY straight into the table, each checked batch while the next is checked) inside one transaction.
+    Its check phase (read + validate + hash, no database) is timed separately too: service - check is what
+    the database adds to the check (its own work overlaps the check).
 (b) bare COPY: psycopg `COPY studies_case (...) FROM STDIN` of the same, already normalised rows
     (no parsing, no validation): the floor for getting these rows into this table.
 (c) bare bulk_create: `Case.objects.bulk_create` of the same, already built rows, batches of 2,000:
@@ -271,10 +272,11 @@ def main() -> None:
     write_result(import_result(
         "case_import", args.rows, file_bytes, args.repeats, BATCH_SIZE, timings, "reupload_noop", env,
         "service = case_set_import from the CSV file (parse, validate, hash, conflict check, COPY straight into the "
-        "table, in one transaction); service_orm = the same with bulk_create instead of COPY; copy/bulk_create "
-        "insert the already normalised rows only. check_only = the service's read+validate+hash phase without the "
-        "database. Medians over alternating runs, each from empty tables. The machine is shared: see "
-        "load_average_at_end."), args.output)
+        "table batch by batch while the rest of the file is checked, in one transaction); service_orm = the same "
+        "with bulk_create instead of COPY (the whole file checked first); copy/bulk_create insert the already "
+        "normalised rows only. check_only = the service's read+validate+hash phase without the database. Medians "
+        "over alternating runs, each from empty tables. The machine is shared: see load_average_at_end."),
+        args.output)
 
 
 if __name__ == "__main__":

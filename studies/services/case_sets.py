@@ -18,7 +18,7 @@ from config.exceptions import ApplicationError
 from config.services import gc_paused
 
 from ..importers import CheckedFile, FileRejected, case_set_hash, case_writer, check_file, insert_cases, read_upload
-from ..importers.copy import uses_copy
+from ..importers import copy as copying  # its uses_copy looked up at each call: tests and benchmarks switch it
 from ..importers.result import ImportResult, Outcome, refuse, refuse_file, refuse_rows
 from ..importers.triage_scale import triage_scale_read
 from ..models import CaseSet, StudyStatus
@@ -140,7 +140,7 @@ def case_set_import(*, file, name: str, owner=None, new_version: bool = False, d
         check = partial(check_file, data, filename=filename, format=format, max_bytes=settings.CASE_UPLOAD_MAX_BYTES,
                         max_rows=settings.CASE_UPLOAD_MAX_ROWS,
                         triage_levels=None if scale == default_triage_scale() else levels)
-        streamed = None if dry_run or not uses_copy(connection) else _streamed(
+        streamed = None if dry_run or not copying.uses_copy(connection) else _streamed(
             check, partial(new_set, filename=filename), name=name, new_version=new_version)
         if isinstance(streamed, CaseSetImportResult):
             return streamed
