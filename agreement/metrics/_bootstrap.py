@@ -11,6 +11,7 @@ resample with one category only) are left out of the percentile interval and cou
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -108,6 +109,19 @@ def resampled_sums(features: np.ndarray, n_boot: int, seed: int | None) -> np.nd
     return out
 
 
+def _quantile(ordered: np.ndarray, q: float) -> float:
+    """``np.quantile(x, q)`` (its default linear method) of x sorted, to the last bit: the same position
+    (n - 1) q and the same interpolation, taken from the nearer neighbour as numpy's does. A report takes
+    hundreds of these intervals, and np.quantile's own overhead is most of a 1,000-replicate one."""
+    at = (ordered.size - 1) * q
+    if at >= ordered.size - 1:
+        return float(ordered[-1])
+    i = math.floor(at)
+    t = at - i
+    a, b = float(ordered[i]), float(ordered[i + 1])
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
+
+
 def percentile_interval(replicates: np.ndarray, confidence: float) -> tuple[float | None, float | None, int]:
     """Percentile interval of the finite replicates, and how many replicates were undefined."""
     replicates = np.asarray(replicates, dtype=float)
@@ -115,5 +129,5 @@ def percentile_interval(replicates: np.ndarray, confidence: float) -> tuple[floa
     n_undefined = int(replicates.size - finite.size)
     if finite.size == 0:
         return None, None, n_undefined
-    low, high = np.quantile(finite, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return float(low), float(high), n_undefined
+    finite.sort()
+    return _quantile(finite, (1 - confidence) / 2), _quantile(finite, (1 + confidence) / 2), n_undefined

@@ -497,6 +497,7 @@ def judge_agreement(
     confidence: float = 0.95,
     tie: str | None = None,
     scale: str | None = None,
+    per_rater: bool = True,
 ) -> JudgeAgreement:
     """Kappa of ``judge`` (one value per item, NaN = not judged) against each column of ``ratings``
     and against the clinicians' consensus per item.
@@ -510,7 +511,8 @@ def judge_agreement(
     ``vs_consensus`` status ``invalid_for_scale``. ``per_rater_average`` is the mean of the
     per-clinician kappas with the same delete-one-item jackknife SE as ``pairwise_cohen_kappa``;
     compare it with the clinicians' own average pairwise kappa (the human ceiling), or use
-    ``judge_vs_leave_one_out`` for the like-for-like comparison against a consensus.
+    ``judge_vs_leave_one_out`` for the like-for-like comparison against a consensus. ``per_rater=False``
+    gives the average alone (``per_rater`` empty), without building a result per clinician.
     """
     invalid = consensus_validity(consensus, scale, tie)
     tie_rule = check_options(consensus, tie, scale)
@@ -527,15 +529,17 @@ def judge_agreement(
     tables = _cross_tables(ratings, right, k)[:, :, 0, :]
     observed = ~np.isnan(ratings)
     judged = ~np.isnan(judge)
-    totals = [(ratings.shape[0], int(observed[:, r].sum() + judged.sum())) for r in range(n_raters)]
     res = kappa_from_tables(tables, weights)
-    coefs = _pair_coefficients(tables, weights, totals=totals, ci="bootstrap", n_boot=n_boot, seed=seed,
-                               confidence=confidence, res=res)
-    per_rater = tuple(
-        RaterPair(rater_a=raters[r], rater_b="judge", kappa=coefs[r],
-                  percent_agreement=float(res["agreement"][r]) if res["n"][r] > 0 else None)
-        for r in range(n_raters)
-    )
+    listed: tuple[RaterPair, ...] = ()
+    if per_rater:
+        totals = [(ratings.shape[0], int(observed[:, r].sum() + judged.sum())) for r in range(n_raters)]
+        coefs = _pair_coefficients(tables, weights, totals=totals, ci="bootstrap", n_boot=n_boot, seed=seed,
+                                   confidence=confidence, res=res)
+        listed = tuple(
+            RaterPair(rater_a=raters[r], rater_b="judge", kappa=coefs[r],
+                      percent_agreement=float(res["agreement"][r]) if res["n"][r] > 0 else None)
+            for r in range(n_raters)
+        )
     population = judged & observed.any(axis=1)
     if not judged.any() and not observed.any():
         reason = REASON_EMPTY
@@ -568,7 +572,7 @@ def judge_agreement(
         vs = cohen_kappa(centre, judge, labels=labels, weights=weights, n_boot=n_boot, seed=seed,
                          confidence=confidence)
         vs = replace(vs, name=name, extra={**vs.extra, **described, "n_tied": tied})
-    return JudgeAgreement(weights=weights, consensus_method=consensus, per_rater=per_rater,
+    return JudgeAgreement(weights=weights, consensus_method=consensus, per_rater=listed,
                           per_rater_average=average, vs_consensus=vs, consensus_tie_rule=tie_rule,
                           n_consensus_ties=tied, scale=scale)
 

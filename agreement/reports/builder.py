@@ -8,7 +8,6 @@ computed on and label the result, interval method included. Every figure carries
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -93,7 +92,7 @@ class ReportBuilder:
         levels = list(data.confidence_levels)
         self.min_level = levels.index(params["min_confidence"]) if params["min_confidence"] in levels else None
         self.scaled: list[str] = []  # figures whose item bootstrap the study's size ruled out
-        self._summaries: dict[tuple, metrics.AgreementSummary] = {}  # summary panels by matrix
+        self._summaries: dict[tuple, metrics.AgreementSummary] = {}  # whole-matrix panels by (dimension, bootstrap)
 
     def item_boot(self, n_items: int, figure: str) -> dict:
         """Bootstrap options for a secondary figure over `n_items` items; none beyond RESAMPLED_CELLS_MAX
@@ -107,17 +106,18 @@ class ReportBuilder:
 
     def summary(self, dim: DimensionData, ratings: np.ndarray, *, pairs: bool = True, boot: bool = True) -> dict:
         """The metrics panel; `pairs=False` keeps the average kappa but not every rater pair (size);
-        `boot=False` (breakdowns) gives the analytic intervals, each named by its method. A matrix met
-        before (the lowest confidence threshold keeps every rating; two thresholds may keep the same ones)
-        takes the panel computed then."""
+        `boot=False` (breakdowns) gives the analytic intervals, each named by its method. The panel of the
+        whole matrix (``dim.ratings`` itself) is kept: a confidence threshold that keeps every rating shows it."""
         d = dim.dimension
-        key = (d.key, boot, ratings.shape, hashlib.blake2b(np.ascontiguousarray(ratings).data).digest())
-        result = self._summaries.get(key)
+        whole = ratings is dim.ratings
+        result = self._summaries.get((d.key, boot)) if whole else None
         if result is None or (pairs and not result.pairwise.pairs):
-            result = self._summaries[key] = metrics.agreement_summary(
+            result = metrics.agreement_summary(
                 ratings, labels=d.labels, ordinal=d.is_ordinal, rater_ids=self.raters, pairs=pairs,
                 **(self.boot if boot else {**self.boot, "n_boot": 0}),
             )
+            if whole:
+                self._summaries[d.key, boot] = result
         if not pairs and result.pairwise.pairs:
             result = replace(result, pairwise=replace(result.pairwise, pairs=()))
         return result.to_dict()
@@ -148,12 +148,21 @@ class ReportBuilder:
             out["judge_distribution"] = metrics.confidence_distribution(judged, levels=levels).to_dict()
         if not dim.dimension.has_confidence or not levels:
             return out
+        # A threshold only removes ratings, so one keeping as many as the whole matrix (or as the threshold
+        # before) keeps the same ones, and its panel is the one computed for those.
+        whole = int(np.count_nonzero(~np.isnan(dim.ratings)))
+        before = None  # (ratings kept, bootstrap, row) of the threshold before
         for i, level in enumerate(levels):
             masked = metrics.mask_below_confidence(dim.ratings, dim.confidence, i)
             rated = int(np.count_nonzero((~np.isnan(masked)).any(axis=1)))
-            boot = self.item_boot(rated, f"{dim.dimension.label}: agreement by confidence threshold")
-            row = self.summary(dim, masked, pairs=False, boot=boot["n_boot"] > 0)
-            row.update(min_level=level, n_ratings=int(np.count_nonzero(~np.isnan(masked))))
+            boot = self.item_boot(rated, f"{dim.dimension.label}: agreement by confidence threshold")["n_boot"] > 0
+            n_ratings = int(np.count_nonzero(~np.isnan(masked)))
+            if before is not None and before[:2] == (n_ratings, boot):
+                row = copy.deepcopy(before[2])
+            else:
+                row = self.summary(dim, dim.ratings if n_ratings == whole else masked, pairs=False, boot=boot)
+            before = (n_ratings, boot, row)
+            row.update(min_level=level, n_ratings=n_ratings)
             out["by_threshold"].append(row)
             if i == self.min_level:
                 out["restricted"] = row

@@ -13,8 +13,6 @@ clinicians" belongs to one judge model rather than to judging by a model at all.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from agreement import metrics
@@ -49,11 +47,10 @@ def judge_section(builder, dim: DimensionData, mask: np.ndarray | None = None, *
         column = dim.judge[:, j] if mask is None else dim.judge[mask, j]
         # Breakdowns keep Wald intervals (named as such): one bootstrap per subset and clinician costs seconds.
         boot = builder.boot if full else {**builder.boot, "n_boot": 0}
-        agreement = metrics.judge_agreement(
+        result = metrics.judge_agreement(
             ratings, column, labels=dim.dimension.labels, weights=weights, rater_ids=builder.raters,
-            **options, **boot,
-        )
-        result = (agreement if full else replace(agreement, per_rater=())).to_dict()
+            per_rater=full, **options, **boot,
+        ).to_dict()
         result.update(judge=name, is_primary=j == data.primary_judge,
                       n_items_judged=int(np.count_nonzero(~np.isnan(column))), clinicians_average=human)
         if full:

@@ -1,8 +1,8 @@
-"""The report's shortcuts against the definitions they replace: the t interval against scipy's, the average
-pairwise kappa without per-pair results against the one with them, its pair counts and spread against those
-taken from the listed pairs, the pair bootstrap's kappas against the whole table statistics of the same draws,
-the exact tau-b p-value against tau-b of every ordering computed whole, and the results' plain JSON form
-against ``dataclasses.asdict`` with the numbers cleaned after."""
+"""The report's shortcuts against the definitions they replace: the t interval against scipy's, the bootstrap
+percentile interval against np.quantile, the average pairwise kappa without per-pair results against the one
+with them, its pair counts and spread against those taken from the listed pairs, the pair bootstrap's kappas
+against the whole table statistics of the same draws, the exact tau-b p-value against tau-b of every ordering
+computed whole, and the results' plain JSON form against ``dataclasses.asdict`` with the numbers cleaned after."""
 
 import dataclasses
 import itertools
@@ -17,6 +17,7 @@ from scipy import stats
 
 from agreement.metrics import agreement_summary, conger_kappa, fleiss_kappa, judge_agreement, pairwise_cohen_kappa
 from agreement.metrics import kappa as kappa_module
+from agreement.metrics._bootstrap import percentile_interval
 from agreement.metrics._core import t_interval
 from agreement.metrics.clustered import exact_tau_pvalue
 from agreement.metrics.ranking import _tau_b
@@ -115,6 +116,20 @@ def test_summary_without_pairs_is_the_summary_less_its_pairs(ordinal):
     assert alone == full
 
 
+@pytest.mark.parametrize("weights", [None, "quadratic"])
+@pytest.mark.parametrize("panel", range(5))
+def test_judge_average_alone_equals_the_result_less_its_clinicians(weights, panel):
+    ratings = (designs() + special_panels())[panel]
+    rng = np.random.default_rng(panel)
+    judge = np.where(rng.random(ratings.shape[0]) < 0.2, nan, rng.integers(0, 3, ratings.shape[0]))
+    labels = list(range(int(np.nanmax(ratings)) + 1 if panel < 3 else 3))
+    full = judge_agreement(ratings, judge, labels=labels, weights=weights, n_boot=30, seed=2).to_dict()
+    alone = judge_agreement(ratings, judge, labels=labels, weights=weights, n_boot=30, seed=2,
+                            per_rater=False).to_dict()
+    assert full["per_rater"] and alone["per_rater"] == []
+    assert alone == {**full, "per_rater": []}
+
+
 def test_judge_average_counts_equal_those_of_its_pairs():
     ratings = special_panels()[0]
     judge = np.array([0, 1, 2, 0, nan])
@@ -187,3 +202,23 @@ def test_pair_bootstrap_kappas_equal_those_of_the_whole_table_statistics(weights
         patch.setattr(kappa_module, "_PAIRS_PER_DRAW", 4)
         got = kappa_module._bootstrap_pairs(tables, weights, 40, 11)
     np.testing.assert_array_equal(got, expected)
+
+
+@given(values=st.lists(st.floats(-3, 3) | st.sampled_from([0.0, 0.5, 1.0, np.nan, np.inf, -np.inf]), max_size=400),
+       confidence=st.floats(0.001, 0.999) | st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+@settings(max_examples=400, deadline=None)
+def test_percentile_interval_is_np_quantile_to_the_last_bit(values, confidence):
+    replicates = np.array(values, dtype=float)
+    finite = replicates[np.isfinite(replicates)]
+    expected = (tuple(float(v) for v in np.quantile(finite, [(1 - confidence) / 2, (1 + confidence) / 2]))
+                if finite.size else (None, None))
+    assert percentile_interval(replicates, confidence) == (*expected, replicates.size - finite.size)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 999, 1000, 1001])
+def test_percentile_interval_of_bootstrap_sized_samples(n):
+    rng = np.random.default_rng(n)
+    for replicates in (rng.normal(size=n), rng.integers(0, 4, n) / 3, rng.normal(size=n).astype(np.float32)):
+        for confidence in (0.5, 0.8, 0.9, 0.95, 0.99):
+            low, high = np.quantile(replicates.astype(float), [(1 - confidence) / 2, (1 + confidence) / 2])
+            assert percentile_interval(replicates, confidence) == (float(low), float(high), 0)
