@@ -144,15 +144,16 @@ def _chunks(left: np.ndarray, right: np.ndarray | None, k: int):
         yield start, block, other, (np.concatenate(items), np.concatenate(positions))
 
 
-def _cross_tables(left: np.ndarray, right: np.ndarray | None, k: int) -> np.ndarray:
+def _cross_tables(left: np.ndarray, right: np.ndarray | None, k: int, chunks: list | None = None) -> np.ndarray:
     """(R_left, K, R_right, K) co-rating counts of every left rater with every right rater.
 
     ``right=None`` means ``left`` with itself; then only the blocks of rater pairs p < q are meant (the
     others hold partial counts). One-hot chunks of at most 20,000 items keep float32 counts exact (< 2^24).
+    ``chunks``: ``list(_chunks(left, right, k))`` where the caller reads them again (the jackknife).
     """
     n_right = left.shape[1] if right is None else right.shape[1]
     out = np.zeros(left.shape[1] * k * n_right * k)
-    for _, block, other, listed in _chunks(left, right, k):
+    for _, block, other, listed in _chunks(left, right, k) if chunks is None else chunks:
         if listed is not None:
             out += np.bincount(listed[1], minlength=out.size)
             continue
@@ -315,12 +316,14 @@ def _jackknife_average(
     weights: str | None,
     population: np.ndarray,
     res: dict[str, np.ndarray],
+    chunks: list,
 ) -> tuple[float | None, float | None]:
     """Mean kappa over defined pairs and its delete-one-item jackknife SE.
 
     ``tables`` (P, K, K) are the co-rating tables of left rater ``pair_index[0][p]`` with right rater
     ``pair_index[1][p]`` (``right=None``: the columns of ``left`` with each other, every pair p < q),
-    ``res`` their ``kappa_from_tables``; ``population`` marks the items entering at least one pair.
+    ``res`` their ``kappa_from_tables``, ``chunks`` the ``_chunks`` they were counted from; ``population``
+    marks the items entering at least one pair.
     """
     ok = res["defined"]
     n_ok = int(ok.sum())
@@ -358,7 +361,7 @@ def _jackknife_average(
     # the listed pairs, or the quadratic form of the item's one-hot ratings (upper triangular for p < q).
     change, dropped = np.zeros(left.shape[0]), np.zeros(left.shape[0])
     any_lost = bool(m_lost.any())  # usually no pair hangs on a single item
-    for start, block, other, listed in _chunks(left, right, k):
+    for start, block, other, listed in chunks:
         if listed is not None:
             item, cell = listed
             change += np.bincount(item, weights=m_delta.ravel()[cell], minlength=change.size)
@@ -457,7 +460,8 @@ def pairwise_cohen_kappa(
     ia, ib = np.triu_indices(n_raters, k=1)
     observed = ~np.isnan(ratings)
     per_rater = observed.sum(axis=0)
-    tables = _cross_tables(ratings, None, k)[ia, :, ib, :]
+    chunks = list(_chunks(ratings, None, k))  # listed once: the tables and the jackknife read the same
+    tables = _cross_tables(ratings, None, k, chunks)[ia, :, ib, :]
     res = kappa_from_tables(tables, weights)
     listed: tuple[RaterPair, ...] = ()
     if pairs:
@@ -473,7 +477,7 @@ def pairwise_cohen_kappa(
     population = observed.sum(axis=1) >= 2
     mean = se = None
     if not reason:
-        mean, se = _jackknife_average(ratings, None, k, tables, (ia, ib), weights, population, res)
+        mean, se = _jackknife_average(ratings, None, k, tables, (ia, ib), weights, population, res, chunks)
     name = "average_cohen_kappa" + (f"_{weights}" if weights else "")
     average = _average_coefficient(
         name, res, mean, se, reason=reason, population=population,
@@ -526,7 +530,8 @@ def judge_agreement(
     if len(raters) != n_raters:
         raise ValueError("rater_ids must name every column of ratings")
     right = judge[:, None]
-    tables = _cross_tables(ratings, right, k)[:, :, 0, :]
+    chunks = list(_chunks(ratings, right, k))
+    tables = _cross_tables(ratings, right, k, chunks)[:, :, 0, :]
     observed = ~np.isnan(ratings)
     judged = ~np.isnan(judge)
     res = kappa_from_tables(tables, weights)
@@ -552,7 +557,7 @@ def judge_agreement(
     mean = se = None
     if not reason:
         mean, se = _jackknife_average(ratings, right, k, tables, (np.arange(n_raters), np.zeros(n_raters, int)),
-                                      weights, population, res)
+                                      weights, population, res, chunks)
     suffix = f"_{weights}" if weights else ""
     average = _average_coefficient(
         "judge_average_cohen_kappa" + suffix, res, mean, se, reason=reason, population=population,

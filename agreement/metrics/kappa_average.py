@@ -104,7 +104,7 @@ def n_weighted_kappa_average(
     ----------
     Light (1971), *Psychological Bulletin* 76, 365-377.
     """
-    pw = pairwise_cohen_kappa(ratings, labels=labels, weights=weights, n_boot=0, confidence=confidence)
+    pw = pairwise_cohen_kappa(ratings, labels=labels, weights=weights, n_boot=0, confidence=confidence, pairs=False)
     name = "n_weighted_average_cohen_kappa" + (f"_{weights}" if weights else "")
     light = pw.average
     if not light.ok:
