@@ -443,10 +443,12 @@ def _reml(d: _Design):
         resid = d.y - d.x @ beta - zmat @ (lam * u)
         return beta, r, resid @ resid + u @ u, logdet, (lam, a, solve_o)
 
-    def criterion(psi):
+    def criterion(psi, gradient=True):
         theta = np.sqrt(psi)
         beta, r, r2, logdet_m, (lam, a, solve_o) = solve(theta)
         value = logdet_m + np.linalg.slogdet(r)[1] + (n - p) * (1 + np.log(2 * np.pi * r2 / (n - p)))
+        if not gradient:
+            return value
         zt_h = zty_x - ztz @ (lam[:, None] * a)  # Z'H^-1 [y X]
         zt_py = zt_h[:, 0] - zt_h[:, 1:] @ beta
         traces = _lmm_traces(psi[order[0]], lam[nb:], counts, schur, k_sq, edges[1:] - nb, solve_o)
@@ -470,8 +472,12 @@ def _fit_lmm(d: _Design, z: float, level: float) -> dict:
     criterion, solve = _reml(d)
     # Minimised over the variance ratios psi = theta^2: the criterion depends on theta through theta^2, so its
     # slope in theta is 0 at theta = 0 and a gradient method that reaches that bound stays there; in psi the
-    # slope at 0 tells whether the variance belongs inside.
-    opt = minimize(criterion, np.ones(len(names)), jac=True, method="L-BFGS-B", bounds=[(0, None)] * len(names))
+    # slope at 0 tells whether the variance belongs inside. The exact gradient takes S^-1 densely (m^3 for m
+    # levels of the smaller factors); above _Schur.DENSE_MAX of them finite differences of the sparse
+    # criterion cost less.
+    exact = sum(d.n_levels.values()) - max(d.n_levels.values()) <= _Schur.DENSE_MAX
+    opt = minimize(criterion if exact else functools.partial(criterion, gradient=False), np.ones(len(names)),
+                   jac=exact or None, method="L-BFGS-B", bounds=[(0, None)] * len(names))
     theta = np.sqrt(opt.x)
     beta, r, r2, _, _ = solve(theta)
     sigma2 = r2 / (n - p)
