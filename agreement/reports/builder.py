@@ -11,6 +11,7 @@ import copy
 import os
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -27,7 +28,7 @@ from .forked import run_forked
 from .judging import judge_section, judge_weights, judges_among_themselves
 from .methods import meta, methods_paragraph
 from .pairwise_judge import pairwise_judge_section
-from .persona_models import persona_models_section
+from .persona_models import persona_models_plan
 from .preregistration import preregistration_section
 from .rankings import rankings_section
 from .scores import item_means, rating_scores, score_description
@@ -285,11 +286,12 @@ class ReportBuilder:
             "order_effect": self.order_effect(dim),
         }
 
-    def sections(self) -> list[tuple[str, str | tuple[str, str], Callable[[], dict]]]:
-        """(message, report key, computation) of every independent section, the longest first as far as
-        known: the sections are handed out in this order to the processes computing them."""
+    def sections(self, model_fits: list[Callable[[], dict]]) -> list[tuple[str, tuple, Callable[[], Any]]]:
+        """(message, key, computation) of every independent section, the longest first as far as known:
+        they are handed out in this order to the processes computing them."""
         dims = list(self.data.dimensions.values())
-        out = [("persona-effect models", "persona_models", lambda: persona_models_section(self))]
+        out = [(f"persona-effect model {i + 1} of {len(model_fits)}", ("persona_model", i), fit)
+               for i, fit in enumerate(model_fits)]
         for dim in dims:
             out.append((f"{dim.dimension.label}: agreement, judges, test-retest", ("dimension", dim.dimension.key),
                         lambda dim=dim: self.dimension(dim)))
@@ -297,17 +299,18 @@ class ReportBuilder:
             out.append((f"{dim.dimension.label}: breakdowns", ("breakdowns", dim.dimension.key),
                         lambda dim=dim: self.breakdowns(dim, _per_item(dim))))
         return out + [
-            ("persona effects", "persona_effects", lambda: effects_section(self)),
-            ("metric-based evaluation", "evaluation", lambda: evaluation_section(self)),
-            ("preferences", "preferences", self.preferences),
-            ("pairwise judge", "pairwise_judge", lambda: pairwise_judge_section(self)),
+            ("persona effects", ("persona_effects",), lambda: effects_section(self)),
+            ("metric-based evaluation", ("evaluation",), lambda: evaluation_section(self)),
+            ("preferences", ("preferences",), self.preferences),
+            ("pairwise judge", ("pairwise_judge",), lambda: pairwise_judge_section(self)),
         ]
 
     def build(self, processes: int = 1) -> dict:
-        sections = self.sections()
+        persona_models, model_fits = persona_models_plan(self)
+        sections = self.sections(model_fits)
         parent, done = os.getpid(), [0]
 
-        def task(message: str, compute: Callable[[], dict]) -> Callable[[], tuple[dict, list[str]]]:
+        def task(message: str, compute: Callable[[], Any]) -> Callable[[], tuple[Any, list[str]]]:
             def run():
                 if os.getpid() == parent:  # progress is a database write: never from a forked child
                     self.progress(min(done[0] / len(sections), 0.99), message)
@@ -319,10 +322,15 @@ class ReportBuilder:
         computed = run_forked([task(message, compute) for message, _, compute in sections], processes)
         self.scaled = [figure for _, scaled in computed for figure in scaled]
         figures = {key: value for (_, key, _), (value, _) in zip(sections, computed, strict=True)}
-        report = {"meta": meta(self.data, self.p), "dimensions": {
-            key: {**figures["dimension", key], "breakdowns": figures["breakdowns", key]} for key in self.data.dimensions}}
-        for key in ("persona_effects", "persona_models", "evaluation", "preferences", "pairwise_judge"):
-            report[key] = figures[key]
+        report = {
+            "meta": meta(self.data, self.p),
+            "dimensions": {key: {**figures["dimension", key], "breakdowns": figures["breakdowns", key]}
+                           for key in self.data.dimensions},
+            "persona_effects": figures["persona_effects",],
+            "persona_models": {**persona_models,
+                               "models": [figures["persona_model", i] for i in range(len(model_fits))]},
+            **{key: figures[key,] for key in ("evaluation", "preferences", "pairwise_judge")},
+        }
         report["preregistration"] = preregistration_section(self.data.study_id, self.p, report)
         report["meta"]["bootstrap_ruled_out_by_size"] = sorted(set(self.scaled))
         report["meta"]["methods"] = methods_paragraph(report)

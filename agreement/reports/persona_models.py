@@ -27,6 +27,9 @@ model, ``"off"`` none.
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 
 from agreement.data import BASELINE_KIND, DimensionData
@@ -127,22 +130,24 @@ def _fit(builder, measure: dict, spec: str) -> dict:
     return {"measure": measure["measure"], "outcome": measure["outcome"], "spec": spec, **_flatten(fit.to_dict())}
 
 
-def persona_models_section(builder) -> dict:
+def persona_models_plan(builder) -> tuple[dict, list[Callable[[], dict]]]:
+    """The section but its ``models``, and the fit of each model, in the section's order: the report
+    computes the fits as sections of their own (side by side where it runs several processes)."""
     mode = builder.p["mixed_models"]
     if mode == "off":
-        return {"available": False, "reason": "not fitted (report parameter mixed_models = off)", "models": []}
+        return {"available": False, "reason": "not fitted (report parameter mixed_models = off)"}, []
     data = builder.data
     if len(set(data.items.persona.tolist())) < 2:
-        return {"available": False, "reason": "the study has one persona: no persona effect to model", "models": []}
+        return {"available": False, "reason": "the study has one persona: no persona effect to model"}, []
     specs, note = _specs(data)
     baselines = data.items.baseline_personas()
-    return {
+    head = {
         "available": True, "mode": mode, "auto_max_rows": AUTO_MAX_ROWS,
         "reference": f"{BASELINE_KIND}: {', '.join(baselines)}" if baselines else
         "the most frequent persona (the study has no no-persona baseline)",
         "style_note": note,
-        "models": [_fit(builder, measure, spec) for measure in _measures(data) for spec in specs],
     }
+    return head, [functools.partial(_fit, builder, measure, spec) for measure in _measures(data) for spec in specs]
 
 
 def methods_sentence(report: dict) -> list[str]:
