@@ -35,10 +35,14 @@ def n_categories(labels: Sequence) -> int:
 
 
 def _check_indices(values: np.ndarray, k: int) -> None:
-    observed = values[~np.isnan(values)]
-    if observed.size and (
-        np.any(observed != np.floor(observed)) or observed.min() < 0 or observed.max() > k - 1
-    ):
+    """Every non-NaN value an integer in 0..k-1: the smallest and largest ignoring NaN (fmin, fmax), and no value
+    above its floor (false for NaN), without gathering the non-NaN values first (a report checks many matrices)."""
+    if values.size == 0:
+        return
+    low = np.fmin.reduce(values, axis=None)
+    if np.isnan(low):  # nothing but NaN
+        return
+    if low < 0 or np.fmax.reduce(values, axis=None) > k - 1 or np.any(np.floor(values) < values):
         raise ValueError(f"ratings must be category indices 0..{k - 1} or NaN")
 
 

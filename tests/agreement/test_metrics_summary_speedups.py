@@ -2,7 +2,8 @@
 percentile interval against np.quantile, the average pairwise kappa without per-pair results against the one
 with them, its pair counts and spread against those taken from the listed pairs, the pair bootstrap's kappas
 against the whole table statistics of the same draws, the exact tau-b p-value against tau-b of every ordering
-computed whole, and the results' plain JSON form against ``dataclasses.asdict`` with the numbers cleaned after."""
+computed whole, the results' plain JSON form against ``dataclasses.asdict`` with the numbers cleaned after, and
+the category index check against the values it gathered before."""
 
 import dataclasses
 import itertools
@@ -18,7 +19,7 @@ from scipy import stats
 from agreement.metrics import agreement_summary, conger_kappa, fleiss_kappa, judge_agreement, pairwise_cohen_kappa
 from agreement.metrics import kappa as kappa_module
 from agreement.metrics._bootstrap import percentile_interval
-from agreement.metrics._core import t_interval
+from agreement.metrics._core import _check_indices, t_interval
 from agreement.metrics.clustered import exact_tau_pvalue
 from agreement.metrics.ranking import _tau_b
 from agreement.metrics.results import REASON_NO_OVERLAP, Coefficient, RaterPair, _plain
@@ -222,3 +223,21 @@ def test_percentile_interval_of_bootstrap_sized_samples(n):
         for confidence in (0.5, 0.8, 0.9, 0.95, 0.99):
             low, high = np.quantile(replicates.astype(float), [(1 - confidence) / 2, (1 + confidence) / 2])
             assert percentile_interval(replicates, confidence) == (float(low), float(high), 0)
+
+
+def indices_valid_by_definition(values, k):
+    observed = values[~np.isnan(values)]
+    return not (observed.size and (np.any(observed != np.floor(observed)) or observed.min() < 0
+                                   or observed.max() > k - 1))
+
+
+@given(values=st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, -0.0, np.nan]) | st.floats(allow_nan=True), max_size=30),
+       k=st.integers(1, 4), shape=st.sampled_from([(-1,), (-1, 1)]))
+@settings(max_examples=400, deadline=None)
+def test_category_index_check_accepts_exactly_what_it_did(values, k, shape):
+    matrix = np.array(values, dtype=float).reshape(shape)
+    if indices_valid_by_definition(matrix, k):
+        _check_indices(matrix, k)
+    else:
+        with pytest.raises(ValueError, match="category indices"):
+            _check_indices(matrix, k)
