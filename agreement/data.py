@@ -569,6 +569,7 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
         model_names = dict(ModelSpec.objects.values_list("id", "name"))  # models and judges: a small table
         items = _load_items(study, model_names)
         judges, primary, judge_records = _load_judges(study, items, model_names)
+        triage, preferences, pairwise = triage_load(items), _load_preferences(study, items), pairwise_load(study, items)
         records, raters = _load_records(study, items, values())
     data = StudyData(
         study_id=study.id, study_name=study.name, study_description=study.description, schema=schema,
@@ -579,9 +580,8 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
                                    confidence_levels, cannot_assess)
             for d in dims
         },
-        records=records, judge_records=judge_records, triage=triage_load(items),
-        preferences=_load_preferences(study, items), cannot_assess_mode=cannot_assess,
-        pairwise=pairwise_load(study, items),
+        records=records, judge_records=judge_records, triage=triage, preferences=preferences,
+        cannot_assess_mode=cannot_assess, pairwise=pairwise,
     )
     data.counts = {
         "responses": len(items),
