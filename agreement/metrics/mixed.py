@@ -513,15 +513,22 @@ def _laplace_fixed_cov(x, exog_vc, fe_mean, vc_mean, log_sd) -> np.ndarray:
 def _vb_expectations(model, vb_mean, vb_sd) -> tuple:
     """The variational parts by kind, the linear predictor's mean tm and variance tv, and the Gauss-Legendre
     rule of statsmodels (nodes on (-rng, rng), weights times the standard normal density) at which the
-    expectations over the linear predictor are taken: tm + sqrt(tv) node, nodes x rows."""
+    expectations over the linear predictor are taken: tm + sqrt(tv) node, nodes x rows. Kept for the last
+    point: the optimiser asks for the ELBO and then its gradient at the same point."""
     from statsmodels.genmod.bayes_mixed_glm import glw
 
+    key = (vb_mean.tobytes(), vb_sd.tobytes())
+    last = model.__dict__.get("_vb_last")
+    if last is not None and last[0] == key:
+        return last[1]
     means, sds = model._unpack(vb_mean), model._unpack(vb_sd)
     tm, tv = model._lp_stats(means[0], sds[0], means[2], sds[2])
     weights, nodes = np.asarray(glw).T
     nodes = model.rng * nodes
     dens = weights * np.exp(-(nodes**2) / 2) / np.sqrt(2 * np.pi)
-    return means, sds, tm, tv, nodes, dens, tm + np.sqrt(tv) * nodes[:, None]
+    out = means, sds, tm, tv, nodes, dens, tm + np.sqrt(tv) * nodes[:, None]
+    model._vb_last = key, out
+    return out
 
 
 def _vb_elbo(model, vb_mean, vb_sd) -> float:
