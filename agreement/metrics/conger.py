@@ -66,8 +66,10 @@ def _features(x: np.ndarray, k: int, w: np.ndarray) -> tuple[np.ndarray, np.ndar
     den = r_i * (r_i - 1)
     sum_q = (counts * (counts @ w.T - 1.0)).sum(axis=1)
     pa_i = np.divide(sum_q, den, out=np.zeros_like(sum_q), where=den > 0)
-    onehot = (x[:, :, None] == np.arange(k)).reshape(x.shape[0], -1).astype(float)
-    feats = np.column_stack([np.ones(x.shape[0]), (r_i >= 2).astype(float), pa_i, onehot])
+    # Filled in place: at a million ratings a one-hot copy and its stacking cost more than the sums read off them.
+    feats = np.empty((x.shape[0], 3 + x.shape[1] * k))
+    feats[:, 0], feats[:, 1], feats[:, 2] = 1.0, r_i >= 2, pa_i
+    feats[:, 3:].reshape(x.shape[0], x.shape[1], k)[...] = x[:, :, None] == np.arange(k)
     return feats, counts, pa_i
 
 

@@ -2,8 +2,8 @@
 percentile interval against np.quantile, the average pairwise kappa without per-pair results against the one
 with them, its pair counts and spread against those taken from the listed pairs, the pair bootstrap's kappas
 against the whole table statistics of the same draws, the exact tau-b p-value against tau-b of every ordering
-computed whole, the results' plain JSON form against ``dataclasses.asdict`` with the numbers cleaned after, and
-the category index check against the values it gathered before."""
+computed whole, the results' plain JSON form against ``dataclasses.asdict`` with the numbers cleaned after, the
+category index check against the values it gathered before, and Conger's features against the stacked columns."""
 
 import dataclasses
 import itertools
@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from agreement.metrics import agreement_summary, conger_kappa, fleiss_kappa, judge_agreement, pairwise_cohen_kappa
+from agreement.metrics import conger as conger_module
 from agreement.metrics import kappa as kappa_module
 from agreement.metrics._bootstrap import percentile_interval
-from agreement.metrics._core import _check_indices, t_interval
+from agreement.metrics._core import _check_indices, agreement_weights, t_interval
 from agreement.metrics.clustered import exact_tau_pvalue
 from agreement.metrics.ranking import _tau_b
 from agreement.metrics.results import REASON_NO_OVERLAP, Coefficient, RaterPair, _plain
@@ -241,3 +242,16 @@ def test_category_index_check_accepts_exactly_what_it_did(values, k, shape):
     else:
         with pytest.raises(ValueError, match="category indices"):
             _check_indices(matrix, k)
+
+
+@pytest.mark.parametrize("panel", range(7))
+def test_conger_features_equal_the_stacked_columns(panel):
+    ratings = (designs() + special_panels())[panel]
+    k = 4
+    for w in (np.eye(k), agreement_weights(k, "quadratic")):
+        feats, counts, pa_i = conger_module._features(ratings, k, w)
+        r_i = counts.sum(axis=1)
+        onehot = (ratings[:, :, None] == np.arange(k)).reshape(ratings.shape[0], -1).astype(float)
+        expected = np.column_stack([np.ones(ratings.shape[0]), (r_i >= 2).astype(float), pa_i, onehot])
+        np.testing.assert_array_equal(feats, expected)
+        np.testing.assert_array_equal(feats.sum(axis=0), expected.sum(axis=0))
