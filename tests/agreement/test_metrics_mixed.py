@@ -436,7 +436,7 @@ def test_binary_fit_is_the_statsmodels_vb_fit_with_a_dense_laplace_sd_and_the_ge
                                for name in ("case", "clinician") for level in np.unique(random[name].astype(str))])
     ident = np.r_[np.zeros(16, int), np.ones(4, int)]
     vb = BinomialBayesMixedGLM(y, x, sparse.csc_matrix(z_dense), ident, fe_p=2.0, vcp_p=1.0).fit_vb(
-        fit_method="L-BFGS-B", rng=4)
+        fit_method="L-BFGS-B", minim_opts={"maxcor": mixed.VB_MAXCOR}, rng=4)
     sd = _laplace_sd(x, z_dense, vb.fe_mean, vb.vc_mean, vb.vcp_mean[ident])
     z = stats.norm.ppf(0.975)
     variances = [float(np.exp(2 * vb.vcp_mean[0])), float(np.exp(2 * vb.vcp_mean[1])), np.pi**2 / 3]
