@@ -179,17 +179,19 @@ def test_the_reml_criterion_and_its_gradient_are_those_written_out_densely():
         d, _, _ = mixed._design(y, fixed, {k: random[k] for k in names}, REF)
         criterion, _ = mixed._reml(d)
         zs = [np.eye(d.n_levels[k])[d.random[k]] for k in names]
+
+        def dense(ratios, zs=zs, d=d):
+            return _dense_reml(d.y, d.x, zs, ratios)
+
         for ratios in (np.linspace(0.3, 1.4, len(names)), np.r_[0.0, np.full(len(names) - 1, 0.7)],
                        np.r_[np.full(len(names) - 1, 0.7), 0.0]):
             value, gradient = criterion(ratios)
             assert criterion(ratios, gradient=False) == value
-            assert value == pytest.approx(_dense_reml(d.y, d.x, zs, ratios), rel=1e-10)
-            step = 1e-5
-            numeric = [(_dense_reml(d.y, d.x, zs, ratios + step * e) - _dense_reml(d.y, d.x, zs, ratios - step * e))
-                       / (2 * step) if r > 0 else
-                       (4 * _dense_reml(d.y, d.x, zs, ratios + step * e) - _dense_reml(d.y, d.x, zs, ratios + 2 * step * e)
-                        - 3 * _dense_reml(d.y, d.x, zs, ratios)) / (2 * step)
-                       for r, e in zip(ratios, np.eye(len(names)), strict=True)]
+            assert value == pytest.approx(dense(ratios), rel=1e-10)
+            h = 1e-5 * np.eye(len(names))
+            numeric = [(dense(ratios + e) - dense(ratios - e)) / 2e-5 if r > 0 else
+                       (4 * dense(ratios + e) - dense(ratios + 2 * e) - 3 * dense(ratios)) / 2e-5
+                       for r, e in zip(ratios, h, strict=True)]
             assert gradient == pytest.approx(numeric, rel=1e-5, abs=1e-5)
 
 
