@@ -128,8 +128,10 @@ def _order(conditions: Sequence, means: np.ndarray) -> tuple:
 
 @functools.lru_cache(maxsize=EXACT_MAX_CONDITIONS + 1)
 def _orderings(k: int) -> np.ndarray:
-    """Every ordering of k positions (k! x k), in the order of ``itertools.permutations``."""
-    return np.array(list(itertools.permutations(range(k))), dtype=np.intp)
+    """Every ordering of k positions (k! x k), in the order of ``itertools.permutations``; read-only (shared)."""
+    out = np.array(list(itertools.permutations(range(k))), dtype=np.intp)
+    out.setflags(write=False)
+    return out
 
 
 def exact_tau_pvalue(x: np.ndarray, y: np.ndarray) -> float:
