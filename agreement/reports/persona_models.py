@@ -19,9 +19,9 @@ of persona contrasts. The persona model is fitted, then the style model (style i
 where styles group several personas. The baseline responses form one level, the reference, in both.
 Care setting and model are measured against their most frequent level.
 
-Size (``benchmarks/mixed_models.py``, 2 shared cores, a random effect per response): 20,000 ratings
-took 0.6 s for the ordinal model with its check and 5 s for the logistic one; 50,000 ratings 2 s and
-30 s. Under ``mixed_models="auto"`` (the default) a model is fitted when it has at most
+Size (``benchmarks/mixed_models.py``'s studies, 2 shared cores at load 3, a random effect per response):
+20,000 ratings took 0.25 s for the ordinal model with its check and 1.3 s for the logistic one; 50,000
+ratings 0.8-1.3 s and 4-6 s. Under ``mixed_models="auto"`` (the default) a model is fitted when it has at most
 ``AUTO_MAX_ROWS`` rows and is otherwise listed as skipped with the reason; ``"on"`` fits every
 model, ``"off"`` none.
 """
