@@ -12,6 +12,7 @@ import json
 import logging
 import tempfile
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from .reports.parameters import parameters_clean, parameters_key
 from .reports.preregistration import preregistration_snapshot_hash
 
 logger = logging.getLogger(__name__)
+PROGRESS_INTERVAL = 0.25  # seconds between two progress writes of a building report
 
 
 def _progress(report_id: int, fraction: float, message: str) -> None:
@@ -217,8 +219,13 @@ def report_build(*, report_id: int) -> Report:
         progress_message="loading ratings", error="",
     )
 
+    shown = [0.0]
+
     def progress(fraction, message):
-        _progress(report_id, 0.1 + 0.9 * fraction, message)
+        # A write per step would be a tenth of a small report's time: pollers see one a quarter second at most.
+        if time.monotonic() - shown[0] >= PROGRESS_INTERVAL or fraction >= 0.99:
+            _progress(report_id, 0.1 + 0.9 * fraction, message)
+            shown[0] = time.monotonic()
 
     with _Heartbeat(report_id, settings.REPORT_HEARTBEAT_SECONDS):
         return _build(report, progress)
