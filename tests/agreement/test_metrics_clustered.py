@@ -213,6 +213,20 @@ def test_exact_tau_pvalue_with_ties_counts_every_permutation():
     assert exact_tau_pvalue(x, y) == pytest.approx(np.mean(np.array(taus) >= observed - 1e-12), abs=TOL)
 
 
+def test_exact_tau_pvalue_called_directly_on_unsigned_or_constant_values():
+    """The ranking passes float means of two varying sides; called directly, unsigned integers are compared as
+    numbers (not by wrapped differences), and a constant side, where tau-b is undefined for every ordering,
+    counts none of them, without a numpy warning."""
+    x, y = np.array([0, 1, 2, 3, 4], dtype=np.uint8), np.array([0.5, 0.1, 0.9, 0.3, 0.7])
+    observed = abs(stats.kendalltau(x.astype(float), y).statistic)
+    taus = [abs(stats.kendalltau(x.astype(float), p).statistic) for p in itertools.permutations(y)]
+    expected = np.mean(np.array(taus) >= observed - 1e-12)
+    assert exact_tau_pvalue(x, y) == exact_tau_pvalue(y, x) == pytest.approx(expected, abs=TOL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert exact_tau_pvalue(np.ones(4), y[:4]) == exact_tau_pvalue(y[:4], np.ones(4)) == 0.0
+
+
 def test_tied_means_are_ranked_by_name():
     conditions, cases = ["b", "a", "c", "b", "a", "c"], [1, 1, 1, 2, 2, 2]
     a, b = np.array([1.0, 1, 0, 1, 1, 0]), np.array([0.0, 1, 2, 0, 1, 2])

@@ -249,3 +249,50 @@ def test_shares_of_a_total_variance_of_0_are_undefined_without_a_division_warnin
         parts = _components({"case": np.float64(0.0)}, np.float64(0.0), {"case": 3})
     assert [(c.component, c.variance, c.share, c.n_levels) for c in parts] == [
         ("case", 0.0, None, 3), ("residual", 0.0, None, None)]
+
+
+class _Stop(Exception):
+    """Ends a fit once the optimiser has been called (neither caught as a failed fit nor a numerical error)."""
+
+
+@pytest.mark.parametrize(("n_clinicians", "exact"), [(5, True), (200, True), (201, False)])
+def test_the_reml_gradient_is_exact_up_to_dense_max_levels_of_the_smaller_factors(monkeypatch, n_clinicians, exact):
+    """Every level but the largest factor's (the responses, 250 here) counts towards the dense limit of 200: up to
+    it L-BFGS-B gets the criterion with its exact gradient, above it the criterion alone (finite differences)."""
+    seen = []
+
+    def spy(fun, x0, jac=None, **kwargs):
+        seen.append((jac, fun(x0)))
+        raise _Stop
+
+    monkeypatch.setattr(scipy.optimize, "minimize", spy)
+    n = 500
+    fixed = {"persona": np.where(np.arange(n) % 2, "a", "b").astype(object)}
+    random = {"response": np.arange(n) // 2, "clinician": np.arange(n) % n_clinicians}
+    with pytest.raises(_Stop):
+        mixed_model(np.random.default_rng(0).normal(size=n), kind="score", fixed=fixed, random=random, check=False)
+    ((jac, value),) = seen
+    if exact:
+        assert jac is True and isinstance(value, tuple) and value[1].shape == (2,)
+    else:
+        assert jac is None and np.ndim(value) == 0
+
+
+def test_the_variational_elbo_and_gradient_are_statsmodels_for_designs_not_of_zeros_and_ones():
+    """mixed_model's designs hold only 0 and 1 (x^2 = x there); the class is statsmodels' for any design: a
+    continuous covariate and random-effect columns scaled per row."""
+    from scipy import sparse
+
+    from agreement.metrics.mixed import binomial_vb
+
+    rng = np.random.default_rng(7)
+    n = 80
+    x = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
+    z = sparse.csc_matrix(np.eye(8)[np.arange(n) % 8] * rng.uniform(0.5, 2, n)[:, None])
+    y = (rng.random(n) < 0.5).astype(float)
+    ours, theirs = (cls(y, x, z, np.zeros(8, int), fe_p=2.0, vcp_p=1.0)
+                    for cls in (binomial_vb(), BinomialBayesMixedGLM))
+    mean, sd = rng.normal(size=12), np.exp(rng.normal(-0.5, 0.3, 12))
+    assert ours.vb_elbo(mean, sd) == pytest.approx(theirs.vb_elbo(mean, sd), rel=1e-12)
+    for got, expected in zip(ours.vb_elbo_grad(mean, sd), theirs.vb_elbo_grad(mean, sd), strict=True):
+        assert np.allclose(got, expected, rtol=1e-12, atol=1e-12)

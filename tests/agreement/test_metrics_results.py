@@ -113,3 +113,17 @@ def test_forms_are_keyed_by_their_shrout_fleiss_names():
     forms = res.forms()
     assert list(forms) == list(names)
     assert [c.value for c in forms.values()] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+
+
+def test_to_dict_keeps_other_types_met_for_the_first_time_as_they_are():
+    # types defined here are new to the field-name cache: an instance that is not a dataclass and a dataclass's
+    # class object (not an instance) are leaves
+    class Label(str):
+        pass
+
+    @dataclass(frozen=True)
+    class Probe:
+        value: Any
+
+    plain = coef("k", 0.5, label=Label("a"), kind=Probe).to_dict()
+    assert plain["extra"] == {"label": "a", "kind": Probe} and type(plain["extra"]["label"]) is Label

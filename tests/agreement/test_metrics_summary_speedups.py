@@ -226,6 +226,16 @@ def test_percentile_interval_of_bootstrap_sized_samples(n):
             assert percentile_interval(replicates, confidence) == (float(low), float(high), 0)
 
 
+def test_percentile_interval_halfway_between_two_replicates_is_np_quantiles():
+    """Exactly halfway (3 replicates at 50 %) numpy interpolates back from the upper neighbour: here
+    b - (b - a) / 2 and a + (b - a) / 2 differ in the last bit."""
+    replicates = np.array([-0.1321048632913019, 0.1257302210933933, 1.1257302210933933])
+    a, b = replicates[:2]
+    assert b - (b - a) * 0.5 != a + (b - a) * 0.5
+    low, high = np.quantile(replicates, [0.25, 0.75])
+    assert percentile_interval(replicates, 0.5) == (float(low), float(high), 0)
+
+
 def indices_valid_by_definition(values, k):
     observed = values[~np.isnan(values)]
     return not (observed.size and (np.any(observed != np.floor(observed)) or observed.min() < 0
