@@ -23,8 +23,8 @@ in the same run on the same study:
 
 Beside them, once per study, where the time goes: loading, computing in one process (also without the
 persona-effect mixed models, which dominate small studies) and in the service's ``REPORT_PROCESSES``
-(the reports above use that setting: by default the CPUs, up to 4), and each writer. The load average (``uptime``) is recorded
-with the figures: the machine may be shared. Results go to benchmarks/results/report_e2e.json.
+(the reports above use that setting: by default the CPUs, up to 4), and each writer. The load average
+(``uptime``) is recorded with the figures: the machine may be shared. Results go to benchmarks/results/report_e2e.json.
 """
 from __future__ import annotations
 
