@@ -118,8 +118,11 @@ def fetch_columns(columns: list[tuple[str, str]], from_where: str, params: list)
     start = time.monotonic()
     # Binary results need a server-side binding cursor (Django's binds on the client side).
     with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
-        # One big scan: compiling it (JIT) costs more than it saves, and hash joins should stay in memory.
-        cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', '256MB', true)")
+        # One big scan: compiling it (JIT) costs more than it saves, and hash joins should stay in memory. Planned
+        # for this study's values: the connection's generic plans (config.settings) suit key lookups, but here a
+        # generic plan assumes a study holds half the table and scans every rating of the others (seconds).
+        cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', '256MB', true), "
+                       "set_config('plan_cache_mode', 'force_custom_plan', true)")
         cursor.execute(sql, params, binary=True)
         buffers = list(cursor.fetchone())
     if connection.queries_logged:  # as Django's own cursor does (query logging, CaptureQueriesContext)

@@ -90,6 +90,17 @@ def test_a_study_without_rows_gives_empty_columns():
 
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="plans are PostgreSQL's")
+def test_the_columns_are_planned_for_their_values_whatever_the_connection_plans():
+    """The connection keeps one generic plan per prepared statement (right for key lookups); planned
+    generically, a study's columns would be read as if it held half of every table (a full scan of the
+    other studies' ratings), so the loader's queries are planned for their own values."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('plan_cache_mode')")
+        assert cursor.fetchone()[0] == "force_generic_plan"
+    [mode] = fetch_columns([("current_setting('plan_cache_mode')", "text")], "FROM (SELECT 1 AS x) s WHERE s.x = %s",
+                           [1])
+    assert list(mode) == ["force_custom_plan"]
 @pytest.mark.django_db(transaction=True)
 def test_rating_values_read_aside_on_their_own_connection_give_the_same_data(monkeypatch):
     """Outside a transaction the rating values come on a connection of their own, while this one reads the
