@@ -28,10 +28,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 
@@ -301,37 +301,41 @@ def _load_items(study: Study, model_names: dict[int, str]) -> Items:
     )
 
 
-def _vocabulary(schema: dict) -> tuple[str, ...]:
-    """Every string a rating value's dimension, value or confidence is expected to hold, in sorted order."""
-    words = {""} | set(schema.get("confidence_levels", ()))
-    for spec in schema["dimensions"]:
-        words |= {spec["key"], *(str(c["value"]) for c in spec["choices"])}
-    return tuple(sorted(words))
+def _vocabularies(schema: dict) -> dict[str, tuple[str, ...]]:
+    """Every string a rating value's dimension, value and confidence is each expected to hold, in sorted order."""
+    dimensions = schema["dimensions"]
+    return {name: tuple(sorted({""} | set(words))) for name, words in (
+        ("dimension", (spec["key"] for spec in dimensions)),
+        ("value", (str(c["value"]) for spec in dimensions for c in spec["choices"])),
+        ("confidence", schema.get("confidence_levels", ())))}
 
 
 @contextmanager
-def _read_aside(read: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
-    """`read()` on a connection of its own while the caller goes on; yields the function giving its result.
+def _read_aside(read: Callable[[tuple[int, int]], dict[str, np.ndarray]], parts: int) -> Iterator[
+        Callable[[], dict[str, np.ndarray]]]:
+    """``read((k, parts))`` for every part k, each in a thread on a connection of its own, while the caller
+    goes on; yields the function giving the parts' columns joined.
 
     The rating values are the one long query of a load (seconds for a million ratings, nearly all of it the
-    server's): on PostgreSQL it runs in a thread, on its own connection, while this one reads the responses,
-    cases and judge scores and arranges them (the thread mostly waits for the server, without the GIL). Not
-    inside a transaction: another connection would not see its uncommitted rows. Each query of a load sees
-    the data committed when it starts, aside or not.
+    server's, on one core: PostgreSQL aggregates them in one process): on PostgreSQL they are read in parts,
+    side by side, while this connection reads the responses, cases and judge scores and arranges them (the
+    threads mostly wait for the server, without the GIL). Not inside a transaction: another connection would
+    not see its uncommitted rows. Each query of a load sees the data committed when it starts, aside or not;
+    a part holds whole assignments.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield read
+        yield lambda: read((0, 1))
         return
 
-    def aside():
+    def aside(part: tuple[int, int]) -> dict[str, np.ndarray]:
         try:
-            return read()
+            return read(part)
         finally:
             connection.close()  # this thread's own connection
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-load") as pool:
-        future = pool.submit(aside)
-        yield future.result
+    with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="report-load") as pool:
+        futures = [pool.submit(aside, (k, parts)) for k in range(parts)]
+        yield lambda: {key: np.concatenate([f.result()[key] for f in futures]) for key in futures[0].result()}
 
 
 def _load_records(study: Study, items: Items, c: dict[str, np.ndarray]) -> tuple[Records, Raters]:
@@ -565,7 +569,9 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
     dims = study_dimensions(study, cannot_assess=cannot_assess)
     schema = study_schema(study)
     confidence_levels = tuple(schema.get("confidence_levels", ()))
-    with _read_aside(lambda: rating_columns(study.id, AssignmentStatus.SUBMITTED, _vocabulary(schema))) as values:
+    vocabularies = _vocabularies(schema)
+    with _read_aside(lambda part: rating_columns(study.id, AssignmentStatus.SUBMITTED, vocabularies, part),
+                     max(1, settings.REPORT_PROCESSES)) as values:
         model_names = dict(ModelSpec.objects.values_list("id", "name"))  # models and judges: a small table
         items = _load_items(study, model_names)
         judges, primary, judge_records = _load_judges(study, items, model_names)

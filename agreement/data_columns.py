@@ -193,15 +193,21 @@ def _words(codes: np.ndarray, vocabulary: tuple[str, ...], unknown: dict[int, st
     return values, ranks
 
 
-def rating_query(study_id: int, status: str, vocabulary: tuple[str, ...]) -> tuple[list[tuple[str, str]], str, list]:
-    """The columns, FROM/WHERE and parameters of the study's rating values (`rating_columns` reads them).
+FIELDS = ("dimension", "value", "confidence")  # a rating value's texts, coded by their vocabularies
+
+
+def rating_query(study_id: int, status: str, vocabularies: dict[str, tuple[str, ...]],
+                 part: tuple[int, int] = (0, 1)) -> tuple[list[tuple[str, str]], str, list]:
+    """The columns, FROM/WHERE and parameters of the study's rating values (`rating_columns` reads them);
+    ``part=(k, n)``: only those of assignments whose id is k modulo n.
 
     One number per value carries its dimension, value and confidence codes (< 2^20 each) and the
-    cannot-assess flag.
+    cannot-assess flag. Each text is looked up among its own field's words only: a million ratings' values
+    are compared with a few words each, not with every word of the schema (seconds of the server's time).
     """
-    if len(vocabulary) >= 2**20:
+    if any(len(words) >= 2**20 for words in vocabularies.values()):
         raise ValueError("the rating schema declares too many distinct values")
-    codes = [code_of(f"v.{name}", vocabulary) for name in ("dimension", "value", "confidence")]
+    codes = [code_of(f"v.{name}", vocabularies[name]) for name in FIELDS]
     packed = (f"({codes[0][0]}) * {2**42} + ({codes[1][0]}) * {2**21} + ({codes[2][0]}) * 2 "
               "+ CASE WHEN v.cannot_assess THEN 1 ELSE 0 END")
     columns = [("a.response_id", "int"), ("a.rater_id", "int"), ("a.id", "int"), ("r.id", "int"),
@@ -213,24 +219,30 @@ def rating_query(study_id: int, status: str, vocabulary: tuple[str, ...]) -> tup
     from_where = (f"FROM {_table(RatingValue)} v JOIN {_table(Rating)} r ON r.id = v.rating_id "
                   f"JOIN {_table(Assignment)} a ON a.id = r.assignment_id "
                   "WHERE a.study_id = %s AND a.status = %s AND NOT a.is_calibration")
-    return columns, from_where, [p for _, params in codes for p in params] + [study_id, status]
+    params = [p for _, params in codes for p in params] + [study_id, status]
+    if part[1] > 1:
+        from_where += " AND mod(a.id, %s) = %s"
+        params += [part[1], part[0]]
+    return columns, from_where, params
 
 
-def rating_columns(study_id: int, status: str, vocabulary: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Every stored rating value of the study's submitted, non-calibration assignments (unordered).
+def rating_columns(study_id: int, status: str, vocabularies: dict[str, tuple[str, ...]],
+                   part: tuple[int, int] = (0, 1)) -> dict[str, np.ndarray]:
+    """Every stored rating value of the study's submitted, non-calibration assignments (unordered), or the
+    `part` of them `rating_query` selects.
 
-    Dimension, value and confidence travel as positions in `vocabulary`; the few values outside it
-    (a schema edited after rating) are read by id in a second query.
+    Dimension, value and confidence travel as positions in their `vocabularies`; the few values outside
+    them (a schema edited after rating) are read by id in a second query.
     """
     names = ("response_id", "rater_id", "assignment_id", "rating_id", "repeat_of", "position", "value_id", "packed",
              "revision", "active_seconds", "submitted_at", "rating_updated_at")
-    columns = fetch_columns(*rating_query(study_id, status, vocabulary))
+    columns = fetch_columns(*rating_query(study_id, status, vocabularies, part))
     out = dict(zip(names, columns, strict=True))
     packed = out.pop("packed")
     out.update(dimension=packed >> 42, value=(packed >> 21) & (2**20 - 1), confidence=(packed >> 1) & (2**20 - 1),
                cannot_assess=(packed & 1).astype(bool))
     odd = (out["dimension"] == 0) | (out["value"] == 0) | (out["confidence"] == 0)
-    unknown: dict[str, dict[int, str]] = {"dimension": {}, "value": {}, "confidence": {}}
+    unknown: dict[str, dict[int, str]] = {name: {} for name in FIELDS}
     odd_ids = out["value_id"][odd].tolist()
     for start in range(0, len(odd_ids), 500):
         for vid, *texts in RatingValue.objects.filter(id__in=odd_ids[start:start + 500]).values_list(
@@ -238,7 +250,7 @@ def rating_columns(study_id: int, status: str, vocabulary: tuple[str, ...]) -> d
             for name, text in zip(unknown, texts, strict=True):
                 unknown[name][vid] = text
     for name in unknown:
-        out[name], ranks = _words(out[name], vocabulary, unknown[name], out["value_id"])
+        out[name], ranks = _words(out[name], vocabularies[name], unknown[name], out["value_id"])
         if name == "dimension":
             out["dimension_rank"] = ranks
     return out

@@ -213,12 +213,12 @@ def baseline_copy(study) -> tuple[float, int]:
     """The loading floor: a bare binary COPY of the loader's rating columns, rows parsed into numpy arrays."""
     from django.db import connection
 
-    from agreement.data import _vocabulary
+    from agreement.data import _vocabularies
     from agreement.data_columns import rating_query
     from annotation.models import AssignmentStatus
     from studies.schema import study_schema
 
-    columns, from_where, params = rating_query(study.id, AssignmentStatus.SUBMITTED, _vocabulary(study_schema(study)))
+    columns, from_where, params = rating_query(study.id, AssignmentStatus.SUBMITTED, _vocabularies(study_schema(study)))
     # Fixed-width rows (no NULL): each column cast to its binary type, a missing time read as the epoch.
     select = ", ".join(f"CAST(COALESCE({e}, TIMESTAMPTZ 'epoch') AS timestamptz)" if kind == "time"
                        else f"CAST({e} AS {BINARY[kind][0]})" for e, kind in columns)

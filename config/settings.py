@@ -263,7 +263,8 @@ IMPORTED_RESPONSES_DIR = Path(env.str("IMPORTED_RESPONSES_DIR", default=str(MEDI
 REPORT_HEARTBEAT_SECONDS = env.int("REPORT_HEARTBEAT_SECONDS", default=60)
 REPORT_STALE_SECONDS = env.int("REPORT_STALE_SECONDS", default=900)
 # Processes computing one report's independent sections side by side (forked; 1 = in the building process
-# only). Fork is used on Linux only: elsewhere system libraries are not safe to use in a forked child.
+# only), and parts its rating values are read in, side by side, on PostgreSQL. Fork is used on Linux only:
+# elsewhere system libraries are not safe to use in a forked child.
 REPORT_PROCESSES = env.int("REPORT_PROCESSES", default=min(4, os.cpu_count() or 1) if sys.platform == "linux" else 1)
 
 # --- HTTPS and browser protections (docs/security.md) ---

@@ -102,25 +102,32 @@ def test_the_columns_are_planned_for_their_values_whatever_the_connection_plans(
                            [1])
     assert list(mode) == ["force_custom_plan"]
 @pytest.mark.django_db(transaction=True)
-def test_rating_values_read_aside_on_their_own_connection_give_the_same_data(monkeypatch):
-    """Outside a transaction the rating values come on a connection of their own, while this one reads the
-    rest; inside one (where another connection would not see uncommitted rows) on this connection."""
+def test_rating_values_read_aside_in_parts_on_their_own_connections_give_the_same_data(monkeypatch, settings):
+    """Outside a transaction the rating values come in parts (whole assignments each), each on a connection
+    of its own, while this one reads the rest; inside one (where another connection would not see
+    uncommitted rows) in one part, on this connection."""
     import threading
 
     from django.db import transaction
 
     from agreement import data as data_module
 
+    settings.REPORT_PROCESSES = 3
     study, *_ = _study()
-    threads = []
+    calls = []
     original = data_module.rating_columns
     monkeypatch.setattr(data_module, "rating_columns",
-                        lambda *args: threads.append(threading.current_thread()) or original(*args))
+                        lambda *args: calls.append((threading.current_thread(), args[-1])) or original(*args))
     outside = study_data_load(study)
+    outside_calls, calls[:] = list(calls), []
     with transaction.atomic():
         inside = study_data_load(study)
     assert outside.snapshot_hash == inside.snapshot_hash and outside.counts == inside.counts
     assert outside.counts["rating_values"] == 6
     main = threading.main_thread()
-    assert threads[1] is main  # in a transaction: this connection
-    assert (threads[0] is not main) == (connection.vendor == "postgresql")
+    assert calls == [(main, (0, 1))]  # in a transaction: this connection, one part
+    if connection.vendor == "postgresql":
+        assert sorted(part for _, part in outside_calls) == [(0, 3), (1, 3), (2, 3)]
+        assert all(thread is not main for thread, _ in outside_calls)
+    else:
+        assert outside_calls == [(main, (0, 1))]
