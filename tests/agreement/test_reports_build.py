@@ -192,6 +192,22 @@ def test_sections_computed_in_forked_processes_give_the_same_report_in_the_same_
     assert steps and all(isinstance(m, str) for m in steps)
 
 
+@pytest.mark.parametrize("fmt", ["json", "html", "csv"])
+def test_the_stored_summary_holds_the_figures_of_the_file(fmt):
+    """The summary is stored from the JSON text of the figures (the JSON file's own text): read back from the
+    database it equals the figures the build returned and, for a JSON report, the file."""
+    from agreement.models import Report
+
+    study, *_ = _random_study()
+    report = services.report_generate(study=study, format=fmt, parameters={"n_boot": 20})
+    assert report.status == "done", report.error
+    stored = Report.objects.get(pk=report.pk).summary
+    assert stored == report.summary and stored["meta"]["data_snapshot_sha256"]
+    if fmt == "json":
+        with report.file.open("rb") as fh:
+            assert json.load(fh) == stored
+
+
 def test_triage_answers_give_accuracy_calibration_and_triage_direction():
     cases = [factories.CaseFactory(reference_answer=r, care_setting=s)
              for r, s in (("2", "critical_care"), ("3", "primary_care"), ("1", "critical_care"))]
