@@ -34,12 +34,13 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Max, Min
 
-from annotation.models import AssignmentStatus, Rating
+from annotation.models import Assignment, AssignmentStatus, Rating
 from studies.models import ModelSpec, Persona, Response, Study
 from studies.schema import study_schema
 
-from .data_columns import case_columns, judge_columns, object_array, rating_columns, response_columns
+from .data_columns import IdRange, case_columns, judge_columns, object_array, rating_columns, response_columns
 from .data_pairwise import PairwiseVerdicts, pairwise_load
 from .data_triage import Triage, TriageScale, index_of, triage_load  # noqa: F401 (TriageScale re-exported)
 
@@ -310,31 +311,53 @@ def _vocabularies(schema: dict) -> dict[str, tuple[str, ...]]:
         ("confidence", schema.get("confidence_levels", ())))}
 
 
+def _aside() -> bool:
+    """Whether reads may go on connections of their own: on PostgreSQL, outside a transaction (another
+    connection would not see its uncommitted rows)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def _assignment_ranges(study: Study, parts: int) -> list[IdRange]:
+    """`parts` ranges of assignment ids, as wide as each other over the study's, together every id (the
+    first and last unbounded, so that an assignment added meanwhile still falls in one)."""
+    if parts <= 1:
+        return [None]
+    # Grouped, so that PostgreSQL reads the study's ids through its index: for a plain min and max it walks
+    # the primary key from either end, through every other study's assignments on the way.
+    bounds = list(Assignment.objects.filter(study=study).order_by().values("study").annotate(
+        low=Min("id"), high=Max("id")).values_list("low", "high"))
+    if not bounds:
+        return [None]
+    low, high = bounds[0]
+    edges = sorted({int(e) for e in np.linspace(low, high + 1, parts + 1).round()[1:-1]})
+    return list(zip([None, *edges], [*edges, None], strict=True))
+
+
 @contextmanager
-def _read_aside(read: Callable[[tuple[int, int]], dict[str, np.ndarray]], parts: int) -> Iterator[
+def _read_aside(read: Callable[[IdRange], dict[str, np.ndarray]], parts: list[IdRange]) -> Iterator[
         Callable[[], dict[str, np.ndarray]]]:
-    """``read((k, parts))`` for every part k, each in a thread on a connection of its own, while the caller
-    goes on; yields the function giving the parts' columns joined.
+    """``read(ids)`` for every range of assignment ids in `parts`, each in a thread on a connection of its own
+    (`_aside`), while the caller goes on; yields the function giving the parts' columns joined. Elsewhere
+    ``read(None)`` here.
 
     The rating values are the one long query of a load (seconds for a million ratings, nearly all of it the
-    server's, on one core: PostgreSQL aggregates them in one process): on PostgreSQL they are read in parts,
-    side by side, while this connection reads the responses, cases and judge scores and arranges them (the
-    threads mostly wait for the server, without the GIL). Not inside a transaction: another connection would
-    not see its uncommitted rows. Each query of a load sees the data committed when it starts, aside or not;
-    a part holds whole assignments.
+    server's, on one core: PostgreSQL aggregates them in one process): they are read in parts, side by side,
+    while this connection reads the responses, cases and judge scores and arranges them (the threads mostly
+    wait for the server, without the GIL). Each query of a load sees the data committed when it starts, aside
+    or not; a part holds whole assignments.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield lambda: read((0, 1))
+    if not _aside():
+        yield lambda: read(None)
         return
 
-    def aside(part: tuple[int, int]) -> dict[str, np.ndarray]:
+    def aside(ids: IdRange) -> dict[str, np.ndarray]:
         try:
-            return read(part)
+            return read(ids)
         finally:
             connection.close()  # this thread's own connection
 
-    with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="report-load") as pool:
-        futures = [pool.submit(aside, (k, parts)) for k in range(parts)]
+    with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="report-load") as pool:
+        futures = [pool.submit(aside, ids) for ids in parts]
         yield lambda: {key: np.concatenate([f.result()[key] for f in futures]) for key in futures[0].result()}
 
 
@@ -570,8 +593,9 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
     schema = study_schema(study)
     confidence_levels = tuple(schema.get("confidence_levels", ()))
     vocabularies = _vocabularies(schema)
-    with _read_aside(lambda part: rating_columns(study.id, AssignmentStatus.SUBMITTED, vocabularies, part),
-                     max(1, settings.REPORT_PROCESSES)) as values:
+    parts = _assignment_ranges(study, settings.REPORT_PROCESSES) if _aside() else [None]
+    with _read_aside(lambda ids: rating_columns(study.id, AssignmentStatus.SUBMITTED, vocabularies, ids),
+                     parts) as values:
         model_names = dict(ModelSpec.objects.values_list("id", "name"))  # models and judges: a small table
         items = _load_items(study, model_names)
         judges, primary, judge_records = _load_judges(study, items, model_names)

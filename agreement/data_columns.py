@@ -196,13 +196,14 @@ def _words(codes: np.ndarray, vocabulary: tuple[str, ...], unknown: dict[int, st
     return values, ranks
 
 
+IdRange = tuple[int | None, int | None] | None
 FIELDS = ("dimension", "value", "confidence")  # a rating value's texts, coded by their vocabularies
 
 
 def rating_query(study_id: int, status: str, vocabularies: dict[str, tuple[str, ...]],
-                 part: tuple[int, int] = (0, 1)) -> tuple[list[tuple[str, str]], str, list]:
+                 ids: IdRange = None) -> tuple[list[tuple[str, str]], str, list]:
     """The columns, FROM/WHERE and parameters of the study's rating values (`rating_columns` reads them);
-    ``part=(k, n)``: only those of assignments whose id is k modulo n.
+    with `ids` (low, high), only those of assignments low <= id < high (None: no bound).
 
     One number per value carries its dimension, value and confidence codes (< 2^20 each) and the
     cannot-assess flag. Each text is looked up among its own field's words only: a million ratings' values
@@ -223,23 +224,28 @@ def rating_query(study_id: int, status: str, vocabularies: dict[str, tuple[str, 
                   f"JOIN {_table(Assignment)} a ON a.id = r.assignment_id "
                   "WHERE a.study_id = %s AND a.status = %s AND NOT a.is_calibration")
     params = [p for _, params in codes for p in params] + [study_id, status]
-    if part[1] > 1:
-        from_where += " AND mod(a.id, %s) = %s"
-        params += [part[1], part[0]]
+    # A range, which PostgreSQL estimates from its statistics (a modulo it would take for 0.5 % of the rows).
+    low, high = ids or (None, None)
+    if low is not None:
+        from_where += " AND a.id >= %s"
+        params.append(low)
+    if high is not None:
+        from_where += " AND a.id < %s"
+        params.append(high)
     return columns, from_where, params
 
 
 def rating_columns(study_id: int, status: str, vocabularies: dict[str, tuple[str, ...]],
-                   part: tuple[int, int] = (0, 1)) -> dict[str, np.ndarray]:
-    """Every stored rating value of the study's submitted, non-calibration assignments (unordered), or the
-    `part` of them `rating_query` selects.
+                   ids: IdRange = None) -> dict[str, np.ndarray]:
+    """Every stored rating value of the study's submitted, non-calibration assignments (unordered), or those
+    of the assignments in `ids` (as in `rating_query`).
 
     Dimension, value and confidence travel as positions in their `vocabularies`; the few values outside
     them (a schema edited after rating) are read by id in a second query.
     """
     names = ("response_id", "rater_id", "assignment_id", "rating_id", "repeat_of", "position", "value_id", "packed",
              "revision", "active_seconds", "submitted_at", "rating_updated_at")
-    columns = fetch_columns(*rating_query(study_id, status, vocabularies, part))
+    columns = fetch_columns(*rating_query(study_id, status, vocabularies, ids))
     out = dict(zip(names, columns, strict=True))
     packed = out.pop("packed")
     out.update(dimension=packed >> 42, value=(packed >> 21) & (2**20 - 1), confidence=(packed >> 1) & (2**20 - 1),

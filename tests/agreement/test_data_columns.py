@@ -3,6 +3,7 @@
 On PostgreSQL the columns travel aggregated (one binary string per column); the same SELECT read row
 by row (`fetch_rows`, what SQLite runs) must give the same arrays.
 """
+import itertools
 from datetime import UTC, datetime
 
 import numpy as np
@@ -13,6 +14,7 @@ from agreement.data import study_data_load
 from agreement.data_columns import fetch_columns, fetch_rows
 from annotation.models import Assignment, Rating, RatingValue
 from studies.models import Case, Response
+from tests import factories
 from tests.agreement.report_fixtures import rated_study
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +115,9 @@ def test_rating_values_read_aside_in_parts_on_their_own_connections_give_the_sam
     from agreement import data as data_module
 
     settings.REPORT_PROCESSES = 3
-    study, *_ = _study()
+    study, responses, *_ = _study()
+    factories.AssignmentFactory(response=responses[0])  # pending: in a range, without rating values
+    factories.AssignmentFactory()  # another study's
     calls = []
     original = data_module.rating_columns
     monkeypatch.setattr(data_module, "rating_columns",
@@ -125,9 +129,12 @@ def test_rating_values_read_aside_in_parts_on_their_own_connections_give_the_sam
     assert outside.snapshot_hash == inside.snapshot_hash and outside.counts == inside.counts
     assert outside.counts["rating_values"] == 6
     main = threading.main_thread()
-    assert calls == [(main, (0, 1))]  # in a transaction: this connection, one part
+    assert calls == [(main, None)]  # in a transaction: this connection, every assignment at once
     if connection.vendor == "postgresql":
-        assert sorted(part for _, part in outside_calls) == [(0, 3), (1, 3), (2, 3)]
+        # Three ranges of assignment ids, together every id: the first and last unbounded.
+        ranges = sorted((part for _, part in outside_calls), key=lambda r: -1 if r[0] is None else r[0])
+        assert len(ranges) == 3 and ranges[0][0] is None and ranges[-1][1] is None
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
         assert all(thread is not main for thread, _ in outside_calls)
     else:
-        assert outside_calls == [(main, (0, 1))]
+        assert outside_calls == [(main, None)]
