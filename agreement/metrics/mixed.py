@@ -67,6 +67,7 @@ Zeger, Liang & Albert (1988), Biometrics 44, 1049-1060; McCullagh (1980), JRSS B
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 import warnings
 from collections.abc import Mapping
@@ -93,6 +94,15 @@ CI_LABELS = {CI_MODEL: "Wald, model SE", CI_ROBUST: "Wald, SE clustered by case"
 LOGISTIC_RESIDUAL = math.pi**2 / 3
 VB_PRIOR_SD = {"fe_p": 2.0, "vcp_p": 1.0}
 VB_MAXCOR = 50  # L-BFGS-B's memory of the variational fit (see _fit_vb)
+# What the fits import on first use (statsmodels, with pandas and patsy: about a second), so that importing
+# the metrics stays light; `import_fitting_libraries` imports them ahead, as a worker does before it forks.
+FITTING_MODULES = ("statsmodels.genmod.bayes_mixed_glm", "statsmodels.genmod.generalized_estimating_equations",
+                   "statsmodels.miscmodels.ordinal_model")
+
+
+def import_fitting_libraries() -> None:
+    for name in FITTING_MODULES:
+        importlib.import_module(name)
 
 
 @dataclass(frozen=True)
