@@ -334,11 +334,11 @@ def _assignment_ranges(study: Study, parts: int) -> list[IdRange]:
 
 
 @contextmanager
-def _read_aside(read: Callable[[IdRange], dict[str, np.ndarray]], parts: list[IdRange]) -> Iterator[
+def _read_aside(read: Callable[[IdRange], dict[str, np.ndarray]], parts: list[IdRange] | None) -> Iterator[
         Callable[[], dict[str, np.ndarray]]]:
     """``read(ids)`` for every range of assignment ids in `parts`, each in a thread on a connection of its own
-    (`_aside`), while the caller goes on; yields the function giving the parts' columns joined. Elsewhere
-    ``read(None)`` here.
+    (where `_aside` allows it), while the caller goes on; yields the function giving the parts' columns joined.
+    Without parts, ``read(None)`` on this connection.
 
     The rating values are the one long query of a load (seconds for a million ratings, nearly all of it the
     server's, on one core: PostgreSQL aggregates them in one process): they are read in parts, side by side,
@@ -346,7 +346,7 @@ def _read_aside(read: Callable[[IdRange], dict[str, np.ndarray]], parts: list[Id
     wait for the server, without the GIL). Each query of a load sees the data committed when it starts, aside
     or not; a part holds whole assignments.
     """
-    if not _aside():
+    if parts is None:
         yield lambda: read(None)
         return
 
@@ -593,7 +593,7 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
     schema = study_schema(study)
     confidence_levels = tuple(schema.get("confidence_levels", ()))
     vocabularies = _vocabularies(schema)
-    parts = _assignment_ranges(study, settings.REPORT_PROCESSES) if _aside() else [None]
+    parts = _assignment_ranges(study, settings.REPORT_PROCESSES) if _aside() else None
     with _read_aside(lambda ids: rating_columns(study.id, AssignmentStatus.SUBMITTED, vocabularies, ids),
                      parts) as values:
         model_names = dict(ModelSpec.objects.values_list("id", "name"))  # models and judges: a small table

@@ -14,7 +14,7 @@ def report_build_task(report_id: int) -> str:
 
 
 @worker_init.connect
-def preload_report_libraries(sender=None, **kwargs) -> bool:
+def preload_report_libraries(sender, **kwargs) -> bool:
     """A worker that builds reports (it consumes the default queue) imports the model-fitting libraries before
     it forks its processes: they share them, and no process's first report waits for them."""
     if settings.CELERY_TASK_DEFAULT_QUEUE not in sender.app.amqp.queues.consume_from:

@@ -257,9 +257,6 @@ def baseline_compute(data, params: dict) -> float:
     return time.perf_counter() - start
 
 
-_WARM: list[bool] = []
-
-
 def stages(study, params: dict) -> tuple[dict, object]:
     """Where the time of one report goes: load, compute (in one process, as the service does with
     REPORT_PROCESSES=1, and in the service's processes), and each writer (measured once, outside the service)."""
@@ -272,9 +269,6 @@ def stages(study, params: dict) -> tuple[dict, object]:
     start = time.perf_counter()
     data = study_data_load(study)
     out["load"] = time.perf_counter() - start
-    if not _WARM:  # once untimed, as in a worker that has built a report before: the first build also imports
-        build_report(data, params)  # the model fitting libraries (about a second)
-        _WARM.append(True)
     start = time.perf_counter()
     report = build_report(data, params)
     out["compute"] = time.perf_counter() - start
@@ -348,6 +342,9 @@ def main():
     call_command("migrate", verbosity=0)
     from django.conf import settings
 
+    from agreement.metrics.mixed import import_fitting_libraries
+
+    import_fitting_libraries()  # as a report worker does when it starts: no timed build pays for the import
     results = {"database": "postgresql", "cpu_count": os.cpu_count(), "report_processes": settings.REPORT_PROCESSES,
                "load_average_before": load_average(),
                "goals": {"large": "<= 10 s", "small": "< 1 s"}, "studies": {}}
