@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from django.apps import apps
@@ -227,7 +228,7 @@ class StudyData:
     raters: Raters
     judges: tuple[str, ...]
     primary_judge: int | None  # column of the study's own judge in every judge matrix
-    dimensions: dict[str, DimensionData]
+    dimension_specs: dict[str, Dimension]  # the rating dimensions as the schema declares them, by key
     records: Records
     judge_records: JudgeRecords
     triage: Triage
@@ -237,6 +238,14 @@ class StudyData:
     counts: dict = field(default_factory=dict)
     study_description: str = ""  # says, e.g., which raters are simulated in a demo study
     pairwise: PairwiseVerdicts | None = None  # the pairwise judge's verdicts (both orders of each pair)
+
+    @cached_property
+    def dimensions(self) -> dict[str, DimensionData]:
+        """Each dimension's items x raters matrices, built from the records when first asked for: the tidy CSV
+        is written from the records alone (a second and a half of a million-rating load)."""
+        return {key: _dimension_data(dim, self.records, self.judge_records, len(self.items), len(self.raters),
+                                     len(self.judges), self.confidence_levels, self.cannot_assess_mode)
+                for key, dim in self.dimension_specs.items()}
 
 
 # --- schema -----------------------------------------------------------------------------------
@@ -603,15 +612,9 @@ def study_data_load(study: Study, *, cannot_assess: str = "exclude") -> StudyDat
         records, raters = _load_records(study, items, values())
     data = StudyData(
         study_id=study.id, study_name=study.name, study_description=study.description, schema=schema,
-        confidence_levels=confidence_levels, items=items,
-        raters=raters, judges=judges, primary_judge=primary,
-        dimensions={
-            d.key: _dimension_data(d, records, judge_records, len(items), len(raters), len(judges),
-                                   confidence_levels, cannot_assess)
-            for d in dims
-        },
-        records=records, judge_records=judge_records, triage=triage, preferences=preferences,
-        cannot_assess_mode=cannot_assess, pairwise=pairwise,
+        confidence_levels=confidence_levels, items=items, raters=raters, judges=judges, primary_judge=primary,
+        dimension_specs={d.key: d for d in dims}, records=records, judge_records=judge_records, triage=triage,
+        preferences=preferences, cannot_assess_mode=cannot_assess, pairwise=pairwise,
     )
     data.counts = {
         "responses": len(items),

@@ -124,8 +124,8 @@ def write_csv(data: StudyData, notes: dict, out: IO[str]) -> int:
             piece[values] = _fragments([[_cell(v) for v in values]])[0]
         return piece[values]
 
-    scales = {(key, v): cells(key, v, dim.dimension.label_names[k], k + 1)
-              for key, dim in data.dimensions.items() for k, v in enumerate(dim.dimension.labels)}
+    scales = {(key, v): cells(key, v, dim.label_names[k], k + 1)
+              for key, dim in data.dimension_specs.items() for k, v in enumerate(dim.labels)}
 
     def value_cells(dimensions: np.ndarray, values: np.ndarray) -> list[str]:
         return [scales.get(k) or cells(*k, "", "") for k in zip(dimensions.tolist(), values.tolist(), strict=True)]

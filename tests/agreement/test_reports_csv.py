@@ -67,3 +67,48 @@ def test_csv_neutralises_formula_injection_in_comments():
 def test_csv_of_a_study_without_ratings_is_just_the_header():
     n, rows = _csv(factories.StudyFactory())
     assert n == 0 and rows == []
+
+
+def test_the_csv_is_written_from_the_records_without_the_rating_matrices():
+    """The matrices the coefficients need are built on first use: the tidy CSV does not need them."""
+    study, *_ = rated_study({"ann": [{"safety": ("compliant", "high")}], "bob": [{"safety": ("compliant", "low")}]})
+    data = study_data_load(study)
+    write_csv(data, rating_notes(study), io.StringIO())
+    assert "dimensions" not in vars(data)
+    assert data.dimensions["safety"].ratings.shape == (1, 2) and "dimensions" in vars(data)
+
+
+def _left_in(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_a_csv_report_is_moved_into_the_storage_with_nothing_left_beside_it(settings, tmp_path):
+    from agreement import services
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    study, *_ = rated_study({"ann": [{"safety": ("compliant", "high")}]})
+    report = services.report_generate(study=study, format="csv")
+    assert report.status == "done", report.error
+    assert _left_in(tmp_path) == [report.file.name]
+    assert (tmp_path / report.file.name).stat().st_mode & 0o777 == 0o644  # FILE_UPLOAD_PERMISSIONS, not mkstemp's
+    with report.file.open("rb") as fh:
+        assert fh.read().decode().splitlines()[0] == ",".join(CSV_COLUMNS)
+
+
+@pytest.mark.parametrize("stage", ["writing", "storing"])
+def test_a_csv_report_that_fails_leaves_no_partial_file(settings, tmp_path, monkeypatch, stage):
+    from agreement import services
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    study, *_ = rated_study({"ann": [{"safety": ("compliant", "high")}]})
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    if stage == "writing":
+        monkeypatch.setattr(services, "write_csv", broken)
+    else:  # the file is written, then storing it fails before the storage has moved it
+        monkeypatch.setattr(services.Report, "refresh_from_db", broken)
+    report = services.report_generate(study=study, format="csv")
+    assert report.status == "failed" and "disk full" in report.error
+    assert not [name for name in _left_in(tmp_path) if name.endswith(".part")]
