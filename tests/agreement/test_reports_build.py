@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.urls import reverse
 from sklearn.metrics import cohen_kappa_score
 
@@ -279,3 +280,28 @@ def test_names_from_the_data_are_escaped_in_the_html_and_its_plots():
     assert "<svg" in html
     assert "<script" not in html and "<img" not in html and "<b>r</b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="column compression is PostgreSQL's")
+def test_the_migration_compresses_stored_figures_with_lz4_where_the_server_has_it():
+    """Run as the migration runs (the test database is built without migrations), inside the test's transaction."""
+    import importlib
+    from types import SimpleNamespace
+
+    migration = importlib.import_module("agreement.migrations.0004_report_summary_lz4")
+    editor = SimpleNamespace(connection=connection)
+
+    def compression():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT attcompression FROM pg_attribute WHERE attrelid = 'agreement_report'::regclass "
+                           "AND attname = 'summary'")
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        has_lz4 = cursor.fetchone()[0]
+    migration._compress("lz4")(None, editor)
+    assert compression() == ("l" if has_lz4 else "")
+    migration._compress("pglz")(None, editor)  # the way back
+    assert compression() == "p"
