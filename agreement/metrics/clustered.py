@@ -80,10 +80,11 @@ def release_kept() -> None:
 
 
 def case_weights(n: int, n_boot: int, seed: int | None) -> np.ndarray:
-    """(n_boot, n) resample multiplicities of n cases (each row a draw of n cases with replacement)."""
+    """(n_boot, n) resample multiplicities of n cases (each row a draw of n cases with replacement): the
+    item bootstrap's draws (``_bootstrap.item_count_chunks``), the same as the calibration intervals resample
+    the same cases with, as float32 for the products."""
     def make():
-        rng = np.random.default_rng(seed)
-        return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float32)
+        return np.concatenate(list(_bootstrap.item_count_chunks(n, n_boot, seed))).astype(np.float32)
     return _cached(("w", n, n_boot, seed), make) if seed is not None else make()
 
 

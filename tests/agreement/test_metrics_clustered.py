@@ -63,10 +63,10 @@ def quiet(fn, *args, **kwargs):
 
 # --- kept matrices, per-case sums ----------------------------------------------------------------
 
-def test_case_weights_are_seeded_multinomial_draws_kept_per_seed():
+def test_case_weights_are_the_item_bootstraps_seeded_draws_kept_per_seed():
+    """The paired differences resample cases with the same draws as the calibration intervals and the rankings."""
     w = case_weights(5, 40, 3)
-    expected = np.random.default_rng(3).multinomial(5, [0.2] * 5, size=40)
-    np.testing.assert_array_equal(w, expected)
+    np.testing.assert_array_equal(w, case_counts(5, 40, 3))
     assert w.dtype == np.float32
     assert case_weights(5, 40, 3) is w
     assert case_weights(5, 40, None) is not case_weights(5, 40, None)  # unseeded draws are not kept
@@ -345,8 +345,7 @@ def test_paired_difference_against_the_replayed_case_bootstrap(n_cases, n_boot, 
     ok = ~np.isnan(d)
     ids = np.unique(cases[ok])
     means = np.array([d[ok & (cases == c)].mean() for c in ids])
-    w = np.random.default_rng(seed).multinomial(ids.size, np.full(ids.size, 1 / ids.size), size=n_boot)
-    low, high = interval(w @ means / ids.size, confidence)
+    low, high = interval(case_counts(ids.size, n_boot, seed) @ means / ids.size, confidence)
     p, method = sign_flip_reference(means, max(n_boot, 1000), seed)
     assert res == Coefficient(
         name="effect", value=pytest.approx(means.mean(), abs=TOL), status=STATUS_OK, n_items=ids.size,
@@ -504,7 +503,7 @@ def test_two_cases_and_one_resample_give_an_interval_at_that_replicate():
 
     d = np.array([1.0, 2.0, 4.0])
     diff = paired_difference(d, [1, 1, 2], n_boot=1, seed=4)
-    w = np.random.default_rng(4).multinomial(2, [0.5, 0.5], size=1)[0]
+    w = case_counts(2, 1, 4)[0]
     rep = (w[0] * 1.5 + w[1] * 4.0) / 2
     rep = pytest.approx(rep, abs=1e-6)  # float32 resample weights
     assert (diff.ci_low, diff.ci_high, diff.ci_method, diff.n_boot, diff.seed) == (rep, rep, CI_CLUSTER, 1, 4)
