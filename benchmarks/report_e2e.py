@@ -22,7 +22,8 @@ in the same run on the same study:
 2. computing floor: the pure ``agreement_summary`` call (every pairwise kappa, Fleiss, Krippendorff,
    Gwet, the item bootstrap) on the already-loaded arrays of each dimension.
 
-Beside them, once per study, where the time goes: loading, computing in one process (also without the
+Beside them, once per study, where the time goes: loading (the records every format needs, then the items x
+raters matrices the coefficients need and the CSV does not), computing in one process (also without the
 persona-effect mixed models, which dominate small studies) and in the service's ``REPORT_PROCESSES``
 (the reports above use that setting: by default the CPUs, up to 4), and each writer. The load average
 (``uptime``) is recorded with the figures: the machine may be shared. Results go to benchmarks/results/report_e2e.json.
@@ -269,6 +270,9 @@ def stages(study, params: dict) -> tuple[dict, object]:
     start = time.perf_counter()
     data = study_data_load(study)
     out["load"] = time.perf_counter() - start
+    start = time.perf_counter()
+    data.dimensions  # noqa: B018 (the rating matrices: built when first asked for, which the CSV never does)
+    out["load_rating_matrices"] = time.perf_counter() - start
     start = time.perf_counter()
     report = build_report(data, params)
     out["compute"] = time.perf_counter() - start

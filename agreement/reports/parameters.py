@@ -104,5 +104,12 @@ def parameters_clean(raw: dict | None) -> dict:
     return params
 
 
+# Raised whenever a change of the computation moves a figure for the same data and parameters (2: the persona
+# effects' case resamples): a finished report is reused only when it was computed the same way.
+METHODS_REVISION = 2
+
+
 def parameters_key(params: dict) -> str:
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+    """What a finished report is reused by, besides its study, format and data: the parameters, and how the
+    figures are computed (``METHODS_REVISION``)."""
+    return hashlib.sha256(f"{METHODS_REVISION}:{json.dumps(params, sort_keys=True)}".encode()).hexdigest()

@@ -92,3 +92,13 @@ def test_an_html_report_computes_when_the_json_file_is_gone(study):
     first.file.delete(save=False)
     Report.objects.filter(pk=first.pk).update(file="study-x.json")
     assert services.report_generate(study=study, format="html").progress_message == "done"
+
+
+def test_a_report_computed_another_way_is_not_reused(study, monkeypatch):
+    """A change that moves figures raises METHODS_REVISION: reports built before it are built again."""
+    from agreement.reports import parameters
+
+    first = services.report_generate(study=study, format="csv")
+    monkeypatch.setattr(parameters, "METHODS_REVISION", parameters.METHODS_REVISION + 1)
+    second = services.report_generate(study=study, format="csv")
+    assert second.reused_from_id is None and second.parameters_key != first.parameters_key

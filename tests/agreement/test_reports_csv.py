@@ -1,5 +1,6 @@
 import csv
 import io
+import os
 
 import pytest
 
@@ -82,13 +83,22 @@ def _left_in(root):
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def test_a_csv_report_is_moved_into_the_storage_with_nothing_left_beside_it(settings, tmp_path):
+def test_a_csv_report_is_moved_into_the_storage_with_nothing_left_beside_it(settings, tmp_path, monkeypatch):
     from agreement import services
 
     settings.MEDIA_ROOT = str(tmp_path)
+    original, spooled = services._spool, []
+
+    def spy(*args):
+        spooled.append(original(*args))
+        return spooled[-1]
+
+    monkeypatch.setattr(services, "_spool", spy)
     study, *_ = rated_study({"ann": [{"safety": ("compliant", "high")}]})
     report = services.report_generate(study=study, format="csv")
     assert report.status == "done", report.error
+    # written beside the stored reports, on their file system: storing it is a rename
+    assert [os.path.dirname(s.temporary_file_path()) for s in spooled] == [str(tmp_path / "reports")]
     assert _left_in(tmp_path) == [report.file.name]
     assert (tmp_path / report.file.name).stat().st_mode & 0o777 == 0o644  # FILE_UPLOAD_PERMISSIONS, not mkstemp's
     with report.file.open("rb") as fh:
