@@ -554,7 +554,12 @@ def rating_notes(study: Study) -> dict[int, tuple[str, bool, str]]:
 def _column_bytes(column: np.ndarray) -> bytes:
     """A column's canonical bytes: text joined by a unit separator, numbers and times as their raw values."""
     if column.dtype == object:
-        return b"\x1e" + "\x1f".join(map(str, column.tolist())).encode()
+        values = column.tolist()
+        try:
+            text = "\x1f".join(values)  # a text column: no str() per value (0.17 -> 0.04 s for 2 million)
+        except TypeError:  # numbers or None among the values: each as str() writes it
+            text = "\x1f".join(map(str, values))
+        return b"\x1e" + text.encode()
     return b"\x1e" + np.ascontiguousarray(column).tobytes()
 
 

@@ -144,6 +144,15 @@ def test_snapshot_hash_is_stable_and_changes_with_any_rating_value():
     assert study_data_load(study).snapshot_hash != first
 
 
+@pytest.mark.parametrize("values", [["safety", "", "reasoning"], ["a", None, 3, 2.5], []])
+def test_a_columns_hashed_bytes_are_its_values_as_text_joined(values):
+    """The bytes of earlier versions, which stored snapshot hashes (pre-registrations) were computed from."""
+    from agreement.data import _column_bytes
+    from agreement.data_columns import object_array
+
+    assert _column_bytes(object_array(values)) == b"\x1e" + "\x1f".join(str(v) for v in values).encode()
+
+
 def test_empty_study_loads_as_empty_arrays():
     study = factories.StudyFactory()
     data = study_data_load(study)
