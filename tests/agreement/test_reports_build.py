@@ -305,3 +305,16 @@ def test_the_migration_compresses_stored_figures_with_lz4_where_the_server_has_i
     assert compression() == ("l" if has_lz4 else "")
     migration._compress("pglz")(None, editor)  # the way back
     assert compression() == "p"
+
+
+def test_software_versions_are_read_once_and_handed_out_as_copies(monkeypatch):
+    from importlib import metadata
+
+    from agreement.reports import methods
+
+    methods._installed_versions.cache_clear()
+    first = methods.software_versions()
+    assert first["krippendorff"] == metadata.version("krippendorff") and first["python"]
+    first["krippendorff"] = "changed by a caller"
+    monkeypatch.setattr(metadata, "version", lambda name: pytest.fail("package metadata read again"))
+    assert methods.software_versions()["krippendorff"] == metadata.distribution("krippendorff").version
