@@ -14,8 +14,10 @@ then vacuumed and analysed (as autovacuum soon would: no autovacuum runs while t
 
 Timed per study, each the same service the page, the API and the task call (``report_generate``):
 the HTML, JSON and CSV reports, each computed from the database, and then the HTML report again once
-the JSON one exists (``html_from_json``: written from the JSON report's figures). Baselines, measured
-in the same run on the same study:
+the JSON one exists (``html_from_json``: written from the JSON report's figures). The small study's
+reports and baselines are measured ``--repeat-small`` times (5), every report built anew, and their medians
+recorded beside every run (a shared machine's speed moves by a quarter between runs); the large study's once.
+Baselines, measured in the same run on the same study:
 
 1. loading floor: a bare ``COPY (SELECT <the loader's rating columns>) TO STDOUT`` (binary) read into
    numpy arrays, nothing else;
@@ -59,6 +61,8 @@ def parse_args():
     parser.add_argument("--ratings", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--repeat-small", type=int, default=5,
+                        help="runs of the small study's floors and reports (medians recorded; the large: one run)")
     parser.add_argument("--db", default="pl_report_e2e", help="database to drop, create and fill")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "report_e2e.json"))
@@ -292,35 +296,41 @@ def stages(study, params: dict) -> tuple[dict, object]:
     return {key: round(value, 3) for key, value in out.items()}, data
 
 
-def measure(study, n_boot: int) -> dict:
+def measure(study, n_boot: int, repeats: int) -> dict:
+    """Floors and reports, `repeats` times over (each time built anew, none reused): medians, and every run."""
+    from agreement.models import Report
     from agreement.reports.parameters import parameters_clean
     from agreement.services import report_generate
 
     params = parameters_clean({"n_boot": n_boot})
-    copy_s, copy_rows = baseline_copy(study)
     parts, data = stages(study, params)
-    compute_s = baseline_compute(data, params)
-    floor = copy_s + compute_s
-    from agreement.models import Report
-
-    reports = {}
-    # HTML first: an HTML report is written from the figures of a finished JSON report of the same data and
-    # parameters; that shortcut is timed separately below, after the HTML report itself is deleted.
-    for fmt in ("html", "json", "csv", "html_from_json"):
-        if fmt == "html_from_json":
-            Report.objects.filter(study=study, format="html").delete()
-        start = time.perf_counter()
-        report = report_generate(study=study, format=fmt.split("_")[0], parameters={"n_boot": n_boot})
-        reports[fmt] = round(time.perf_counter() - start, 3)
-        if report.status != "done":
-            raise RuntimeError(f"{fmt} report failed: {report.error}")
+    runs = []
+    for _ in range(repeats):
+        Report.objects.filter(study=study).delete()
+        copy_s, copy_rows = baseline_copy(study)
+        run = {"copy": copy_s, "compute": baseline_compute(data, params)}
+        # HTML first: an HTML report is written from the figures of a finished JSON report of the same data and
+        # parameters; that shortcut is timed separately below, after the HTML report itself is deleted.
+        for fmt in ("html", "json", "csv", "html_from_json"):
+            if fmt == "html_from_json":
+                Report.objects.filter(study=study, format="html").delete()
+            start = time.perf_counter()
+            report = report_generate(study=study, format=fmt.split("_")[0], parameters={"n_boot": n_boot})
+            run[fmt] = time.perf_counter() - start
+            if report.status != "done":
+                raise RuntimeError(f"{fmt} report failed: {report.error}")
+        runs.append(run)
+    median = {key: round(float(np.median([r[key] for r in runs])), 3) for key in runs[0]}
+    copy_s, compute_s = median.pop("copy"), median.pop("compute")
+    reports, floor = median, copy_s + compute_s
     return {
         "ratings": data.counts["ratings"], "rating_values": data.counts["rating_values"],
         "responses": data.counts["responses"], "clinicians": data.counts["raters"],
-        "judge_scores": data.counts["judge_scores"], "n_boot": n_boot,
-        "baseline_copy_seconds": round(copy_s, 3), "baseline_copy_rows": copy_rows,
-        "baseline_compute_seconds": round(compute_s, 3),
+        "judge_scores": data.counts["judge_scores"], "n_boot": n_boot, "runs": repeats,
+        "baseline_copy_seconds": copy_s, "baseline_copy_rows": copy_rows,
+        "baseline_compute_seconds": compute_s,
         "report_seconds": reports,
+        "report_seconds_every_run": {key: [round(r[key], 3) for r in runs] for key in runs[0]},
         "report_vs_copy": {fmt: round(t / copy_s, 2) for fmt, t in reports.items()},
         "report_vs_compute": {fmt: round(t / compute_s, 2) for fmt, t in reports.items()},
         "report_vs_both_floors": {fmt: round(t / floor, 2) for fmt, t in reports.items()},
@@ -363,7 +373,8 @@ def main():
     with psycopg.connect(f"{args.server}/{args.db}", autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")  # what autovacuum does soon after the inserts: measured without it running
     for label, study in studies.items():
-        results["studies"][label].update(**measure(study, args.n_boot), load_average=load_average())
+        repeats = args.repeat_small if label == "small" else 1
+        results["studies"][label].update(**measure(study, args.n_boot, repeats), load_average=load_average())
         print(json.dumps(results["studies"][label], indent=1), flush=True)
     results["load_average_after"] = load_average()
     target = Path(args.output)
