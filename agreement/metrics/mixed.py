@@ -158,6 +158,13 @@ class MixedModelFit(_Serialisable):
     def ok(self) -> bool:
         return self.status == STATUS_OK
 
+    def variance_ratios(self) -> dict[str, float]:
+        """Each random factor's variance over the residual variance: what a related linear mixed model's REML
+        search can start from (``mixed_model(start=...)``); empty without a residual variance."""
+        variances = {c.component: c.variance for c in self.variance_components if c.variance is not None}
+        residual = variances.pop("residual", None)
+        return {name: v / residual for name, v in variances.items()} if residual else {}
+
 
 @dataclass
 class _Design:
@@ -238,12 +245,15 @@ def _design(y, fixed, random, reference) -> tuple[_Design | None, str | None, st
     return _Design(y, x, terms, references, dropped, codes, n_levels, counts), None, ""
 
 
-def _validate(y: np.ndarray, kind: str, fixed: Mapping, random: Mapping, confidence: float) -> None:
+def _validate(y: np.ndarray, kind: str, fixed: Mapping, random: Mapping, confidence: float,
+              start: Mapping[str, float]) -> None:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     check_confidence(confidence)
     if not fixed or not random:
         raise ValueError("a mixed model needs at least one fixed factor and one random factor")
+    if set(start) - set(random) or not all(np.isfinite(v) and v >= 0 for v in start.values()):
+        raise ValueError("start must give random factors non-negative variance ratios")
     for name, column in {**fixed, **random}.items():
         if len(column) != len(y):
             raise ValueError(f"{name!r} has {len(column)} values for {len(y)} outcomes")
@@ -474,8 +484,15 @@ def _reml(d: _Design):
     return criterion, solve
 
 
-def _fit_lmm(d: _Design, z: float, level: float) -> dict:
-    """REML fit of the linear mixed model (``_reml``), minimised over theta >= 0."""
+# A start on the boundary (a variance ratio of 0) is moved this far inside, where the search can still find
+# whether the variance belongs there.
+START_FLOOR = 0.01
+REML_TOLERANCES = {"ftol": 1e-12, "gtol": 1e-9}  # L-BFGS-B's, for the REML search (``_fit_lmm``)
+
+
+def _fit_lmm(d: _Design, z: float, level: float, start: Mapping[str, float]) -> dict:
+    """REML fit of the linear mixed model (``_reml``), minimised over theta >= 0 from the variance ratios
+    `start` (1 for a factor it does not name)."""
     from scipy.optimize import minimize
 
     names = list(d.random)
@@ -485,10 +502,14 @@ def _fit_lmm(d: _Design, z: float, level: float) -> dict:
     # slope in theta is 0 at theta = 0 and a gradient method that reaches that bound stays there; in psi the
     # slope at 0 tells whether the variance belongs inside. The exact gradient takes S^-1 densely (m^3 for m
     # levels of the smaller factors); above _Schur.DENSE_MAX of them finite differences of the sparse
-    # criterion cost less.
+    # criterion cost less. The search is held to the optimum itself (REML_TOLERANCES): under L-BFGS-B's default
+    # tolerances it stopped where the criterion is flat (a variance near 0) up to 1e-3 short in a ratio, two
+    # starts then gave SEs 1e-3 apart, and the two factorisations 2e-5; held, one or two more steps from 1.
     exact = sum(d.n_levels.values()) - max(d.n_levels.values()) <= _Schur.DENSE_MAX
-    opt = minimize(criterion if exact else functools.partial(criterion, gradient=False), np.ones(len(names)),
-                   jac=exact or None, method="L-BFGS-B", bounds=[(0, None)] * len(names))
+    psi0 = np.array([max(float(start.get(name, 1.0)), START_FLOOR) for name in names])
+    opt = minimize(criterion if exact else functools.partial(criterion, gradient=False), psi0,
+                   jac=exact or None, method="L-BFGS-B", bounds=[(0, None)] * len(names),
+                   options=REML_TOLERANCES)
     theta = np.sqrt(opt.x)
     beta, r, r2, _, _ = solve(theta)
     sigma2 = r2 / (n - p)
@@ -751,6 +772,7 @@ def mixed_model(
     confidence: float = 0.95,
     seed: int = 0,
     check: bool = True,
+    start: Mapping[str, float] | None = None,
 ) -> MixedModelFit:
     """Fit one persona-effect model; see the module docstring for the models and their intervals.
 
@@ -758,13 +780,16 @@ def mixed_model(
     row}, the first factor being the one the model is about (e.g. persona); ``reference``: {factor:
     reference level} (the most frequent level where absent or not observed). ``random``: {factor:
     labels per row}, e.g. {"case": ..., "clinician": ...}; the first one clusters the check's SEs.
-    ``seed`` fixes the variational fit's random starting SDs. ``check=False`` skips the check fit.
+    ``seed`` fixes the variational fit's random starting SDs. ``check=False`` skips the check fit. ``start``:
+    {random factor: variance ratio} the linear mixed model's REML search starts from (1 each by default), e.g.
+    a closely related model's ``variance_ratios()``; the optimum is the same within the search's tolerance.
     """
     y = np.asarray(y, dtype=float).reshape(-1)
     # Labels as text: a level is a name (and None, numbers and text can then be sorted together).
     fixed, random = ({k: np.array([str(x) for x in np.asarray(v, dtype=object).reshape(-1)], dtype=object)
                       for k, v in factors.items()} for factors in (fixed, random))
-    _validate(y, kind, fixed, random, confidence)
+    start = dict(start or {})
+    _validate(y, kind, fixed, random, confidence, start)
     formula = _formula(kind, fixed, random)
     n_total = y.size  # rows given, outcome missing or not
     d, reason, detail = _design(y, fixed, random, dict(reference or {}))
@@ -779,7 +804,7 @@ def mixed_model(
         main = _run("vb", kind, d, formula, n_total, confidence, lambda: _fit_vb(d, z, confidence, seed))
         other = ("gee", lambda: _fit_gee(d, z, confidence, cluster))
     else:
-        main = _run("lmm", kind, d, formula, n_total, confidence, lambda: _fit_lmm(d, z, confidence))
+        main = _run("lmm", kind, d, formula, n_total, confidence, lambda: _fit_lmm(d, z, confidence, start))
         other = ("ordered", lambda: _fit_ordered(d, z, confidence, cluster)) if kind == "ordinal" else None
     if not (check and other and main.ok):
         return main

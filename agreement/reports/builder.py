@@ -290,7 +290,7 @@ class ReportBuilder:
         """(message, key, computation) of every independent section, the longest first as far as known:
         they are handed out in this order to the processes computing them."""
         dims = list(self.data.dimensions.values())
-        out = [(f"persona-effect model {i + 1} of {len(model_fits)}", ("persona_model", i), fit)
+        out = [(f"persona-effect models {i + 1} of {len(model_fits)}", ("persona_model", i), fit)
                for i, fit in enumerate(model_fits)]
         for dim in dims:
             out.append((f"{dim.dimension.label}: agreement, judges, test-retest", ("dimension", dim.dimension.key),
@@ -328,7 +328,7 @@ class ReportBuilder:
                            for key in self.data.dimensions},
             "persona_effects": figures["persona_effects",],
             "persona_models": {**persona_models,
-                               "models": [figures["persona_model", i] for i in range(len(model_fits))]},
+                               "models": [m for i in range(len(model_fits)) for m in figures["persona_model", i]]},
             **{key: figures[key,] for key in ("evaluation", "preferences", "pairwise_judge")},
         }
         report["preregistration"] = preregistration_section(self.data.study_id, self.p, report)

@@ -105,7 +105,8 @@ def parameters_clean(raw: dict | None) -> dict:
 
 
 # Raised whenever a change of the computation moves a figure for the same data and parameters (2: the persona
-# effects' case resamples): a finished report is reused only when it was computed the same way.
+# effects' case resamples, the REML search held to its optimum): a finished report is reused only when it was
+# computed the same way.
 METHODS_REVISION = 2
 
 

@@ -103,6 +103,28 @@ def test_models_fit_every_measure_against_the_baseline_and_equal_a_direct_fit():
     assert accuracy["kind"] == "binary" and accuracy["n_obs"] == 48 and accuracy["check"]["status"] == "ok"
 
 
+def test_the_style_model_starts_from_the_persona_model_and_equals_a_fit_from_the_default_start():
+    study = _study()
+    data, report = _report(study)
+    style = next(m for m in report["persona_models"]["models"]
+                 if (m["measure"], m["spec"]) == ("Clinicians: Reasoning quality", "style"))
+    rows = RatingValue.objects.filter(dimension="reasoning").values_list(
+        "value", "rating__assignment__rater__username", "rating__assignment__response_id")
+    responses = {r.id: r for r in study.responses.select_related("case", "persona", "model")}
+    resp = [responses[rid] for _, _, rid in rows]
+    cold = mixed_model(
+        [float(v) - 1 for v, _, _ in rows], kind="ordinal", fixed={
+            "style": [BASELINE_KIND if r.persona.is_baseline else r.persona.style for r in resp],
+            "care_setting": [r.case.care_setting for r in resp], "model": [r.model.name for r in resp]},
+        random={"case": [r.case_id for r in resp], "clinician": [u for _, u, _ in rows],
+                "response": [r.id for r in resp]},
+        reference={"style": BASELINE_KIND})
+    assert [e["value"] for e in style["effects"]] == pytest.approx([t.value for t in cold.effects], abs=1e-7)
+    assert [e["se"] for e in style["effects"]] == pytest.approx([t.se for t in cold.effects], rel=1e-6)
+    assert [v["variance"] for v in style["variance_components"]] == pytest.approx(
+        [v.variance for v in cold.variance_components], rel=1e-5, abs=1e-9)
+
+
 def test_outputs_carry_the_models_and_the_methods_name_their_intervals():
     _, report = _report(_study(n_cases=4))
     out = io.StringIO()
