@@ -103,9 +103,22 @@ def test_models_fit_every_measure_against_the_baseline_and_equal_a_direct_fit():
     assert accuracy["kind"] == "binary" and accuracy["n_obs"] == 48 and accuracy["check"]["status"] == "ok"
 
 
-def test_the_style_model_starts_from_the_persona_model_and_equals_a_fit_from_the_default_start():
+def test_the_style_model_starts_from_the_persona_model_and_equals_a_fit_from_the_default_start(monkeypatch):
+    from agreement.reports import persona_models
+
+    fitted = []
+
+    def recorded(*args, **kwargs):
+        fitted.append((kwargs["start"], mixed_model(*args, **kwargs)))
+        return fitted[-1][1]
+
+    monkeypatch.setattr(persona_models, "mixed_model", recorded)
     study = _study()
     data, report = _report(study)
+    # every measure: the persona model from the default start, then the style model from its variance ratios
+    assert [start for start, _ in fitted[::2]] == [{}] * (len(fitted) // 2)
+    assert [start for start, _ in fitted[1::2]] == [fit.variance_ratios() for _, fit in fitted[::2]]
+    assert fitted[1][0].keys() == {"case", "clinician", "response"}
     style = next(m for m in report["persona_models"]["models"]
                  if (m["measure"], m["spec"]) == ("Clinicians: Reasoning quality", "style"))
     rows = RatingValue.objects.filter(dimension="reasoning").values_list(
