@@ -1,4 +1,6 @@
 """Formatting of the metrics' result dicts: a figure is never shown without its n and its status."""
+import html
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -58,12 +60,14 @@ def coef(c):
         reason = REASON_TEXT.get(raw, raw or "")
         text = STATUS_TEXT.get(c.get("status"), c.get("status") or "n/a")
         return format_html("<span class=\"muted\">{}{}</span>", text, f" ({reason})" if reason else "")
-    used = _used(c)
+    # A report shows thousands of these: the text is escaped here (as format_html would) and the numbers, which
+    # `num` formats as digits, are not (format_html took a third of a 10,000-rating report's HTML).
+    used = html.escape(_used(c))
     if c.get("ci_low") is not None and c.get("ci_high") is not None:
-        method = CI_METHOD_TEXT.get(c.get("ci_method"), c.get("ci_method") or "")
-        return format_html("<span title=\"{}\">{} <span class=\"ci\">[{}, {}] <small>{}</small></span></span>", used,
-                           num(c["value"]), num(c["ci_low"]), num(c["ci_high"]), method)
-    return format_html("<span title=\"{}\">{}</span>", used, num(c["value"]))
+        method = html.escape(CI_METHOD_TEXT.get(c.get("ci_method"), c.get("ci_method") or ""))
+        return mark_safe(f'<span title="{used}">{num(c["value"])} <span class="ci">[{num(c["ci_low"])}, '  # noqa: S308
+                         f'{num(c["ci_high"])}] <small>{method}</small></span></span>')
+    return mark_safe(f'<span title="{used}">{num(c["value"])}</span>')  # noqa: S308
 
 
 def _used(c) -> str:

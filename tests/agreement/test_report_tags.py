@@ -1,0 +1,29 @@
+"""The report's coefficient cells: escaped as format_html escapes, whatever a result dict holds."""
+import pytest
+from django.utils.html import format_html
+
+from agreement.templatetags.agreement_tags import coef
+
+CELL = "<span title=\"{}\">{} <span class=\"ci\">[{}, {}] <small>{}</small></span></span>"
+
+
+@pytest.mark.parametrize("c", [
+    {"status": "ok", "value": 0.4312, "ci_low": -0.1, "ci_high": 0.9, "ci_method": "jackknife_normal",
+     "n_items": 30, "n_items_total": 40, "n_ratings": 60, "n_ratings_total": 90},
+    {"status": "ok", "value": 0.5, "ci_low": 0.1, "ci_high": 0.9, "ci_method": "<script>\"x\"&'",
+     "n_items": "<b>", "n_items_total": 4},
+])
+def test_a_figure_with_its_interval_is_the_format_html_cell(c):
+    used = f"{c['n_items']}/{c['n_items_total']} items" + (
+        f", {c['n_ratings']}/{c['n_ratings_total']} ratings" if c.get("n_ratings_total") else "")
+    method = {"jackknife_normal": "jackknife"}.get(c["ci_method"], c["ci_method"])
+    expected = format_html(CELL, used, f"{c['value']:.3f}", f"{c['ci_low']:.3f}", f"{c['ci_high']:.3f}", method)
+    assert str(coef(c)) == str(expected)
+    assert "<script>" not in str(coef(c)) and "<b>" not in str(coef(c))
+
+
+def test_a_figure_without_an_interval_and_a_missing_one():
+    assert str(coef({"status": "ok", "value": 1, "n_items": 2, "n_items_total": "<i>"})) == \
+        '<span title="2/&lt;i&gt; items">1.000</span>'
+    assert coef(None) == coef({}) == "n/a"
+    assert "&lt;i&gt;" in str(coef({"status": "insufficient_data", "value": None, "reason": "<i>"}))
