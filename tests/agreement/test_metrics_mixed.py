@@ -104,15 +104,20 @@ def _anova_balanced(y: np.ndarray) -> dict:
             "effects": mean_p[1:] - mean_p[0]}
 
 
-def test_balanced_crossed_design_equals_the_anova_estimates():
-    rng = np.random.default_rng(3)
-    c, p, r = 20, 3, 6
+def _balanced_crossed(seed=3, c=20, r=6):
+    """Scores of c cases x 3 personas x r clinicians, one each, and the score model's arguments."""
+    rng = np.random.default_rng(seed)
     y = (rng.normal(0, 0.8, (c, 1, 1)) + np.array([0.0, 0.6, -0.2])[None, :, None]
-         + rng.normal(0, 0.5, (1, 1, r)) + rng.normal(0, 0.7, (c, p, r)))
+         + rng.normal(0, 0.5, (1, 1, r)) + rng.normal(0, 0.7, (c, 3, r)))
     case, persona, rater = np.meshgrid(np.arange(c), np.array(["a", "b", "c"], dtype=object), np.arange(r),
                                        indexing="ij")
-    fit = mixed_model(y.ravel(), kind="score", fixed={"persona": persona.ravel()},
-                      random={"case": case.ravel(), "clinician": rater.ravel()}, reference={"persona": "a"})
+    return y, {"kind": "score", "fixed": {"persona": persona.ravel()},
+               "random": {"case": case.ravel(), "clinician": rater.ravel()}, "reference": {"persona": "a"}}
+
+
+def test_balanced_crossed_design_equals_the_anova_estimates():
+    y, args = _balanced_crossed()
+    fit = mixed_model(y.ravel(), **args)
     anova = _anova_balanced(y)
     assert [t.value for t in fit.effects] == pytest.approx(list(anova["effects"]), abs=1e-6)
     comps = {v.component: v.variance for v in fit.variance_components}
@@ -122,14 +127,7 @@ def test_balanced_crossed_design_equals_the_anova_estimates():
 def test_a_search_started_from_a_related_fit_reaches_the_same_optimum_in_fewer_steps(monkeypatch):
     from scipy import optimize
 
-    rng = np.random.default_rng(3)
-    c, p, r = 20, 3, 6
-    y = (rng.normal(0, 0.8, (c, 1, 1)) + np.array([0.0, 0.6, -0.2])[None, :, None]
-         + rng.normal(0, 0.5, (1, 1, r)) + rng.normal(0, 0.7, (c, p, r)))
-    case, persona, rater = np.meshgrid(np.arange(c), np.array(["a", "b", "c"], dtype=object), np.arange(r),
-                                       indexing="ij")
-    args = {"kind": "score", "fixed": {"persona": persona.ravel()},
-            "random": {"case": case.ravel(), "clinician": rater.ravel()}, "reference": {"persona": "a"}}
+    y, args = _balanced_crossed()
     searched = []
     minimize = optimize.minimize
 
