@@ -61,6 +61,23 @@ def _report(study, **params):
     return data, build_report(data, parameters_clean({"n_boot": 0, **params}))
 
 
+def _reasoning_fit(study, spec: str):
+    """The ordinal model of the reasoning ratings about persona (by name) or style, fitted from the default
+    start on rows read straight from the database."""
+    rows = RatingValue.objects.filter(dimension="reasoning").values_list(
+        "value", "rating__assignment__rater__username", "rating__assignment__response_id")
+    responses = {r.id: r for r in study.responses.select_related("case", "persona", "model")}
+    resp = [responses[rid] for _, _, rid in rows]
+    return mixed_model(
+        [float(v) - 1 for v, _, _ in rows], kind="ordinal", fixed={
+            spec: [BASELINE_KIND if r.persona.is_baseline else getattr(r.persona, "name" if spec == "persona" else spec)
+                   for r in resp],
+            "care_setting": [r.case.care_setting for r in resp], "model": [r.model.name for r in resp]},
+        random={"case": [r.case_id for r in resp], "clinician": [u for _, u, _ in rows],
+                "response": [r.id for r in resp]},
+        reference={spec: BASELINE_KIND})
+
+
 def test_models_fit_every_measure_against_the_baseline_and_equal_a_direct_fit():
     study = _study()
     data, report = _report(study)
@@ -75,18 +92,7 @@ def test_models_fit_every_measure_against_the_baseline_and_equal_a_direct_fit():
     by = {(m["measure"], m["spec"]): m for m in pm["models"]}
 
     # The reasoning ratings, read straight from the database, give the same persona model.
-    rows = RatingValue.objects.filter(dimension="reasoning").values_list(
-        "value", "rating__assignment__rater__username", "rating__assignment__response_id")
-    responses = {r.id: r for r in study.responses.select_related("case", "persona", "model")}
-    y = [float(v) - 1 for v, _, _ in rows]
-    resp = [responses[rid] for _, _, rid in rows]
-    direct = mixed_model(
-        y, kind="ordinal", fixed={
-            "persona": [BASELINE_KIND if r.persona.is_baseline else r.persona.name for r in resp],
-            "care_setting": [r.case.care_setting for r in resp], "model": [r.model.name for r in resp]},
-        random={"case": [r.case_id for r in resp], "clinician": [u for _, u, _ in rows],
-                "response": [r.id for r in resp]},
-        reference={"persona": BASELINE_KIND})
+    direct = _reasoning_fit(study, "persona")
     model = by[("Clinicians: Reasoning quality", "persona")]
     assert model["kind"] == "ordinal" and model["n_obs"] == 144
     assert [e["value"] for e in model["effects"]] == pytest.approx([t.value for t in direct.effects], abs=1e-6)
@@ -121,17 +127,7 @@ def test_the_style_model_starts_from_the_persona_model_and_equals_a_fit_from_the
     assert fitted[1][0].keys() == {"case", "clinician", "response"}
     style = next(m for m in report["persona_models"]["models"]
                  if (m["measure"], m["spec"]) == ("Clinicians: Reasoning quality", "style"))
-    rows = RatingValue.objects.filter(dimension="reasoning").values_list(
-        "value", "rating__assignment__rater__username", "rating__assignment__response_id")
-    responses = {r.id: r for r in study.responses.select_related("case", "persona", "model")}
-    resp = [responses[rid] for _, _, rid in rows]
-    cold = mixed_model(
-        [float(v) - 1 for v, _, _ in rows], kind="ordinal", fixed={
-            "style": [BASELINE_KIND if r.persona.is_baseline else r.persona.style for r in resp],
-            "care_setting": [r.case.care_setting for r in resp], "model": [r.model.name for r in resp]},
-        random={"case": [r.case_id for r in resp], "clinician": [u for _, u, _ in rows],
-                "response": [r.id for r in resp]},
-        reference={"style": BASELINE_KIND})
+    cold = _reasoning_fit(study, "style")
     assert [e["value"] for e in style["effects"]] == pytest.approx([t.value for t in cold.effects], abs=1e-7)
     assert [e["se"] for e in style["effects"]] == pytest.approx([t.se for t in cold.effects], rel=1e-6)
     assert [v["variance"] for v in style["variance_components"]] == pytest.approx(
