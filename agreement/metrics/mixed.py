@@ -490,9 +490,35 @@ START_FLOOR = 0.01
 REML_TOLERANCES = {"ftol": 1e-12, "gtol": 1e-9}  # L-BFGS-B's, for the REML search (``_fit_lmm``)
 
 
+def _moment_ratios(d: _Design) -> dict[str, float]:
+    """Moment estimates of the variance ratios, where the REML search starts: the one-way random-effects
+    (ANOVA) estimator of each factor's variance (Searle, Casella & McCulloch 1992, ch. 3) on the least-squares
+    residuals, the factor with the fewest levels first, each factor's shrunken level means taken out of the
+    residuals before the next one (a response's mean then no longer holds its case's). On simulated rating
+    studies of 2,000-20,000 ratings the search takes about a third fewer evaluations than from 1, to the
+    same optimum."""
+    n = d.y.size
+    resid = d.y - d.x @ np.linalg.lstsq(d.x, d.y, rcond=None)[0]
+    variances, within = {}, 0.0
+    for name in sorted(d.random, key=d.n_levels.__getitem__):
+        codes = d.random[name]
+        counts = np.bincount(codes, minlength=d.n_levels[name]).astype(float)
+        means = np.bincount(codes, resid, minlength=d.n_levels[name]) / np.maximum(counts, 1)
+        levels = np.count_nonzero(counts)
+        between = means @ (means * counts)  # sum of n_j m_j^2: the residuals' mean is 0 (X holds the intercept)
+        within = (resid @ resid - between) / max(n - levels, 1)
+        per_level = (n - counts @ counts / n) / max(levels - 1, 1)  # n_0, the mean level size for unequal ones
+        v = max((between / max(levels - 1, 1) - within) / per_level, 0.0) if levels > 1 else 0.0
+        variances[name] = v
+        resid = resid - (means * v / (v + within / np.maximum(counts, 1)))[codes]
+    if not within > 0:  # the last (largest) factor explains every outcome: no residual to scale by
+        return dict.fromkeys(variances, 1.0)
+    return {name: float(v / within) for name, v in variances.items()}
+
+
 def _fit_lmm(d: _Design, z: float, level: float, start: Mapping[str, float]) -> dict:
     """REML fit of the linear mixed model (``_reml``), minimised over theta >= 0 from the variance ratios
-    `start` (1 for a factor it does not name)."""
+    `start` (the moment estimates, ``_moment_ratios``, for a factor it does not name)."""
     from scipy.optimize import minimize
 
     names = list(d.random)
@@ -506,7 +532,8 @@ def _fit_lmm(d: _Design, z: float, level: float, start: Mapping[str, float]) -> 
     # tolerances it stopped where the criterion is flat (a variance near 0) up to 1e-3 short in a ratio, two
     # starts then gave SEs 1e-3 apart, and the two factorisations 2e-5; held, one or two more steps from 1.
     exact = sum(d.n_levels.values()) - max(d.n_levels.values()) <= _Schur.DENSE_MAX
-    psi0 = np.array([max(float(start.get(name, 1.0)), START_FLOOR) for name in names])
+    moments = _moment_ratios(d) if set(names) - set(start) else {}
+    psi0 = np.array([max(float(start[name] if name in start else moments[name]), START_FLOOR) for name in names])
     opt = minimize(criterion if exact else functools.partial(criterion, gradient=False), psi0,
                    jac=exact or None, method="L-BFGS-B", bounds=[(0, None)] * len(names),
                    options=REML_TOLERANCES)
@@ -783,8 +810,9 @@ def mixed_model(
     reference level} (the most frequent level where absent or not observed). ``random``: {factor:
     labels per row}, e.g. {"case": ..., "clinician": ...}; the first one clusters the check's SEs.
     ``seed`` fixes the variational fit's random starting SDs. ``check=False`` skips the check fit. ``start``:
-    {random factor: variance ratio} the linear mixed model's REML search starts from (1 each by default), e.g.
-    a closely related model's ``variance_ratios()``; the optimum is the same within the search's tolerance.
+    {random factor: variance ratio} the linear mixed model's REML search starts from (moment estimates by
+    default), e.g. a closely related model's ``variance_ratios()``; the optimum is the same within the search's
+    tolerance.
     """
     y = np.asarray(y, dtype=float).reshape(-1)
     # Labels as text: a level is a name (and None, numbers and text can then be sorted together).

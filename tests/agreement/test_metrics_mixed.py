@@ -137,7 +137,7 @@ def test_a_search_started_from_a_related_fit_reaches_the_same_optimum_in_fewer_s
         return result
 
     monkeypatch.setattr(optimize, "minimize", counted)
-    cold = mixed_model(y.ravel(), **args)
+    cold = mixed_model(y.ravel(), **args, start={"case": 1.0, "clinician": 1.0})
     ratios = cold.variance_ratios()
     assert set(ratios) == {"case", "clinician"} and ratios["case"] == pytest.approx(
         cold.variance_components[0].variance / cold.variance_components[-1].variance)
@@ -150,6 +150,51 @@ def test_a_search_started_from_a_related_fit_reaches_the_same_optimum_in_fewer_s
         mixed_model(y.ravel(), **args, start={"persona": 1.0})
     with pytest.raises(ValueError, match="start"):
         mixed_model(y.ravel(), **args, start={"case": -1.0})
+
+
+def test_the_moment_start_is_the_anova_estimator_of_a_balanced_one_way_design():
+    rng = np.random.default_rng(5)
+    groups, size = 40, 6
+    y = rng.normal(0, 0.8, (groups, 1)) + rng.normal(0, 1.0, (groups, size))
+    d, _, _ = mixed._design(y.ravel(), {"persona": np.tile(np.array(["a", "b"], dtype=object), groups * size // 2)},
+                            {"case": np.repeat(np.arange(groups), size).astype(str).astype(object)}, {})
+    beta = np.linalg.lstsq(d.x, d.y, rcond=None)[0]
+    resid = (d.y - d.x @ beta).reshape(groups, size)
+    ms_between = size * np.sum(resid.mean(axis=1) ** 2) / (groups - 1)
+    ms_within = np.sum((resid - resid.mean(axis=1, keepdims=True)) ** 2) / (groups * size - groups)
+    assert mixed._moment_ratios(d) == pytest.approx({"case": (ms_between - ms_within) / size / ms_within})
+
+
+def test_the_search_from_the_moment_estimates_reaches_the_optimum_in_fewer_steps_than_from_one(monkeypatch):
+    """Crossed case and clinician effects and a response effect nested in the case, as the report's rating
+    models have them: the default start (moment estimates) against ratios of 1."""
+    from scipy import optimize
+
+    rng = np.random.default_rng(11)
+    cases, personas, clinicians, per = 60, 4, 12, 3
+    response = np.repeat(np.arange(cases * personas), per)
+    case, persona = response // personas, response % personas
+    clinician = np.concatenate([rng.choice(clinicians, per, replace=False) for _ in range(cases * personas)])
+    y = (0.3 * persona + rng.normal(0, 0.6, cases)[case] + rng.normal(0, 0.4, clinicians)[clinician]
+         + rng.normal(0, 0.3, cases * personas)[response] + rng.normal(0, 1.0, response.size))
+    args = {"kind": "score", "fixed": {"persona": persona.astype(str)}, "reference": {"persona": "0"},
+            "random": {"case": case, "clinician": clinician, "response": response}, "check": False}
+    searched = []
+    minimize = optimize.minimize
+
+    def counted(*a, **k):
+        result = minimize(*a, **k)
+        searched.append(result.nfev)
+        return result
+
+    monkeypatch.setattr(optimize, "minimize", counted)
+    from_one = mixed_model(y, **args, start=dict.fromkeys(args["random"], 1.0))
+    from_moments = mixed_model(y, **args)
+    assert searched[1] < searched[0]
+    assert [t.value for t in from_moments.effects] == pytest.approx([t.value for t in from_one.effects], abs=1e-7)
+    assert [t.se for t in from_moments.effects] == pytest.approx([t.se for t in from_one.effects], rel=1e-5)
+    assert [v.variance for v in from_moments.variance_components] == pytest.approx(
+        [v.variance for v in from_one.variance_components], rel=1e-4, abs=1e-8)
 
 
 def test_the_proportional_odds_check_converges_at_its_optimum_on_a_large_study():
