@@ -17,6 +17,7 @@ import threading
 import time
 from datetime import timedelta
 
+import orjson
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -31,7 +32,7 @@ from studies.schema import study_schema
 
 from .data import rating_notes, study_data_load
 from .models import Report, ReportFormat, ReportStatus
-from .reports import build_report, meta, render_html, write_csv, write_json
+from .reports import build_report, meta, render_html, report_json, write_csv
 from .reports.parameters import parameters_clean, parameters_key
 from .reports.preregistration import preregistration_snapshot_hash
 
@@ -181,7 +182,7 @@ def _computed(report: Report, data_hash: str) -> tuple[Report | None, dict | Non
         return None, None
     try:
         with done.file.open("rb") as fh:
-            return done, json.load(fh)
+            return done, orjson.loads(fh.read())
     except (OSError, ValueError):  # the file is gone or unreadable: compute
         return None, None
 
@@ -232,12 +233,10 @@ def _write(report: Report, data, params: dict, progress, computed: dict | None =
         return content, summary, json.dumps(summary, allow_nan=False)
     report_dict = computed if computed is not None else build_report(data, params, progress, settings.REPORT_PROCESSES)
     progress(0.99, "writing the file")
-    out = io.StringIO()
-    write_json(report_dict, out)
-    summary_text = out.getvalue()
+    encoded = report_json(report_dict)
     if report.format == ReportFormat.JSON:  # the file is the summary's text
-        return ContentFile(summary_text.encode(), name=name), report_dict, summary_text
-    return ContentFile(render_html(report_dict).encode(), name=name), report_dict, summary_text
+        return ContentFile(encoded, name=name), report_dict, encoded.decode()
+    return ContentFile(render_html(report_dict).encode(), name=name), report_dict, encoded.decode()
 
 
 def report_build(*, report_id: int) -> Report:

@@ -268,7 +268,7 @@ def stages(study, params: dict) -> tuple[dict, object]:
     from django.conf import settings
 
     from agreement.data import rating_notes, study_data_load
-    from agreement.reports import build_report, render_html, write_csv, write_json
+    from agreement.reports import build_report, render_html, report_json, write_csv
 
     out = {}
     start = time.perf_counter()
@@ -286,7 +286,7 @@ def stages(study, params: dict) -> tuple[dict, object]:
     start = time.perf_counter()
     build_report(data, params, processes=settings.REPORT_PROCESSES)
     out[f"compute_in_{settings.REPORT_PROCESSES}_processes"] = time.perf_counter() - start
-    for name, write in (("write_json", lambda: write_json(report, io.StringIO())),
+    for name, write in (("write_json", lambda: report_json(report)),
                         ("write_html", lambda: render_html(report)),
                         ("write_csv", lambda: write_csv(data, rating_notes(study), io.StringIO()))):
         start = time.perf_counter()

@@ -1,5 +1,5 @@
 """Building the agreement report (a JSON-able dict) and writing it as CSV, JSON or HTML."""
 from .builder import build_report, meta
-from .writers import render_html, write_csv, write_json
+from .writers import render_html, report_json, write_csv
 
-__all__ = ["build_report", "meta", "render_html", "write_csv", "write_json"]
+__all__ = ["build_report", "meta", "render_html", "write_csv", "report_json"]

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from typing import IO
 
 import numpy as np
+import orjson
 from django.template.loader import render_to_string
 
 from agreement.data import CANNOT_ASSESS, StudyData
@@ -157,11 +157,12 @@ def _write_rows(out: IO[str], columns: tuple, chunk: int = 50_000) -> None:
                                                strict=True))) + "\n")
 
 
-def write_json(report: dict, out: IO[str]) -> None:
-    """The report on one line: the json module's C encoder writes only that (indenting goes through its
-    pure-Python encoder, five times slower: 0.13 s for a 10,000-rating report); `python -m json.tool` or
-    `jq .` indent it for reading."""
-    out.write(json.dumps(report, ensure_ascii=False, allow_nan=False))
+def report_json(report: dict) -> bytes:
+    """The report as compact UTF-8 JSON on one line (`python -m json.tool` or `jq .` indent it for reading),
+    written by orjson: 2.5 ms for a 10,000-rating report's 1.6 MB, where the json module's C encoder took
+    39 ms. JSON has no NaN: a non-finite number would be written null; the figures hold none (the agreement
+    tests encode every report they build with ``json.dumps(allow_nan=False)`` too, which would raise)."""
+    return orjson.dumps(report, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
 
 
 def render_html(report: dict) -> str:

@@ -1,6 +1,5 @@
 """The persona-effect models in the report: inputs read from the study, the baseline as reference, the size
 switch, and the HTML, JSON and methods text."""
-import io
 import json
 
 import numpy as np
@@ -8,7 +7,7 @@ import pytest
 
 from agreement.data import BASELINE_KIND, study_data_load
 from agreement.metrics.mixed import mixed_model
-from agreement.reports import build_report, render_html, write_json
+from agreement.reports import build_report, render_html, report_json
 from agreement.reports import persona_models as section
 from agreement.reports.parameters import parameters_clean
 from annotation.models import AssignmentStatus, RatingValue
@@ -136,9 +135,7 @@ def test_the_style_model_starts_from_the_persona_model_and_equals_a_fit_from_the
 
 def test_outputs_carry_the_models_and_the_methods_name_their_intervals():
     _, report = _report(_study(n_cases=4))
-    out = io.StringIO()
-    write_json(report, out)
-    assert json.loads(out.getvalue())["persona_models"]["models"]
+    assert json.loads(report_json(report))["persona_models"]["models"]
     html = render_html(report)
     assert "Persona-effect models (cases and clinicians as random effects)" in html
     assert "Clinicians: Reasoning quality: persona model" in html and "Wald, model SE" in html

@@ -1,4 +1,3 @@
-import io
 import itertools
 import json
 
@@ -10,7 +9,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from agreement import services
 from agreement.data import study_data_load
-from agreement.reports import build_report, render_html, write_json
+from agreement.reports import build_report, render_html, report_json
 from agreement.reports.parameters import parameters_clean
 from studies.models import Response
 from tests import factories
@@ -163,9 +162,7 @@ def test_rankings_compare_clinicians_and_judge_per_task_type_and_care_setting(bu
 
 def test_json_is_strict_and_html_is_self_contained_with_the_plots(built):
     _, _, report = built
-    out = io.StringIO()
-    write_json(report, out)
-    assert json.loads(out.getvalue())["meta"]["data_snapshot_sha256"] == report["meta"]["data_snapshot_sha256"]
+    assert json.loads(report_json(report)) == json.loads(json.dumps(report, allow_nan=False))
     html = render_html(report)
     assert html.count("<svg") >= 4
     for caption in ("pairwise Cohen", "Confidence levels per dimension", "clinicians vs judge",
@@ -318,3 +315,17 @@ def test_software_versions_are_read_once_and_handed_out_as_copies(monkeypatch):
     first["krippendorff"] = "changed by a caller"
     monkeypatch.setattr(metadata, "version", lambda name: pytest.fail("package metadata read again"))
     assert methods.software_versions()["krippendorff"] == metadata.distribution("krippendorff").version
+
+
+def test_a_report_that_held_a_nan_would_fail_the_tests_that_build_it(monkeypatch):
+    """The writer writes a non-finite number as null; the agreement tests' own check (conftest) raises."""
+    from agreement.reports.builder import ReportBuilder
+
+    assert report_json({"value": float("nan")}) == b'{"value":null}'
+    # A stand-in for the real build, wrapped by the check exactly as the real one is.
+    from tests.agreement import conftest
+
+    monkeypatch.setattr(ReportBuilder, "build", lambda self, processes=1: {"value": float("nan")})
+    conftest._reports_hold_only_finite_numbers.__wrapped__(monkeypatch)
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        ReportBuilder.build(None)

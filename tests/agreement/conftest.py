@@ -1,0 +1,19 @@
+import json
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _reports_hold_only_finite_numbers(monkeypatch):
+    """Every report these tests build is encoded with ``json.dumps(allow_nan=False)``, which raises on a NaN or
+    an infinity: the report's own writer (orjson) would write it as null without a word."""
+    from agreement.reports.builder import ReportBuilder
+
+    build = ReportBuilder.build
+
+    def checked(self, *args, **kwargs):
+        report = build(self, *args, **kwargs)
+        json.dumps(report, allow_nan=False)
+        return report
+
+    monkeypatch.setattr(ReportBuilder, "build", checked)
