@@ -27,3 +27,27 @@ def test_a_figure_without_an_interval_and_a_missing_one():
         '<span title="2/&lt;i&gt; items">1.000</span>'
     assert coef(None) == coef({}) == "n/a"
     assert "&lt;i&gt;" in str(coef({"status": "insufficient_data", "value": None, "reason": "<i>"}))
+
+
+LOOP = ("{% load agreement_tags %}{% for pair in rows %}<tr><td>{{ pair.rater_a }}</td><td>{{ pair.rater_b }}</td>"
+        "<td>{{ pair.kappa|coef }}</td><td>{{ pair.kappa.n_items }}</td><td>{{ pair.percent_agreement|pct }}</td>\n"
+        "    {% for kappa in pair.variants %}<td>{{ kappa|coef }}</td>{% endfor %}</tr>{% endfor %}")
+
+
+def test_the_pair_rows_are_the_markup_of_the_template_loop_they_replace():
+    from django.template import engines
+
+    from agreement.templatetags.agreement_tags import pair_table_rows
+
+    ok = {"status": "ok", "value": 0.5, "ci_low": 0.1, "ci_high": 0.9, "ci_method": "bootstrap_percentile",
+          "n_items": 12, "n_items_total": 40, "n_ratings": 24, "n_ratings_total": 90}
+    rows = [
+        {"rater_a": "dr.<b>a</b>", "rater_b": "o'neil & \"b\"", "kappa": ok, "percent_agreement": 0.75,
+         "variants": [ok, {"status": "undefined_no_variation", "value": None, "n_items": 3}]},
+        {"rater_a": 7, "rater_b": "c", "kappa": {"status": "insufficient_data", "value": None, "reason": "no_overlap",
+                                                "n_items": 0}, "percent_agreement": None, "variants": [None, ok]},
+    ]
+    loop = engines["django"].from_string(LOOP).render({"rows": rows})
+    assert str(pair_table_rows(rows)) == loop
+    assert "<b>" not in loop and "&lt;b&gt;" in loop and "o&#x27;neil &amp; &quot;b&quot;" in loop
+    assert pair_table_rows([]) == ""
