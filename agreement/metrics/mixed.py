@@ -181,12 +181,32 @@ class _Design:
 # --- inputs and design ------------------------------------------------------------------------------
 
 
-def _factorize(column: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """The sorted distinct labels and each row's index among them, by one dict look-up per row: np.unique
-    sorts the object array itself, comparing Python strings O(n log n) times."""
-    levels = sorted(set(column.tolist()))
-    index = {level: i for i, level in enumerate(levels)}
-    return levels, np.fromiter(map(index.__getitem__, column.tolist()), dtype=np.intp, count=column.size)
+def _coded(values) -> tuple[list[str], np.ndarray]:
+    """A factor's levels, sorted, and each row's index among them. A level is a name: the text of the distinct
+    values (as Python tells values apart, so 1, 1.0 and True are one value), values of one text being one level;
+    None, numbers and text are then sorted together. Only the distinct values are converted to text, found by
+    np.unique for numbers and by one dict look-up per row otherwise (np.unique would sort Python objects)."""
+    column = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)  # a list as written
+    if column.dtype.kind in "biuf":
+        distinct, row_of = np.unique(column.reshape(-1), return_inverse=True)
+        distinct = distinct.tolist()
+    else:
+        rows = np.asarray(values, dtype=object).reshape(-1).tolist()
+        distinct = list(dict.fromkeys(rows))
+        at = {value: i for i, value in enumerate(distinct)}
+        row_of = np.fromiter(map(at.__getitem__, rows), dtype=np.intp, count=len(rows))
+    names = [str(value) for value in distinct]
+    levels = sorted(set(names))
+    index = {name: i for i, name in enumerate(levels)}
+    return levels, np.array([index[name] for name in names], dtype=np.intp)[row_of.reshape(-1)]
+
+
+def _present(coded: tuple[list[str], np.ndarray], ok: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The levels of the rows `ok` selects and those rows' indices among them (levels no such row has dropped)."""
+    levels, codes = coded
+    codes = codes[ok]
+    present = np.bincount(codes, minlength=len(levels)) > 0
+    return [level for level, kept in zip(levels, present, strict=True) if kept], (np.cumsum(present) - 1)[codes]
 
 
 def _reference(levels: list[str], counts: np.ndarray, wanted: str | None) -> str:
@@ -216,7 +236,7 @@ def _design(y, fixed, random, reference) -> tuple[_Design | None, str | None, st
         return None, REASON_EMPTY, "no observation"
     columns, terms, references, dropped, counts = [np.ones(y.size)], [], {}, [], {}
     for i, (factor, values) in enumerate(fixed.items()):
-        levels, level_of_row = _factorize(values[ok])
+        levels, level_of_row = _present(values, ok)
         if len(levels) < 2:
             if i == 0:
                 return None, REASON_ONE_LEVEL, f"one {factor} ({levels[0]}): no {factor} contrast to estimate"
@@ -236,7 +256,7 @@ def _design(y, fixed, random, reference) -> tuple[_Design | None, str | None, st
         x = np.delete(x, j, axis=1)
     codes, n_levels = {}, {}
     for name, values in random.items():
-        uniques, codes[name] = _factorize(values[ok])
+        uniques, codes[name] = _present(values, ok)
         n_levels[name] = len(uniques)
         if len(uniques) < 2:
             return None, REASON_TOO_FEW_LEVELS, f"one {name}: the {name} variance cannot be estimated"
@@ -254,9 +274,9 @@ def _validate(y: np.ndarray, kind: str, fixed: Mapping, random: Mapping, confide
         raise ValueError("a mixed model needs at least one fixed factor and one random factor")
     if set(start) - set(random) or not all(np.isfinite(v) and v >= 0 for v in start.values()):
         raise ValueError("start must give random factors non-negative variance ratios")
-    for name, column in {**fixed, **random}.items():
-        if len(column) != len(y):
-            raise ValueError(f"{name!r} has {len(column)} values for {len(y)} outcomes")
+    for name, (_, codes) in {**fixed, **random}.items():
+        if len(codes) != len(y):
+            raise ValueError(f"{name!r} has {len(codes)} values for {len(y)} outcomes")
     observed = y[np.isfinite(y)]
     if kind == "binary" and not np.all(np.isin(observed, (0.0, 1.0))):
         raise ValueError("binary outcomes must be 0 or 1 (NaN = missing)")
@@ -815,9 +835,7 @@ def mixed_model(
     tolerance.
     """
     y = np.asarray(y, dtype=float).reshape(-1)
-    # Labels as text: a level is a name (and None, numbers and text can then be sorted together).
-    fixed, random = ({k: np.array([str(x) for x in np.asarray(v, dtype=object).reshape(-1)], dtype=object)
-                      for k, v in factors.items()} for factors in (fixed, random))
+    fixed, random = ({k: _coded(v) for k, v in factors.items()} for factors in (fixed, random))
     start = dict(start or {})
     _validate(y, kind, fixed, random, confidence, start)
     formula = _formula(kind, fixed, random)

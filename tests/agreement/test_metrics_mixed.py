@@ -156,8 +156,8 @@ def test_the_moment_start_is_the_anova_estimator_of_a_balanced_one_way_design():
     rng = np.random.default_rng(5)
     groups, size = 40, 6
     y = rng.normal(0, 0.8, (groups, 1)) + rng.normal(0, 1.0, (groups, size))
-    d, _, _ = mixed._design(y.ravel(), {"persona": np.tile(np.array(["a", "b"], dtype=object), groups * size // 2)},
-                            {"case": np.repeat(np.arange(groups), size).astype(str).astype(object)}, {})
+    d, _, _ = mixed._design(y.ravel(), {"persona": mixed._coded(np.tile(np.array(["a", "b"]), groups * size // 2))},
+                            {"case": mixed._coded(np.repeat(np.arange(groups), size))}, {})
     beta = np.linalg.lstsq(d.x, d.y, rcond=None)[0]
     resid = (d.y - d.x @ beta).reshape(groups, size)
     ms_between = size * np.sum(resid.mean(axis=1) ** 2) / (groups - 1)
@@ -274,7 +274,8 @@ def test_the_reml_criterion_and_its_gradient_are_those_written_out_densely():
     rng, fixed_part, random_part, fixed, random = _study(3, n_cases=8, n_raters=6)
     y = fixed_part + random_part + rng.normal(0, np.sqrt(VAR["residual"]), fixed_part.size)
     for names in (("case", "clinician", "response"), ("case",)):
-        d, _, _ = mixed._design(y, fixed, {k: random[k] for k in names}, REF)
+        d, _, _ = mixed._design(y, {k: mixed._coded(v) for k, v in fixed.items()},
+                                {k: mixed._coded(random[k]) for k in names}, REF)
         criterion, _ = mixed._reml(d)
         zs = [np.eye(d.n_levels[k])[d.random[k]] for k in names]
 

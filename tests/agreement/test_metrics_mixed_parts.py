@@ -14,6 +14,7 @@ import statsmodels.formula.api as smf
 from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
+from agreement.metrics import mixed
 from agreement.metrics.mixed import VB_MAXCOR, mixed_model
 
 PERSONA = {"baseline": 0.0, "doctor": 0.5, "layperson": -0.4}
@@ -296,3 +297,27 @@ def test_the_variational_elbo_and_gradient_are_statsmodels_for_designs_not_of_ze
     assert ours.vb_elbo(mean, sd) == pytest.approx(theirs.vb_elbo(mean, sd), rel=1e-12)
     for got, expected in zip(ours.vb_elbo_grad(mean, sd), theirs.vb_elbo_grad(mean, sd), strict=True):
         assert np.allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("values", [
+    ["b", "a", None, "b", 3, "3", None],
+    np.array([12, 3, 12, 100, 3]),
+    np.array([0.5, 2.5, 0.5, np.nan, 10.0]),
+    np.array([True, False, True]),
+    np.array(["z", "y", None, "z"], dtype=object),
+    np.arange(6).reshape(2, 3),
+    [],
+])
+def test_a_factor_is_coded_as_the_text_of_its_values_sorted(values):
+    """The coding each row's text would give (text per row, its sorted distinct values), from the distinct values."""
+    text = [str(v) for v in np.asarray(values, dtype=object).reshape(-1)]
+    levels, codes = mixed._coded(values)
+    assert levels == sorted(set(text))
+    assert [levels[c] for c in codes] == text
+
+
+def test_the_design_keeps_the_levels_of_the_rows_with_an_outcome():
+    levels, codes = mixed._present(mixed._coded(["c", "a", "b", "a"]), np.array([True, False, True, True]))
+    assert levels == ["a", "b", "c"] and codes.tolist() == [2, 1, 0]
+    levels, codes = mixed._present(mixed._coded(["c", "a", "b", "a"]), np.array([True, False, False, False]))
+    assert levels == ["c"] and codes.tolist() == [0]
