@@ -20,7 +20,7 @@ import numpy as np
 
 from agreement import metrics
 from agreement.data import PERSONA_KINDS
-from agreement.metrics.clustered import paired_difference
+from agreement.metrics.clustered import paired_differences
 
 from .scores import item_means, rating_scores, score_description
 
@@ -81,14 +81,20 @@ class Effects:
         """Per cell: mean score of `group` minus the baseline's (``baseline``), nan where either is missing."""
         return _cell_means(self.cell, scores, within & group, self.n_cells) - base
 
-    def effect(self, diffs: np.ndarray, cells: np.ndarray | None = None) -> dict:
-        p = self.b.p
+    def panel(self, diffs: np.ndarray, cells: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The cells' differences and their cases, for ``effects`` (the cells with a difference, of `cells`)."""
         keep = ~np.isnan(diffs) if cells is None else cells & ~np.isnan(diffs)
-        coef = paired_difference(diffs[keep], self.case_of_cell[keep], n_boot=p["n_boot"], seed=p["seed"],
-                                 confidence=p["ci_level"], name="persona_minus_baseline")
-        return coef.to_dict()
+        return diffs[keep], self.case_of_cell[keep]
 
-    def rows_for(self, measure, score_def, scores, groups, strata) -> list[dict]:
+    def effects(self, panels: list[tuple[np.ndarray, np.ndarray]], name: str) -> list[dict]:
+        """The effect of every panel, computed together (``paired_differences``: panels of as many cases share
+        their resamples and sign patterns)."""
+        p = self.b.p
+        return [c.to_dict() for c in paired_differences(panels, n_boot=p["n_boot"], seed=p["seed"],
+                                                         confidence=p["ci_level"], name=name)]
+
+    def rows_for(self, measure, score_def, scores, groups, strata) -> list[tuple[dict, tuple]]:
+        """Each row with its panel of differences; the effects are computed for all rows at once (``fill``)."""
         rows = []
         bases = [self.baseline(scores, within) for _, _, within in strata]
         for persona, group in groups:
@@ -96,9 +102,15 @@ class Effects:
                 diffs = self.differences(scores, group, within, base)
                 if not np.any(~np.isnan(diffs)):
                     continue
-                rows.append({"measure": measure, "score": score_def, "persona": persona, "stratum": stratum,
-                             "value": value, **_flat(self.effect(diffs))})
+                rows.append(({"measure": measure, "score": score_def, "persona": persona, "stratum": stratum,
+                              "value": value}, self.panel(diffs)))
         return rows
+
+    def fill(self, rows: list[tuple[dict, tuple]]) -> list[dict]:
+        for (row, _), effect in zip(rows, self.effects([panel for _, panel in rows], "persona_minus_baseline"),
+                                    strict=True):
+            row.update(_flat(effect))
+        return [row for row, _ in rows]
 
     def strata(self) -> list[tuple[str, str, np.ndarray]]:
         items = self.items
@@ -130,8 +142,9 @@ class Effects:
         complete = ~np.isnan(table).any(axis=1)
         return cases[complete], np.ascontiguousarray(table[complete])
 
-    def interaction(self, measure, scores) -> list[dict]:
-        """Model x style: each style's effect per model and its deviation from the mean over models."""
+    def interaction(self, measure, scores) -> list[tuple[dict, tuple, tuple | None]]:
+        """Model x style: each style's effect per model and its deviation from the mean over models; each row with
+        the panels of both (``fill_interaction``)."""
         items = self.items
         models = sorted(set(items.model.tolist()))
         model_of_cell = np.searchsorted(np.array(models, dtype=object), self.model_of_cell) if models else None
@@ -143,16 +156,19 @@ class Effects:
             diffs = self.differences(scores, group, everywhere, base)
             common, table = self.case_means_by_model(diffs, len(models), model_of_cell) if models else ([], None)
             for m_index, m in enumerate(models):
-                row = {"measure": measure, "style": style, "model": m,
-                       "effect": self.effect(diffs, self.model_of_cell == m), "interaction": None}
+                deviation = None
                 if len(models) >= 2 and len(common):
-                    per_case = table[:, m_index] - table.mean(axis=1)
-                    p = self.b.p
-                    row["interaction"] = paired_difference(
-                        per_case, common, n_boot=p["n_boot"], seed=p["seed"], confidence=p["ci_level"],
-                        name="style_by_model_interaction").to_dict()
-                rows.append(row)
+                    deviation = (table[:, m_index] - table.mean(axis=1), common)
+                rows.append(({"measure": measure, "style": style, "model": m},
+                             self.panel(diffs, self.model_of_cell == m), deviation))
         return rows
+
+    def fill_interaction(self, rows: list[tuple[dict, tuple, tuple | None]]) -> list[dict]:
+        effects = self.effects([panel for _, panel, _ in rows], "persona_minus_baseline")
+        deviations = iter(self.effects([d for _, _, d in rows if d is not None], "style_by_model_interaction"))
+        for (row, _, deviation), effect in zip(rows, effects, strict=True):
+            row.update(effect=effect, interaction=next(deviations) if deviation is not None else None)
+        return [row for row, _, _ in rows]
 
 
 def _flat(effect: dict) -> dict:
@@ -191,6 +207,8 @@ def effects_section(builder) -> dict:
         aggregates += eff.rows_for(measure, score_def, scores, [k for k in kinds if k[1].any()],
                                    [s for s in strata if s[0] in ("all", "model")])
         interaction += eff.interaction(measure, scores)
+    filled = eff.fill(rows + aggregates)  # one batch: the aggregates' panels share the personas' sizes
+    rows, aggregates, interaction = filled[:len(rows)], filled[len(rows):], eff.fill_interaction(interaction)
     method = builder.p["multiplicity"]
     _adjust(rows, method)
     _adjust(aggregates, method)

@@ -105,9 +105,9 @@ def parameters_clean(raw: dict | None) -> dict:
 
 
 # Raised whenever a change of the computation moves a figure for the same data and parameters (2: the persona
-# effects' case resamples, the REML search held to its optimum): a finished report is reused only when it was
-# computed the same way.
-METHODS_REVISION = 2
+# effects' case resamples, the REML search held to its optimum; 3: sign-flip p-values summed in float64): a
+# finished report is reused only when it was computed the same way.
+METHODS_REVISION = 3
 
 
 def parameters_key(params: dict) -> str:

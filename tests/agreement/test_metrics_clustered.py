@@ -6,6 +6,7 @@ or by scipy, and the kept resample and sign matrices.
 
 import itertools
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -30,6 +31,7 @@ from agreement.metrics.clustered import (
     exact_tau_pvalue,
     matched_rank_agreement,
     paired_difference,
+    paired_differences,
     release_kept,
     sign_flip_pvalue,
 )
@@ -562,3 +564,24 @@ def test_condition_names_of_mixed_types_keep_their_values_ordered_by_text():
     assert (res.ranking_a, res.ranking_b) == (("b", "a", 1), ("a", "b", 1))
     tied = matched_rank_agreement([2, "a", 2, "a"], [1, 1, 2, 2], np.array([1.0, 1, 1, 1]), np.array([1.0, 2, 1, 2]))
     assert tied.ranking_a == (2, "a")  # equal means: in the order of the names' text
+
+
+def test_sign_patterns_tied_with_the_observed_mean_count_as_hits():
+    """1,502 cases at +0.7 and 1,498 at -0.7: a pattern's mean is 0.7 k / n for an even integer k, and the observed
+    one has k = 4; every pattern with |k| >= 4 is a hit, ties included. Summed in float32 one tie fell short."""
+    n, n_perm, seed = 3000, 1000, 5
+    units = np.r_[np.ones(1502), -np.ones(1498)].astype(np.int64)
+    signs = np.random.default_rng(seed).integers(0, 2, size=(n_perm, n), dtype=np.int8).astype(np.int64) * 2 - 1
+    hits = int(np.count_nonzero(np.abs(signs @ units) >= 4))
+    assert sign_flip_pvalue(0.7 * units, n_perm=n_perm, seed=seed) == ((1 + hits) / (1 + n_perm),
+                                                                      "monte_carlo_sign_flip")
+
+
+def test_panels_computed_together_are_those_computed_one_by_one():
+    panels = [paired_panel(seed, n_cases) for seed, n_cases in ((1, 30), (2, 30), (3, 9), (4, 30), (5, 45))]
+    panels.append((np.array([nan, nan]), [1, 2]))
+    together = paired_differences(panels, n_boot=400, seed=7, confidence=0.9, name="x")
+    for panel, coef in zip(panels, together, strict=True):
+        alone = paired_difference(*panel, n_boot=400, seed=7, confidence=0.9, name="x")
+        assert coef == replace(alone, ci_low=pytest.approx(alone.ci_low, abs=1e-6),
+                               ci_high=pytest.approx(alone.ci_high, abs=1e-6)) if alone.ci_low is not None else alone
