@@ -97,14 +97,23 @@ def agreement_weights(k: int, weights: str | None) -> np.ndarray:
     """K x K agreement weights on category INDICES: 1 on the diagonal, 1-|i-j|/(K-1) or 1-(i-j)^2/(K-1)^2.
 
     These are the weights of Cohen (1968) / Gwet (2014); scikit-learn's disagreement weights |i-j| and
-    (i-j)^2 give the same kappa because kappa is invariant to rescaling them.
+    (i-j)^2 give the same kappa because kappa is invariant to rescaling them. Read-only: one array per (K,
+    weighting) serves every caller (a report's panels ask for them thousands of times).
     """
     check_weights(weights)
+    return _agreement_weights(k, weights)
+
+
+@functools.lru_cache(maxsize=64)
+def _agreement_weights(k: int, weights: str | None) -> np.ndarray:
     idx = np.arange(k, dtype=float)
     if weights is None or k == 1:
-        return np.eye(k)
-    dist = np.abs(idx[:, None] - idx[None, :]) / (k - 1)
-    return 1.0 - (dist if weights == "linear" else dist**2)
+        out = np.eye(k)
+    else:
+        dist = np.abs(idx[:, None] - idx[None, :]) / (k - 1)
+        out = 1.0 - (dist if weights == "linear" else dist**2)
+    out.setflags(write=False)
+    return out
 
 
 def category_counts(ratings: np.ndarray, k: int) -> np.ndarray:
