@@ -26,7 +26,7 @@ from .effects import effects_section
 from .evaluation import evaluation_section
 from .forked import run_forked
 from .judging import judge_section, judge_weights, judges_among_themselves
-from .methods import meta, methods_paragraph
+from .methods import interval_figures, meta, methods_paragraph
 from .pairwise_judge import pairwise_judge_section
 from .persona_models import persona_models_plan
 from .preregistration import preregistration_section
@@ -310,18 +310,20 @@ class ReportBuilder:
         sections = self.sections(model_fits)
         parent, done = os.getpid(), [0]
 
-        def task(message: str, compute: Callable[[], Any]) -> Callable[[], tuple[Any, list[str]]]:
+        def task(message: str, key: tuple, compute: Callable[[], Any]) -> Callable[[], tuple]:
             def run():
                 if os.getpid() == parent:  # progress is a database write: never from a forked child
                     self.progress(min(done[0] / len(sections), 0.99), message)
                     done[0] += 1
                 before = len(self.scaled)
-                return compute(), self.scaled[before:]
+                value = compute()
+                # The methods text names every interval's figures: each section's are found where it was computed.
+                return value, self.scaled[before:], interval_figures(value, _path(key))
             return run
 
-        computed = run_forked([task(message, compute) for message, _, compute in sections], processes)
-        self.scaled = [figure for _, scaled in computed for figure in scaled]
-        figures = {key: value for (_, key, _), (value, _) in zip(sections, computed, strict=True)}
+        computed = run_forked([task(message, key, compute) for message, key, compute in sections], processes)
+        self.scaled = [figure for _, scaled, _ in computed for figure in scaled]
+        figures = {key: value for (_, key, _), (value, _, _) in zip(sections, computed, strict=True)}
         report = {
             "meta": meta(self.data, self.p),
             "dimensions": {key: {**figures["dimension", key], "breakdowns": figures["breakdowns", key]}
@@ -333,8 +335,22 @@ class ReportBuilder:
         }
         report["preregistration"] = preregistration_section(self.data.study_id, self.p, report)
         report["meta"]["bootstrap_ruled_out_by_size"] = sorted(set(self.scaled))
-        report["meta"]["methods"] = methods_paragraph(report)
+        rest = {"persona_models": persona_models, "preregistration": report["preregistration"]}
+        report["meta"]["methods"] = methods_paragraph(report, [found for _, _, found in computed]
+                                                      + [interval_figures(rest)])
         return report
+
+
+def _path(key: tuple) -> tuple:
+    """Where a section's figures sit in the report (``build``)."""
+    kind, *rest = key
+    if kind == "dimension":
+        return ("dimensions", *rest)
+    if kind == "breakdowns":
+        return ("dimensions", *rest, "breakdowns")
+    if kind == "persona_model":
+        return ("persona_models", "models")
+    return (kind,)
 
 
 def _finite(value) -> float | None:

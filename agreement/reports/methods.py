@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import platform
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import metadata
 
@@ -112,9 +113,10 @@ def _figure(node: dict, note: str) -> str:
     return (form or FIGURE_NAMES.get(name, name.replace("_", " "))) + note
 
 
-def interval_methods(report: dict) -> dict[str, list[str]]:
-    """{ci_method: sorted figure names} over every coefficient in the report that has an interval."""
-    found: dict[str, set] = {}
+def interval_figures(node, path: tuple = ()) -> dict[str, set[str]]:
+    """{ci_method: figure names} of the coefficients with an interval in `node`, the part of a report found
+    under the keys `path` (a figure under "breakdowns" or "by_threshold" is named as such)."""
+    found: dict[str, set[str]] = {}
 
     def walk(node, note):  # only dicts and lists are entered: most values are leaves
         if isinstance(node, dict):
@@ -129,8 +131,22 @@ def interval_methods(report: dict) -> dict[str, list[str]]:
                 if isinstance(value, (dict, list)):
                     walk(value, note)
 
-    walk({k: v for k, v in report.items() if k != "meta"}, "")
-    return {method: sorted(names) for method, names in sorted(found.items())}
+    note = ""
+    for key in path:
+        note = SECTION_NOTES.get(key, note)
+    if isinstance(node, (dict, list)):
+        walk(node, note)
+    return found
+
+
+def interval_methods(report: dict, found: Iterable[dict[str, set[str]]] | None = None) -> dict[str, list[str]]:
+    """{ci_method: sorted figure names} over every coefficient in the report that has an interval: from the
+    report but its meta, or from what ``interval_figures`` found in its parts (`found`)."""
+    merged: dict[str, set[str]] = {}
+    for part in [interval_figures({k: v for k, v in report.items() if k != "meta"})] if found is None else found:
+        for method, names in part.items():
+            merged.setdefault(method, set()).update(names)
+    return {method: sorted(names) for method, names in sorted(merged.items())}
 
 
 def inclusion_rules(data: StudyData, params: dict) -> list[str]:
@@ -179,10 +195,10 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def _interval_text(report: dict) -> list[str]:
+def _interval_text(report: dict, found: Iterable[dict[str, set[str]]] | None) -> list[str]:
     p = report["meta"]["parameters"]
     out = []
-    for method, names in interval_methods(report).items():
+    for method, names in interval_methods(report, found).items():
         label = INTERVAL_METHODS.get(method, method).format(n_boot=p["n_boot"], seed=p["seed"])
         out.append(f"{label}: {', '.join(names)}.")
     ruled_out = report["meta"].get("bootstrap_ruled_out_by_size") or []
@@ -192,7 +208,9 @@ def _interval_text(report: dict) -> list[str]:
     return out
 
 
-def methods_paragraph(report: dict) -> str:
+def methods_paragraph(report: dict, found: Iterable[dict[str, set[str]]] | None = None) -> str:
+    """The methods text of `report`; `found`: ``interval_figures`` of all its parts but the meta, where the
+    caller has them (the report builder gets them from the processes that computed the sections)."""
     m = report["meta"]
     p, counts, sw = m["parameters"], m["counts"], m["software"]
     level = f"{int(round(p['ci_level'] * 100))}%"
@@ -219,7 +237,7 @@ def methods_paragraph(report: dict) -> str:
         + " within each family (one measure in one stratum kind).",
         *methods_sentence(report),
         f"{level} confidence intervals, by method:",
-        *_interval_text(report),
+        *_interval_text(report, found),
         "Bradley-Terry preference ratings: percentile intervals resampling comparisons.",
         '"Cannot assess" answers were ' + ("excluded." if p["cannot_assess"] == "exclude" else
                                            "analysed as a separate nominal category."),
