@@ -92,6 +92,24 @@ def pair_table_rows(rows):
     return mark_safe("".join(out))  # noqa: S308 (every text above escaped; coef returns safe markup)
 
 
+@register.simple_tag
+def effect_table_rows(rows):
+    """The rows of the persona effects' every-measure-and-stratum table: the markup of a template loop over them,
+    built in one step (240 rows at 10,000 ratings: the loop took a quarter of that report's template time)."""
+    def text(value):
+        return html.escape(str(value))
+
+    out = []
+    for r in rows:
+        stratum = r["stratum"]
+        subset = ("all cases" if stratum == "all" else f"model: {text(r['value'])}" if stratum == "model"
+                  else f"{text(words(stratum))}: {text(words(r['value']))}")
+        out.append(f"<tr><td>{text(r['measure'])}</td><td>{text(r['persona'])}</td><td>{subset}</td>"
+                   f"<td>{text(r['n_cases'])}</td>\n      <td>{coef(r['effect'])}</td><td>{num(r['p_value'], 3)}</td>"
+                   f"<td>{num(r['p_adjusted'], 3)}</td><td><small>{text(r['family'])}</small></td></tr>")
+    return mark_safe("".join(out))  # noqa: S308 (every text above escaped; coef returns safe markup)
+
+
 @register.filter
 def coef_n(c):
     """Items and ratings used of the total, the warnings beside them."""

@@ -51,3 +51,35 @@ def test_the_pair_rows_are_the_markup_of_the_template_loop_they_replace():
     assert str(pair_table_rows(rows)) == loop
     assert "<b>" not in loop and "&lt;b&gt;" in loop and "o&#x27;neil &amp; &quot;b&quot;" in loop
     assert pair_table_rows([]) == ""
+
+
+EFFECT_LOOP = (
+    '{% load agreement_tags %}{% for r in rows %}<tr><td>{{ r.measure }}</td><td>{{ r.persona }}</td><td>'
+    '{% if r.stratum == "all" %}all cases{% elif r.stratum == "model" %}model: {{ r.value }}{% else %}'
+    '{{ r.stratum|words }}: {{ r.value|words }}{% endif %}</td><td>{{ r.n_cases }}</td>\n      <td>'
+    '{{ r.effect|coef }}</td><td>{{ r.p_value|num:3 }}</td><td>{{ r.p_adjusted|num:3 }}</td><td><small>'
+    '{{ r.family }}</small></td></tr>{% endfor %}')
+
+
+def test_the_effect_rows_are_the_markup_of_the_template_loop_they_replace():
+    from django.template import engines
+
+    from agreement.templatetags.agreement_tags import effect_table_rows
+
+    ok = {"status": "ok", "value": -0.25, "ci_low": -0.5, "ci_high": 0.01,
+          "ci_method": "case_cluster_bootstrap_percentile", "n_items": 30, "n_items_total": 30, "n_ratings": 60,
+          "n_ratings_total": 60}
+    rows = [
+        {"measure": "Clinicians: <b>Safety</b>", "persona": "o'neil & \"co\"", "stratum": "all", "value": "all cases",
+         "n_cases": 30, "effect": ok, "p_value": 0.0123, "p_adjusted": None, "family": "x; all cases; 3 tests"},
+        {"measure": "m", "persona": "p", "stratum": "model", "value": "<i>gpt</i>", "n_cases": 12,
+         "effect": {"status": "insufficient_data", "value": None, "reason": "empty"}, "p_value": None,
+         "p_adjusted": 1.0, "family": "<f>"},
+        {"measure": "m", "persona": "p", "stratum": "care_setting", "value": "primary_care", "n_cases": 7, "effect": ok,
+         "p_value": 0.5, "p_adjusted": 0.75, "family": "f"},
+        {"measure": "m", "persona": "p", "stratum": "metadata:x_y", "value": None, "n_cases": 0, "effect": None,
+         "p_value": 1, "p_adjusted": 1, "family": "f"},
+    ]
+    loop = engines["django"].from_string(EFFECT_LOOP).render({"rows": rows})
+    assert str(effect_table_rows(rows)) == loop
+    assert "<b>" not in loop and "<i>" not in loop and "primary care" in loop and "metadata:x y: None" in loop
