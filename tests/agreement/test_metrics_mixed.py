@@ -124,19 +124,22 @@ def test_balanced_crossed_design_equals_the_anova_estimates():
     assert comps == pytest.approx({k: anova[k] for k in ("case", "clinician", "residual")}, rel=1e-4)
 
 
-def test_a_search_started_from_a_related_fit_reaches_the_same_optimum_in_fewer_steps(monkeypatch):
-    from scipy import optimize
-
-    y, args = _balanced_crossed()
-    searched = []
-    minimize = optimize.minimize
+@pytest.fixture
+def searched(monkeypatch) -> list[int]:
+    """The criterion evaluations of every optimiser run (``scipy.optimize.minimize``) from here on, in order."""
+    evaluations, minimize = [], optimize.minimize
 
     def counted(*a, **k):
         result = minimize(*a, **k)
-        searched.append(result.nfev)
+        evaluations.append(result.nfev)
         return result
 
     monkeypatch.setattr(optimize, "minimize", counted)
+    return evaluations
+
+
+def test_a_search_started_from_a_related_fit_reaches_the_same_optimum_in_fewer_steps(searched):
+    y, args = _balanced_crossed()
     cold = mixed_model(y.ravel(), **args, start={"case": 1.0, "clinician": 1.0})
     ratios = cold.variance_ratios()
     assert set(ratios) == {"case", "clinician"} and ratios["case"] == pytest.approx(
@@ -165,11 +168,9 @@ def test_the_moment_start_is_the_anova_estimator_of_a_balanced_one_way_design():
     assert mixed._moment_ratios(d) == pytest.approx({"case": (ms_between - ms_within) / size / ms_within})
 
 
-def test_the_search_from_the_moment_estimates_reaches_the_optimum_in_fewer_steps_than_from_one(monkeypatch):
+def test_the_search_from_the_moment_estimates_reaches_the_optimum_in_fewer_steps_than_from_one(searched):
     """Crossed case and clinician effects and a response effect nested in the case, as the report's rating
     models have them: the default start (moment estimates) against ratios of 1."""
-    from scipy import optimize
-
     rng = np.random.default_rng(11)
     cases, personas, clinicians, per = 60, 4, 12, 3
     response = np.repeat(np.arange(cases * personas), per)
@@ -179,15 +180,6 @@ def test_the_search_from_the_moment_estimates_reaches_the_optimum_in_fewer_steps
          + rng.normal(0, 0.3, cases * personas)[response] + rng.normal(0, 1.0, response.size))
     args = {"kind": "score", "fixed": {"persona": persona.astype(str)}, "reference": {"persona": "0"},
             "random": {"case": case, "clinician": clinician, "response": response}, "check": False}
-    searched = []
-    minimize = optimize.minimize
-
-    def counted(*a, **k):
-        result = minimize(*a, **k)
-        searched.append(result.nfev)
-        return result
-
-    monkeypatch.setattr(optimize, "minimize", counted)
     from_one = mixed_model(y, **args, start=dict.fromkeys(args["random"], 1.0))
     from_moments = mixed_model(y, **args)
     assert searched[1] < searched[0]
