@@ -234,8 +234,8 @@ def _sign_patterns(n: int, n_perm: int, seed: int | None) -> np.ndarray:
 
 def _sign_flip_hits(n: int, n_perm: int, seed: int | None, case_means: np.ndarray) -> np.ndarray:
     """Per column of `case_means` (n cases x panels): how many sign patterns give a mean at least as far from 0 as
-    the observed one. The products are float64, a block of patterns at a time: in float32 the sum over a few
-    hundred cases was off by up to 1e-5 of the mean, and patterns tied with the observed mean fell either side."""
+    the observed one, ties included. The products are float64, a block of patterns at a time: in float32 a sum
+    over thousands of cases can be off by more than the 1e-5 tolerance, and a tie then falls short (tested)."""
     observed = np.abs(case_means.mean(axis=0))
     signs = _sign_patterns(n, n_perm, seed)
     hits = np.zeros(case_means.shape[1], dtype=np.int64)
