@@ -2,7 +2,7 @@
 import html
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -108,6 +108,31 @@ def effect_table_rows(rows):
                    f"<td>{text(r['n_cases'])}</td>\n      <td>{coef(r['effect'])}</td><td>{num(r['p_value'], 3)}</td>"
                    f"<td>{num(r['p_adjusted'], 3)}</td><td><small>{text(r['family'])}</small></td></tr>")
     return mark_safe("".join(out))  # noqa: S308 (every text above escaped; coef returns safe markup)
+
+
+EVALUATION_CELLS = (("accuracy",), ("accuracy_within_one",), ("calibration", "ece"), ("calibration", "brier"),
+                    ("consistency",), ("triage_rates", "under_triage"), ("triage_rates", "over_triage"),
+                    ("risk_sensitivity",), ("risk_propensity",))
+
+
+@register.simple_tag
+def evaluation_row(name, block):
+    """One row of the metric-based evaluation table: a subset's answers and its figures (the markup of the row
+    template it replaced: an include per row took a quarter of a 10,000-rating report's template time)."""
+    def figure(path):
+        value = block
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return coef(value)
+
+    def count(key):
+        value = block.get(key, "") if isinstance(block, dict) else ""
+        return html.escape(str(value))
+
+    cells = [f"<td>{figure(path)}</td>" for path in EVALUATION_CELLS]
+    return mark_safe(  # noqa: S308 (the name escaped as the template escapes it; coef returns safe markup)
+        f'<tr><th scope="row">{conditional_escape(name)}</th><td>{count("n_answers")} ({count("n_parsed")})</td>'
+        f"{cells[0]}{cells[1]}\n{cells[2]}{cells[3]}{cells[4]}\n{''.join(cells[5:])}</tr>\n")
 
 
 @register.filter

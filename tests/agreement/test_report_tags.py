@@ -83,3 +83,30 @@ def test_the_effect_rows_are_the_markup_of_the_template_loop_they_replace():
     loop = engines["django"].from_string(EFFECT_LOOP).render({"rows": rows})
     assert str(effect_table_rows(rows)) == loop
     assert "<b>" not in loop and "<i>" not in loop and "primary care" in loop and "metadata:x y: None" in loop
+
+
+EVALUATION_INCLUDE = (  # the row template the tag replaced
+    '{% load agreement_tags %}<tr><th scope="row">{{ name }}</th><td>{{ b.n_answers }} ({{ b.n_parsed }})</td>'
+    '<td>{{ b.accuracy|coef }}</td><td>{{ b.accuracy_within_one|coef }}</td>\n<td>{{ b.calibration.ece|coef }}</td>'
+    '<td>{{ b.calibration.brier|coef }}</td><td>{{ b.consistency|coef }}</td>\n<td>'
+    '{{ b.triage_rates.under_triage|coef }}</td><td>{{ b.triage_rates.over_triage|coef }}</td><td>'
+    '{{ b.risk_sensitivity|coef }}</td><td>'
+    '{{ b.risk_propensity|coef }}</td></tr>\n')
+
+
+@pytest.mark.parametrize("name", ["All", "<b>x</b> / o'neil", 7])
+def test_an_evaluation_row_is_the_markup_of_the_row_template_it_replaced(name):
+    from django.template import engines
+
+    from agreement.templatetags.agreement_tags import evaluation_row
+
+    ok = {"status": "ok", "value": 0.5, "ci_low": 0.2, "ci_high": 0.8, "ci_method": "wilson", "n_items": 4,
+          "n_items_total": 5}
+    full = {"n_answers": 5, "n_parsed": 4, "accuracy": ok, "accuracy_within_one": ok,
+            "calibration": {"ece": ok, "brier": {"status": "insufficient_data", "value": None, "reason": "empty"}},
+            "consistency": ok, "triage_rates": {"under_triage": ok, "over_triage": ok}, "risk_sensitivity": None,
+            "risk_propensity": ok}
+    template = engines["django"].from_string(EVALUATION_INCLUDE)
+    for block in (full, {"n_answers": None}, {}):
+        assert str(evaluation_row(name, block)) == template.render({"name": name, "b": block})
+    assert "<b>" not in str(evaluation_row(name, full))
