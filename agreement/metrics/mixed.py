@@ -191,7 +191,7 @@ def _coded(values) -> tuple[list[str], np.ndarray]:
         distinct, row_of = np.unique(column.reshape(-1), return_inverse=True)
         distinct = distinct.tolist()
     else:
-        rows = np.asarray(values, dtype=object).reshape(-1).tolist()
+        rows = column.reshape(-1).tolist()
         distinct = list(dict.fromkeys(rows))
         at = {value: i for i, value in enumerate(distinct)}
         row_of = np.fromiter(map(at.__getitem__, rows), dtype=np.intp, count=len(rows))

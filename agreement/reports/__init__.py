@@ -2,4 +2,4 @@
 from .builder import build_report, meta
 from .writers import render_html, report_json, write_csv
 
-__all__ = ["build_report", "meta", "render_html", "write_csv", "report_json"]
+__all__ = ["build_report", "meta", "render_html", "report_json", "write_csv"]

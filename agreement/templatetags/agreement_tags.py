@@ -81,13 +81,13 @@ def _used(c) -> str:
 def pair_table_rows(rows):
     """The rows of the every-rater-pair table (``plots.pair_rows``): the markup of a template loop over them,
     built in one step (190 pairs x 3 coefficients a dimension at 20 clinicians: the loop took a quarter of a
-    10,000-rating report's HTML). Names are escaped as the template escapes them."""
+    10,000-rating report's HTML). Text is escaped as the template escapes it (``conditional_escape``)."""
     out = []
     for pair in rows:
         kappa = pair["kappa"] or {}
         variants = "".join(f"<td>{coef(k)}</td>" for k in pair["variants"])
-        out.append(f"<tr><td>{html.escape(str(pair['rater_a']))}</td><td>{html.escape(str(pair['rater_b']))}</td>"
-                   f"<td>{coef(pair['kappa'])}</td><td>{html.escape(str(kappa.get('n_items', '')))}</td>"
+        out.append(f"<tr><td>{conditional_escape(pair['rater_a'])}</td><td>{conditional_escape(pair['rater_b'])}</td>"
+                   f"<td>{coef(pair['kappa'])}</td><td>{conditional_escape(kappa.get('n_items', ''))}</td>"
                    f"<td>{pct(pair['percent_agreement'])}</td>\n    {variants}</tr>")
     return mark_safe("".join(out))  # noqa: S308 (every text above escaped; coef returns safe markup)
 
@@ -96,9 +96,7 @@ def pair_table_rows(rows):
 def effect_table_rows(rows):
     """The rows of the persona effects' every-measure-and-stratum table: the markup of a template loop over them,
     built in one step (240 rows at 10,000 ratings: the loop took a quarter of that report's template time)."""
-    def text(value):
-        return html.escape(str(value))
-
+    text = conditional_escape
     out = []
     for r in rows:
         stratum = r["stratum"]
@@ -126,8 +124,7 @@ def evaluation_row(name, block):
         return coef(value)
 
     def count(key):
-        value = block.get(key, "") if isinstance(block, dict) else ""
-        return html.escape(str(value))
+        return conditional_escape(block.get(key, "") if isinstance(block, dict) else "")
 
     cells = [f"<td>{figure(path)}</td>" for path in EVALUATION_CELLS]
     return mark_safe(  # noqa: S308 (the name escaped as the template escapes it; coef returns safe markup)
