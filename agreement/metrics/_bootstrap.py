@@ -39,14 +39,19 @@ def _draw_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.nda
 
 # Seeded draws kept for reuse: a report resamples the same items with the same seed many times (every
 # rating dimension, Krippendorff's alpha beside the summary, rankings per subset of cases). Counts are
-# stored in the smallest integer type that holds them (uint8 at any realistic size), oldest dropped first.
+# stored as bytes where they fit (at any realistic size; a chunk that does not stays wider), oldest
+# dropped first.
 _kept: dict[tuple, list[np.ndarray]] = {}
+
+
+def _narrow(counts: np.ndarray) -> np.ndarray:
+    """`counts` as bytes where they fit: each chunk as it is drawn, so that a million items' draws never
+    stand in memory at two bytes a count (allocating that took longer than the drawing)."""
+    return counts.astype(np.uint8) if counts.size and counts.max() < 256 else counts
 
 
 def _keep(key: tuple, chunks: list[np.ndarray]) -> list[np.ndarray]:
     """Keep `chunks` under `key`, dropping the oldest kept draws to make room."""
-    if max((int(c.max()) for c in chunks if c.size), default=0) < 256:
-        chunks = [c.astype(np.uint8) for c in chunks]
     size = sum(c.nbytes for c in chunks)
     while _kept and size + sum(c.nbytes for v in _kept.values() for c in v) > _CACHE_BYTES:
         _kept.pop(next(iter(_kept)))
@@ -71,7 +76,7 @@ def item_count_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[n
     if key in _kept:
         _kept[key] = _kept.pop(key)  # most recently used last
     else:
-        _keep(key, list(_draw_chunks(n_items, n_boot, seed)))
+        _keep(key, [_narrow(c) for c in _draw_chunks(n_items, n_boot, seed)])
     yield from _kept[key]
 
 

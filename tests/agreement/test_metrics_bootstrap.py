@@ -55,6 +55,15 @@ def test_seeded_draws_are_kept_as_bytes_and_served_again():
     np.testing.assert_array_equal(np.concatenate(weights), replayed_counts(9, 20, 3))
 
 
+def test_kept_draws_narrow_chunk_by_chunk(monkeypatch):
+    """A chunk with a count over 255 stays wide; the others are still kept as bytes."""
+    wide, small = np.array([[256, 0]], dtype=np.uint16), np.array([[1, 1]], dtype=np.uint16)
+    monkeypatch.setattr(_bootstrap, "_draw_chunks", lambda n_items, n_boot, seed: iter([small, wide]))
+    kept = list(_bootstrap.item_count_chunks(2, 2, 0))
+    assert [c.dtype for c in kept] == [np.uint8, np.uint16]
+    np.testing.assert_array_equal(np.concatenate(kept), [[1, 1], [256, 0]])
+
+
 def test_unseeded_or_large_draws_are_not_kept(monkeypatch):
     list(_bootstrap.item_count_chunks(9, 20, None))
     assert _bootstrap._kept == {}
