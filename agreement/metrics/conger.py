@@ -59,18 +59,31 @@ from .weights import weight_matrix
 _NO_VARIATION_EPS = 1e-12
 
 
-def _features(x: np.ndarray, k: int, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-item [1, pairable, p_a,i, one-hot rater x category]; also the counts and p_a,i."""
+def _item_parts(x: np.ndarray, k: int, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per item: category counts, whether it has two or more ratings, and p_a,i."""
     counts = category_counts(x, k).astype(float)
     r_i = counts.sum(axis=1)
     den = r_i * (r_i - 1)
     sum_q = (counts * (counts @ w.T - 1.0)).sum(axis=1)
     pa_i = np.divide(sum_q, den, out=np.zeros_like(sum_q), where=den > 0)
+    return counts, r_i >= 2, pa_i
+
+
+def _features(x: np.ndarray, k: int, pairable: np.ndarray, pa_i: np.ndarray) -> np.ndarray:
+    """Per-item [1, pairable, p_a,i, one-hot rater x category]: the rows the item bootstrap resamples."""
     # Filled in place: at a million ratings a one-hot copy and its stacking cost more than the sums read off them.
     feats = np.empty((x.shape[0], 3 + x.shape[1] * k))
-    feats[:, 0], feats[:, 1], feats[:, 2] = 1.0, r_i >= 2, pa_i
+    feats[:, 0], feats[:, 1], feats[:, 2] = 1.0, pairable, pa_i
     feats[:, 3:].reshape(x.shape[0], x.shape[1], k)[...] = x[:, :, None] == np.arange(k)
-    return feats, counts, pa_i
+    return feats
+
+
+def _feature_sums(x: np.ndarray, k: int, pairable: np.ndarray, pa_i: np.ndarray) -> np.ndarray:
+    """The column sums of ``_features`` without its rows (items x raters x K numbers at a million ratings)."""
+    rated = ~np.isnan(x)
+    cells = np.arange(x.shape[1]) * k + np.where(rated, x, 0).astype(np.intp)
+    classif = np.bincount(cells[rated], minlength=x.shape[1] * k)
+    return np.concatenate(([x.shape[0], np.count_nonzero(pairable), pa_i.sum()], classif)).astype(float)
 
 
 def conger_from_sums(s: np.ndarray, r: int, k: int, w: np.ndarray) -> dict[str, np.ndarray]:
@@ -94,10 +107,11 @@ def _linearisation_se(x: np.ndarray, k: int, w: np.ndarray, parts: dict, pa_i: n
     if n < 2:
         return None
     pe, pgk, ng = float(parts["p_e"]), parts["pgk"], parts["ng"]
-    onehot = (x[:, :, None] == np.arange(k)).astype(float)
-    rated = (~np.isnan(x)).astype(float)
+    observed = ~np.isnan(x)
+    rated = observed.astype(float)
     u = pgk.sum(axis=0)[None, :] - pgk  # sum over the other raters of p_hk
-    term1 = np.einsum("igl,gl->ig", onehot, u @ w)
+    # sum_l [x_ig = l] (u w)_gl: the entry of each rating's own category (0 where g did not rate i)
+    term1 = np.where(observed, (u @ w)[np.arange(r), np.where(observed, x, 0).astype(np.intp)], 0.0)
     term2 = np.einsum("gk,gk->g", u, pgk @ w.T)
     lam = (n / ng)[None, :] * (term1 - (rated - ng[None, :] / n) * term2[None, :])
     pe_i = lam.sum(axis=1) / (r * (r - 1))
@@ -153,19 +167,20 @@ def conger_kappa(
         return insufficient(name, reason, **totals)
     x = ratings[observed.any(axis=1)][:, observed.any(axis=0)]
     n, r = x.shape
-    feats, counts, pa_i = _features(x, k, w)
-    n2 = int(feats[:, 1].sum())
-    sizes = {"n_items": n2, "n_ratings": int(counts[feats[:, 1] > 0].sum())}
-    parts = conger_from_sums(feats.sum(axis=0), r, k, w)
+    counts, pairable, pa_i = _item_parts(x, k, w)
+    n2 = int(np.count_nonzero(pairable))
+    sizes = {"n_items": n2, "n_ratings": int(counts[pairable].sum())}
+    parts = conger_from_sums(_feature_sums(x, k, pairable, pa_i), r, k, w)
     if not np.isfinite(parts["kappa"]):
-        plain = _features(x, k, np.eye(k))[2]
+        plain = _item_parts(x, k, np.eye(k))[2]
         return no_variation(name, **sizes, **totals, percent_agreement=float(plain.sum() / n2))
     value = float(parts["kappa"])
     se = _linearisation_se(x, k, w, parts, pa_i, value, n2)
     extra = {"se_method": "gwet_linearisation", "p_a": float(parts["p_a"]), "p_e": float(parts["p_e"]),
              "n_raters": r, "weights": suffix[1:] or None}
     if n_boot > 0:
-        reps = conger_from_sums(_bootstrap.resampled_sums(feats, n_boot, seed), r, k, w)["kappa"]
+        reps = conger_from_sums(_bootstrap.resampled_sums(_features(x, k, pairable, pa_i), n_boot, seed), r, k,
+                                w)["kappa"]
         low, high, extra["n_boot_undefined"] = _bootstrap.percentile_interval(reps, confidence)
         ci_method = _bootstrap.CI_BOOTSTRAP
     elif se is not None:

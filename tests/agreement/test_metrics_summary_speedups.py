@@ -259,9 +259,13 @@ def test_conger_features_equal_the_stacked_columns(panel):
     ratings = (designs() + special_panels())[panel]
     k = 4
     for w in (np.eye(k), agreement_weights(k, "quadratic")):
-        feats, counts, pa_i = conger_module._features(ratings, k, w)
+        counts, pairable, pa_i = conger_module._item_parts(ratings, k, w)
         r_i = counts.sum(axis=1)
+        np.testing.assert_array_equal(pairable, r_i >= 2)
         onehot = (ratings[:, :, None] == np.arange(k)).reshape(ratings.shape[0], -1).astype(float)
         expected = np.column_stack([np.ones(ratings.shape[0]), (r_i >= 2).astype(float), pa_i, onehot])
-        np.testing.assert_array_equal(feats, expected)
-        np.testing.assert_array_equal(feats.sum(axis=0), expected.sum(axis=0))
+        np.testing.assert_array_equal(conger_module._features(ratings, k, pairable, pa_i), expected)
+        # The sums without the rows: counts exactly, the p_a,i total up to the order of the additions.
+        sums = conger_module._feature_sums(ratings, k, pairable, pa_i)
+        np.testing.assert_array_equal(np.delete(sums, 2), np.delete(expected.sum(axis=0), 2))
+        assert sums[2] == pytest.approx(expected[:, 2].sum(), rel=1e-15, abs=1e-15)
