@@ -86,6 +86,33 @@ def item_weight_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[
         yield counts.astype(float)
 
 
+_ROW_HASH = np.random.default_rng(0x5EED).integers(1, 2**63, size=1024, dtype=np.uint64) | np.uint64(1)
+
+
+def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows viewed as bytes, return_index=True, return_inverse=True)[1:]``, the same arrays.
+
+    Rows are grouped by a 64-bit hash of their bytes, the grouping is checked against the rows themselves
+    (the byte comparison on a collision), and only the distinct rows are sorted as bytes: sorting every
+    row as bytes took 0.15 s for 200,000 items, a large part of a resampled panel.
+    """
+    n, f = rows.shape
+    as_bytes = np.dtype((np.void, 8 * f))
+    words = rows.view(np.uint64)
+    if n == 0 or f > _ROW_HASH.size:
+        _, first, inverse = np.unique(rows.view(as_bytes).ravel(), return_index=True, return_inverse=True)
+        return first, inverse.ravel()
+    keys = words @ _ROW_HASH[:f]  # wraps modulo 2^64
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    if not np.array_equal(words, words[first][inverse]):  # a hash collision: compare the bytes
+        _, first, inverse = np.unique(rows.view(as_bytes).ravel(), return_index=True, return_inverse=True)
+        return first, inverse.ravel()
+    _, order = np.unique(rows[first].view(as_bytes).ravel(), return_index=True)  # distinct rows in byte order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order], rank[inverse]
+
+
 def resampled_sums(features: np.ndarray, n_boot: int, seed: int | None) -> np.ndarray:
     """(n_boot x f) sums of the (n_items x f) per-item features over each item resample.
 
@@ -96,8 +123,7 @@ def resampled_sums(features: np.ndarray, n_boot: int, seed: int | None) -> np.nd
     n, f = features.shape
     out = np.empty((n_boot, f))
     rows = np.ascontiguousarray(features, dtype=float)
-    _, first, inverse = np.unique(rows.view(np.dtype((np.void, 8 * f))).ravel(), return_index=True,
-                                  return_inverse=True)
+    first, inverse = _distinct_rows(rows)
     if n == 0 or first.size * 4 > n:  # mostly distinct rows: the plain product
         start = 0
         for w in item_weight_chunks(n, n_boot, seed):

@@ -129,3 +129,31 @@ def test_resampled_sums_of_narrow_number_types():
     for dtype in (np.int32, np.float32):
         out = _bootstrap.resampled_sums(features.astype(dtype), 4, 0)
         np.testing.assert_array_equal(out, replayed_counts(5, 4, 0) @ features)
+
+
+def byte_unique(rows):
+    _, first, inverse = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True,
+                                  return_inverse=True)
+    return first, inverse.ravel()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_distinct_rows_are_numpy_unique_of_the_bytes(seed):
+    """The same first occurrences and labels as sorting every row's bytes, NaN and -0.0 kept apart as bytes."""
+    rng = np.random.default_rng(seed)
+    n, f = int(rng.integers(0, 300)), int(rng.integers(1, 12))
+    rows = rng.integers(0, rng.integers(1, 4), size=(n, f)).astype(float)
+    rows[rng.random((n, f)) < 0.05] = np.nan
+    rows[rng.random((n, f)) < 0.05] = -0.0
+    for got, expected in zip(_bootstrap._distinct_rows(rows), byte_unique(rows), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_distinct_rows_on_a_hash_collision_or_wide_rows(monkeypatch):
+    rows = np.random.default_rng(0).integers(0, 3, size=(60, 4)).astype(float)
+    monkeypatch.setattr(_bootstrap, "_ROW_HASH", np.zeros(8, dtype=np.uint64))  # every row the same hash
+    for got, expected in zip(_bootstrap._distinct_rows(rows), byte_unique(rows), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    wide = np.tile(rows, 3)  # wider than the hash's multipliers: the bytes sorted directly
+    for got, expected in zip(_bootstrap._distinct_rows(wide), byte_unique(wide), strict=True):
+        np.testing.assert_array_equal(got, expected)
