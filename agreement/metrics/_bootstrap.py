@@ -98,15 +98,18 @@ def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     n, f = rows.shape
     as_bytes = np.dtype((np.void, 8 * f))
-    words = rows.view(np.uint64)
-    if n == 0 or f > _ROW_HASH.size:
+
+    def by_bytes() -> tuple[np.ndarray, np.ndarray]:
         _, first, inverse = np.unique(rows.view(as_bytes).ravel(), return_index=True, return_inverse=True)
         return first, inverse.ravel()
+
+    if n == 0 or f == 0 or f > _ROW_HASH.size:
+        return by_bytes()
+    words = rows.view(np.uint64)
     keys = words @ _ROW_HASH[:f]  # wraps modulo 2^64
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    if not np.array_equal(words, words[first][inverse]):  # a hash collision: compare the bytes
-        _, first, inverse = np.unique(rows.view(as_bytes).ravel(), return_index=True, return_inverse=True)
-        return first, inverse.ravel()
+    if not np.array_equal(words, words[first][inverse]):  # a hash collision
+        return by_bytes()
     _, order = np.unique(rows[first].view(as_bytes).ravel(), return_index=True)  # distinct rows in byte order
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
