@@ -46,7 +46,7 @@ _kept: dict[tuple, list[np.ndarray]] = {}
 
 def _narrow(counts: np.ndarray) -> np.ndarray:
     """`counts` as bytes where they fit: each chunk as it is drawn, so that a million items' draws never
-    stand in memory at two bytes a count (allocating that took longer than the drawing)."""
+    stand in memory at two or four bytes a count (allocating that took longer than the drawing)."""
     return counts.astype(np.uint8) if counts.size and counts.max() < 256 else counts
 
 
@@ -86,6 +86,7 @@ def item_weight_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[
         yield counts.astype(float)
 
 
+# Odd multipliers (invertible modulo 2^64): rows that differ in one word never share a hash.
 _ROW_HASH = np.random.default_rng(0x5EED).integers(1, 2**63, size=1024, dtype=np.uint64) | np.uint64(1)
 
 
