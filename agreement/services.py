@@ -234,9 +234,8 @@ def _write(report: Report, data, params: dict, progress, computed: dict | None =
     report_dict = computed if computed is not None else build_report(data, params, progress, settings.REPORT_PROCESSES)
     progress(0.99, "writing the file")
     encoded = report_json(report_dict)
-    if report.format == ReportFormat.JSON:  # the file is the summary's text
-        return ContentFile(encoded, name=name), report_dict, encoded.decode()
-    return ContentFile(render_html(report_dict).encode(), name=name), report_dict, encoded.decode()
+    body = encoded if report.format == ReportFormat.JSON else render_html(report_dict).encode()  # JSON: the summary
+    return ContentFile(body, name=name), report_dict, encoded.decode()
 
 
 def report_build(*, report_id: int) -> Report:

@@ -139,11 +139,11 @@ def interval_figures(node, path: tuple = ()) -> dict[str, set[str]]:
     return found
 
 
-def interval_methods(report: dict, found: Iterable[dict[str, set[str]]] | None = None) -> dict[str, list[str]]:
-    """{ci_method: sorted figure names} over every coefficient in the report that has an interval: from the
-    report but its meta, or from what ``interval_figures`` found in its parts (`found`)."""
+def interval_methods(found: Iterable[dict[str, set[str]]]) -> dict[str, list[str]]:
+    """{ci_method: sorted figure names} over every coefficient with an interval, from what ``interval_figures``
+    found in the report's parts."""
     merged: dict[str, set[str]] = {}
-    for part in [interval_figures({k: v for k, v in report.items() if k != "meta"})] if found is None else found:
+    for part in found:
         for method, names in part.items():
             merged.setdefault(method, set()).update(names)
     return {method: sorted(names) for method, names in sorted(merged.items())}
@@ -195,10 +195,10 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def _interval_text(report: dict, found: Iterable[dict[str, set[str]]] | None) -> list[str]:
+def _interval_text(report: dict, found: Iterable[dict[str, set[str]]]) -> list[str]:
     p = report["meta"]["parameters"]
     out = []
-    for method, names in interval_methods(report, found).items():
+    for method, names in interval_methods(found).items():
         label = INTERVAL_METHODS.get(method, method).format(n_boot=p["n_boot"], seed=p["seed"])
         out.append(f"{label}: {', '.join(names)}.")
     ruled_out = report["meta"].get("bootstrap_ruled_out_by_size") or []
@@ -208,9 +208,9 @@ def _interval_text(report: dict, found: Iterable[dict[str, set[str]]] | None) ->
     return out
 
 
-def methods_paragraph(report: dict, found: Iterable[dict[str, set[str]]] | None = None) -> str:
-    """The methods text of `report`; `found`: ``interval_figures`` of all its parts but the meta, where the
-    caller has them (the report builder gets them from the processes that computed the sections)."""
+def methods_paragraph(report: dict, found: Iterable[dict[str, set[str]]]) -> str:
+    """The methods text of `report`; `found`: ``interval_figures`` of all its parts but the meta (the report
+    builder gets them from the processes that computed the sections)."""
     m = report["meta"]
     p, counts, sw = m["parameters"], m["counts"], m["software"]
     level = f"{int(round(p['ci_level'] * 100))}%"
