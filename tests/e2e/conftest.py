@@ -55,3 +55,10 @@ def log_in(page, live_server, username):
     page.keyboard.press("Enter")
     page.wait_for_load_state()
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def wait_for_rating_form(page):
+    """The rating form, with its script run: the script marks the page (``html[data-shortcuts]``) in the same
+    step as it starts listening for keys, so a key pressed after this is never lost to a slow load."""
+    page.wait_for_selector("#rate-form")
+    page.locator("html[data-shortcuts]").wait_for(state="attached")

@@ -14,7 +14,7 @@ from annotation.services.assignments import assignment_plan_for_study
 from annotation.services.ratings import preference_submit, rating_submit
 from tests import factories
 from tests.annotation.rating_helpers import build_rating_study, full_rating
-from tests.e2e.conftest import ARTIFACTS, ROOT, log_in
+from tests.e2e.conftest import ARTIFACTS, ROOT, log_in, wait_for_rating_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -91,7 +91,7 @@ def test_the_clinician_journey_has_no_axe_violations(live_server, browser, axe_s
 
     tasks = list(Assignment.objects.filter(rater=me).order_by("position"))
     page.goto(task_url(live_server, tasks[0]))
-    page.wait_for_selector("#rate-form")
+    wait_for_rating_form(page)
     axe.check(page, "Rating form, before answering")
 
     # Submitting with nothing answered: the page's own summary lists every question, each a link.
@@ -114,7 +114,7 @@ def test_the_clinician_journey_has_no_axe_violations(live_server, browser, axe_s
     axe.check(page, "Rating form, error summary (from the server)")
 
     page.goto(task_url(live_server, tasks[0]))
-    page.wait_for_selector("#rate-form")
+    wait_for_rating_form(page)
     page.keyboard.press("1")  # focus lands in the form
     for key in ("3", "4", "2"):
         page.keyboard.press(key)
@@ -127,7 +127,7 @@ def test_the_clinician_journey_has_no_axe_violations(live_server, browser, axe_s
 
     preference = PreferenceAssignment.objects.filter(rater=me).order_by("position").first()
     page.goto(task_url(live_server, preference))
-    page.wait_for_selector("#rate-form")
+    wait_for_rating_form(page)
     axe.check(page, "Side-by-side preference")
     page.click("#submit-button")
     page.wait_for_selector("#error-summary a[data-error-link]")
@@ -279,7 +279,7 @@ def test_shortcuts_act_only_in_the_form_and_can_be_turned_off(live_server, brows
     else:
         pytest.fail("could not reach the start link with Tab")
     page.keyboard.press("Enter")
-    page.wait_for_selector("#rate-form")
+    wait_for_rating_form(page)
     form_url = page.url
 
     def state():
@@ -322,7 +322,7 @@ def test_shortcuts_act_only_in_the_form_and_can_be_turned_off(live_server, brows
         page.keyboard.press(key)
     assert state()["checked"] == []
     page.reload()
-    page.wait_for_selector("#rate-form")
+    wait_for_rating_form(page)
     assert not page.is_checked("#shortcuts-toggle")  # kept in this browser
     for key in ("1", "3", "d"):
         page.keyboard.press(key)  # focus is on the page body: still nothing, the switch is off
@@ -340,7 +340,7 @@ def test_shortcuts_act_only_in_the_form_and_can_be_turned_off(live_server, brows
 
     # Enter with nothing answered: the summary takes focus and lists every question as a link.
     page.reload()
-    page.wait_for_selector("#rate-form")
+    wait_for_rating_form(page)
     page.keyboard.press("Enter")
     page.wait_for_selector("#error-summary a[data-error-link]")
     assert page.evaluate("document.activeElement.id") == "error-summary"

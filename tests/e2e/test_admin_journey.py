@@ -27,7 +27,7 @@ import pytest
 
 from demo.services import CASES, DEMO_MODEL, DEMO_MODEL_PATH, RESPONSES
 from tests import factories
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, wait_for_rating_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -246,7 +246,7 @@ def start_rating(page, journey, username):
 
 
 def rate_with_keys(page, keys=("1", "3", "4", "2")):
-    page.wait_for_selector("#rate-form")
+    wait_for_rating_form(page)
     before = page.url
     for key in keys:
         page.keyboard.press(key)
@@ -257,7 +257,7 @@ def rate_with_keys(page, keys=("1", "3", "4", "2")):
 
 
 def practice_item(page, journey, username):
-    page.wait_for_selector("#rate-form")
+    wait_for_rating_form(page)
     assert "practice item" in page.inner_text(".calibration").lower(), page.inner_text("main")
     rate_with_keys(page)
     page.wait_for_selector("#calibration-feedback")

@@ -7,7 +7,7 @@ import pytest
 
 from annotation.models import Assignment, AssignmentStatus
 from tests.annotation.rating_helpers import build_rating_study
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, wait_for_rating_form
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -50,7 +50,7 @@ def test_a_clinician_rates_three_responses_with_the_keyboard_only(live_server, b
     else:
         pytest.fail("could not reach the start link with Tab")
     press(page, "Enter")
-    page.wait_for_selector("#rate-form")
+    wait_for_rating_form(page)
     assert progress_label(page) == f"0 of {total}"
     first_url = page.url
 
@@ -70,7 +70,7 @@ def test_a_clinician_rates_three_responses_with_the_keyboard_only(live_server, b
     press(page, "2", "2", "x")
     wait_for_draft(page)
     page.reload()
-    page.wait_for_selector("#rate-form")
+    wait_for_rating_form(page)
     assert page.url == second_url
     assert page.is_checked("#v__safety-1") and page.is_checked("#c__safety-1") and page.is_checked("#x__reasoning")
     assert page.is_disabled("#v__reasoning-0")
