@@ -7,6 +7,8 @@ resamples serves them all.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from . import _bootstrap
@@ -108,7 +110,11 @@ class PooledItems:
         return self._sums
 
     def resampled(self, n_boot: int, seed: int | None) -> np.ndarray:
-        return _bootstrap.resampled_sums(self.features, n_boot, seed)
+        """The features' sums over each item resample; the features follow from the counts, so the sums of
+        equal counts are computed once while kept (``_bootstrap.kept_sums``)."""
+        counts = np.ascontiguousarray(self.counts)
+        key = ("pooled", counts.shape, hashlib.blake2b(counts.data, digest_size=16).digest(), n_boot, seed)
+        return _bootstrap.kept_sums(key, seed, lambda: _bootstrap.resampled_sums(self.features, n_boot, seed))
 
     # coefficient pieces from sums (vectorised over leading axes)
     def p_a(self, s: np.ndarray, weights: str | None) -> np.ndarray:

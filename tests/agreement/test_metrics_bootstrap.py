@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from agreement.metrics import _bootstrap
+from agreement.metrics._pooled import PooledItems
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +89,29 @@ def test_the_least_recently_used_draws_are_dropped_first(monkeypatch):
     assert list(_bootstrap._kept) == [(10, 10, 3), (10, 5, 4)]
     _bootstrap.release_kept()
     assert _bootstrap._kept == {}
+
+
+def test_resampled_sums_of_equal_counts_are_computed_once_while_kept(monkeypatch):
+    """Krippendorff's ratio alpha beside a panel resamples the panel's own items: their sums are served again,
+    read-only; other items, other draws and unseeded draws are computed anew."""
+    ratings = np.array([[0, 1, np.nan], [2, 2, 1], [1, np.nan, 1], [0, 0, 2], [2, 1, 1]])
+    computed = []
+    real = _bootstrap.resampled_sums
+    monkeypatch.setattr(_bootstrap, "resampled_sums", lambda *a: computed.append(a[1:]) or real(*a))
+    first = PooledItems(ratings, 3).resampled(50, 4)
+    again = PooledItems(ratings.copy(), 3).resampled(50, 4)
+    assert again is first and not first.flags.writeable and computed == [(50, 4)]
+    np.testing.assert_array_equal(first, real(PooledItems(ratings, 3).features, 50, 4))
+    PooledItems(ratings[::-1], 3).resampled(50, 4)  # the same rows in another order: other resamples
+    PooledItems(ratings, 3).resampled(50, 5)
+    PooledItems(ratings, 3).resampled(50, None)
+    PooledItems(ratings, 3).resampled(50, None)
+    assert computed == [(50, 4), (50, 4), (50, 5), (50, None), (50, None)]
+    monkeypatch.setattr(_bootstrap, "_KEPT_SUMS", 2)
+    PooledItems(ratings, 3).resampled(60, 4)  # room for two: the least recently used goes
+    assert [key[-2:] for key in _bootstrap._kept_sums] == [(50, 5), (60, 4)]
+    _bootstrap.release_kept()
+    assert _bootstrap._kept_sums == {}
 
 
 @pytest.mark.parametrize("repeated", [False, True], ids=["distinct_rows", "repeated_rows"])
