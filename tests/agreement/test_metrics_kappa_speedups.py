@@ -1,6 +1,7 @@
 """Co-rating tables and the averages' jackknife counted both ways (the list of every two cells rated on one item,
-and the one-hot products), on designs where items hold a few ratings next to many raters, on crossed designs, and
-across chunks of items that mix both, against counts and kappas taken item by item here."""
+and the one-hot products; against the judge, always the list), on designs where items hold a few ratings next to
+many raters, on crossed designs, and across chunks of items that mix both, against counts and kappas taken item
+by item here."""
 
 import numpy as np
 import pytest
@@ -52,7 +53,7 @@ def designs():
     return [sparse_panel(3, 60, 12, 4, [1, 2, 3]), sparse_panel(4, 40, 6, 3, [2, 5, 6]), mixed_panel(5)]
 
 
-@pytest.mark.parametrize("cost", [None, 0, 10**12])  # as chosen, always listed, always one-hot (unless no pair)
+@pytest.mark.parametrize("cost", [None, 0, 10**12])  # pairs within: as chosen, always listed, always one-hot
 @pytest.mark.parametrize("rows_per_chunk", [7, 20_000])
 def test_tables_equal_the_counts_item_by_item(monkeypatch, cost, rows_per_chunk):
     monkeypatch.setattr(kappa_module, "_ROWS_PER_CHUNK", rows_per_chunk)
@@ -67,6 +68,13 @@ def test_tables_equal_the_counts_item_by_item(monkeypatch, cost, rows_per_chunk)
         np.testing.assert_array_equal(_cross_tables(ratings, right, k), counted_tables(ratings, right, k))
         judge = ratings[:, 1:2]
         np.testing.assert_array_equal(_cross_tables(ratings, judge, k), counted_tables(ratings, judge, k))
+
+
+def test_cells_against_other_columns_are_listed_even_where_every_rater_rated_every_item(monkeypatch):
+    monkeypatch.setattr(kappa_module, "_ROWS_PER_CHUNK", 7)
+    crossed = np.random.default_rng(2).integers(0, 3, (20, 4)).astype(float)
+    assert all(listed is None for _, _, listed in kappa_module._chunks(crossed, None, 3))
+    assert all(listed is not None for _, _, listed in kappa_module._chunks(crossed, crossed[:, :1], 3))
 
 
 def test_a_chunk_holding_no_pair():
@@ -112,7 +120,7 @@ def test_pairwise_average_and_jackknife_equal_the_literal_ones(monkeypatch, weig
 
 @pytest.mark.parametrize("weights", [None, "quadratic"])
 def test_judge_average_and_jackknife_equal_the_literal_ones(monkeypatch, weights):
-    """40 clinicians and five categories hold few enough ratings per item for the listed cells (chunks of 7)."""
+    """Sparse and partly crossed panels of 40 clinicians (chunks of 7)."""
     monkeypatch.setattr(kappa_module, "_ROWS_PER_CHUNK", 7)
     rng = np.random.default_rng(8)
     for ratings in (sparse_panel(6, 80, 40, 5, [1, 2, 3]), mixed_panel(7, n_raters=40, k=5)):
