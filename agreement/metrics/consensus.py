@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._core import as_matrix, category_counts
+
 CONSENSUS = ("majority", "median", "mean")
 SCALES = ("nominal", "ordinal", "interval")
 TIE_RULES = ("exclude", "lower", "higher", "random")
@@ -79,7 +81,7 @@ def _settle(low: np.ndarray, high: np.ndarray, rule: str, rng: np.random.Generat
 
 
 def _majority(ratings: np.ndarray, k: int, has: np.ndarray, rule: str, rng) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.stack([np.count_nonzero(ratings == c, axis=1) for c in range(k)], axis=1)
+    counts = category_counts(ratings, k)
     is_top = (counts == counts.max(axis=1, keepdims=True)) & has[:, None]
     tied = has & (is_top.sum(axis=1) > 1)
     out = np.where(has, counts.argmax(axis=1), np.nan).astype(float)
@@ -126,13 +128,14 @@ def consensus_ratings(ratings: np.ndarray, k: int, method: str, *, tie: str | No
     The tied count covers every item whose consensus needed the tie rule, kept or excluded. This
     function does not know the scale: check ``consensus_validity`` first.
     """
-    out, tied = consensus_with_ties(ratings, k, method, tie=tie, seed=seed)
+    out, tied = consensus_with_ties(as_matrix(ratings, k), k, method, tie=tie, seed=seed)
     return out, int(tied.sum())
 
 
 def consensus_with_ties(ratings: np.ndarray, k: int, method: str, *, tie: str | None = None,
                         seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
-    """As ``consensus_ratings``, with the per-item tie mask instead of its count."""
+    """As ``consensus_ratings``, with the per-item tie mask instead of its count, on ratings already validated
+    (``as_matrix``)."""
     rule = check_options(method, tie, None)
     rng = np.random.default_rng(seed)
     has = (~np.isnan(ratings)).any(axis=1) if ratings.size else np.zeros(ratings.shape[0], dtype=bool)

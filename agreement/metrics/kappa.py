@@ -61,7 +61,13 @@ from ._core import (
     normal_quantile,
     size_warnings,
 )
-from .consensus import CONSENSUS, check_options, consensus_ratings, consensus_validity  # noqa: F401 (re-exported)
+from .consensus import (  # noqa: F401 (re-exported)
+    CONSENSUS,
+    check_options,
+    consensus_ratings,
+    consensus_validity,
+    consensus_with_ties,
+)
 from .results import (
     REASON_EMPTY,
     REASON_NO_OVERLAP,
@@ -566,7 +572,8 @@ def judge_agreement(
                          extra={"reason": invalid, **described})
         tied = 0
     else:
-        centre, tied = consensus_ratings(ratings, k, consensus, tie=tie, seed=seed)
+        centre, tied_items = consensus_with_ties(ratings, k, consensus, tie=tie, seed=seed)
+        tied = int(tied_items.sum())
         vs = cohen_kappa(centre, judge, labels=labels, weights=weights, n_boot=n_boot, seed=seed,
                          confidence=confidence)
         vs = replace(vs, name=name, extra={**vs.extra, **described, "n_tied": tied})

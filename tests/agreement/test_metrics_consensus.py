@@ -192,6 +192,12 @@ def test_no_rater_columns_give_no_consensus():
         assert out.shape == (3,) and np.isnan(out).all() and tied == 0
 
 
+@pytest.mark.parametrize("ratings", [[[0, 3]], [[0, -1]], [[0.5, 1]]], ids=["above_k", "negative", "fraction"])
+def test_a_consensus_takes_category_indices_only(ratings):
+    with pytest.raises(ValueError, match=r"^ratings must be category indices 0\.\.2 or NaN$"):
+        consensus_ratings(ratings, 3, "majority")
+
+
 def test_higher_tie_rule_needs_an_order_and_options_are_named_in_messages():
     assert consensus_validity("majority", "nominal", "higher") == "tie_rule_needs_ordered_scale"
     assert consensus_validity("majority", "interval", "higher") is None
