@@ -12,6 +12,7 @@ resample with one category only) are left out of the percentile interval and cou
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -37,11 +38,24 @@ def _draw_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.nda
         done += b
 
 
-# Seeded draws kept for reuse: a report resamples the same items with the same seed many times (every
-# rating dimension, Krippendorff's alpha beside the summary, rankings per subset of cases). Counts are
-# stored as bytes where they fit (at any realistic size; a chunk that does not stays wider), oldest
-# dropped first.
-_kept: dict[tuple, list[np.ndarray]] = {}
+class _Kept(threading.local):
+    """What a report keeps for reuse, per thread: reports built side by side in one process's threads (the
+    demo server runs its tasks in the request's thread) never drop each other's entries while in use.
+
+    ``draws``: seeded draws, as a report resamples the same items with the same seed many times (every rating
+    dimension, Krippendorff's alpha beside the summary, rankings per subset of cases); counts stored as bytes
+    where they fit (at any realistic size; a chunk that does not stays wider), oldest dropped first.
+    ``sums``: resampled sums under a digest of what they were computed from, as a report asks again for those
+    of one items x raters matrix (Krippendorff's ratio alpha beside the dimension's panel: 0.7 s at a million
+    ratings)."""
+
+    def __init__(self):
+        self.draws: dict[tuple, list[np.ndarray]] = {}
+        self.sums: dict[tuple, np.ndarray] = {}
+
+
+_kept = _Kept()
+_KEPT_SUMS = 32
 
 
 def _narrow(counts: np.ndarray) -> np.ndarray:
@@ -53,36 +67,33 @@ def _narrow(counts: np.ndarray) -> np.ndarray:
 def _keep(key: tuple, chunks: list[np.ndarray]) -> list[np.ndarray]:
     """Keep `chunks` under `key`, dropping the oldest kept draws to make room."""
     size = sum(c.nbytes for c in chunks)
-    while _kept and size + sum(c.nbytes for v in _kept.values() for c in v) > _CACHE_BYTES:
-        _kept.pop(next(iter(_kept)))
-    _kept[key] = chunks
+    draws = _kept.draws
+    while draws and size + sum(c.nbytes for v in draws.values() for c in v) > _CACHE_BYTES:
+        draws.pop(next(iter(draws)))
+    draws[key] = chunks
     return chunks
-
-
-# Resampled sums kept under a digest of what they were computed from: a report asks again for those of one
-# items x raters matrix (Krippendorff's ratio alpha beside the dimension's panel: 0.7 s at a million ratings).
-_kept_sums: dict[tuple, np.ndarray] = {}
-_KEPT_SUMS = 32
 
 
 def kept_sums(key: tuple, seed: int | None, compute: Callable[[], np.ndarray]) -> np.ndarray:
     """``compute()``, kept under `key` (read-only) when seeded; unseeded draws are never served twice."""
     if seed is None:
         return compute()
-    if key in _kept_sums:
-        _kept_sums[key] = _kept_sums.pop(key)  # most recently used last
+    sums = _kept.sums
+    if key in sums:
+        sums[key] = sums.pop(key)  # most recently used last
     else:
-        while len(_kept_sums) >= _KEPT_SUMS:
-            _kept_sums.pop(next(iter(_kept_sums)))
-        _kept_sums[key] = compute()
-        _kept_sums[key].flags.writeable = False
-    return _kept_sums[key]
+        while len(sums) >= _KEPT_SUMS:
+            sums.pop(next(iter(sums)))
+        sums[key] = compute()
+        sums[key].flags.writeable = False
+    return sums[key]
 
 
 def release_kept() -> None:
-    """Drop the kept draws and sums (a report builder calls this when done: a worker should not hold them)."""
-    _kept.clear()
-    _kept_sums.clear()
+    """Drop this thread's kept draws and sums (a report builder calls this when done: a worker should not hold
+    them)."""
+    _kept.draws.clear()
+    _kept.sums.clear()
 
 
 def item_count_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.ndarray]:
@@ -94,11 +105,12 @@ def item_count_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[n
     if seed is None or n_items * n_boot > _CACHE_BYTES:
         yield from _draw_chunks(n_items, n_boot, seed)
         return
-    if key in _kept:
-        _kept[key] = _kept.pop(key)  # most recently used last
+    draws = _kept.draws
+    if key in draws:
+        draws[key] = draws.pop(key)  # most recently used last
     else:
         _keep(key, [_narrow(c) for c in _draw_chunks(n_items, n_boot, seed)])
-    yield from _kept[key]
+    yield from draws[key]
 
 
 def item_weight_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.ndarray]:

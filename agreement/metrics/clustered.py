@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,21 +62,29 @@ EXACT_MAX_CONDITIONS = 8
 EXACT_MAX_FLIPS = 12
 
 
-_CACHE: dict[tuple, np.ndarray] = {}
+class _Kept(threading.local):
+    """Resample and sign matrices kept per thread, as the item bootstrap keeps its draws (``_bootstrap._Kept``)."""
+
+    def __init__(self):
+        self.matrices: dict[tuple, np.ndarray] = {}
+
+
+_kept = _Kept()
 _CACHE_KEYS = 16  # resample and sign matrices kept (a report tests many strata with the same number of cases)
 
 
 def _cached(key: tuple, make) -> np.ndarray:
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_KEYS:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = make()
-    return _CACHE[key]
+    matrices = _kept.matrices
+    if key not in matrices:
+        if len(matrices) >= _CACHE_KEYS:
+            matrices.pop(next(iter(matrices)))
+        matrices[key] = make()
+    return matrices[key]
 
 
 def release_kept() -> None:
-    """Drop every kept resample and sign matrix, these and the item bootstrap's (a report is done)."""
-    _CACHE.clear()
+    """Drop this thread's kept resample and sign matrices, these and the item bootstrap's (a report is done)."""
+    _kept.matrices.clear()
     _bootstrap.release_kept()
 
 

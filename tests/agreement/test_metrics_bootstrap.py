@@ -2,6 +2,8 @@
 with ``numpy.random.default_rng(seed)`` and counted per resample, sums taken one resample and one item at a
 time. Each test starts without kept draws, so the keeping itself runs in every test."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -46,7 +48,7 @@ def test_counts_of_a_large_sample_are_32_bit():
 
 def test_seeded_draws_are_kept_as_bytes_and_served_again():
     first = list(_bootstrap.item_count_chunks(9, 20, 3))
-    kept = _bootstrap._kept[(9, 20, 3)]
+    kept = _bootstrap._kept.draws[(9, 20, 3)]
     assert all(c.dtype == np.uint8 for c in first) and all(a is b for a, b in zip(first, kept, strict=True))
     again = list(_bootstrap.item_count_chunks(9, 20, 3))
     assert all(a is b for a, b in zip(again, first, strict=True))
@@ -67,14 +69,14 @@ def test_kept_draws_narrow_chunk_by_chunk(monkeypatch):
 
 def test_unseeded_or_large_draws_are_not_kept(monkeypatch):
     list(_bootstrap.item_count_chunks(9, 20, None))
-    assert _bootstrap._kept == {}
+    assert _bootstrap._kept.draws == {}
     monkeypatch.setattr(_bootstrap, "_CACHE_BYTES", 9 * 20 - 1)
     large = np.concatenate(list(_bootstrap.item_count_chunks(9, 20, 5)))
-    assert _bootstrap._kept == {}
+    assert _bootstrap._kept.draws == {}
     np.testing.assert_array_equal(large, replayed_counts(9, 20, 5))  # still the seeded draws
     monkeypatch.setattr(_bootstrap, "_CACHE_BYTES", 9 * 20)
     list(_bootstrap.item_count_chunks(9, 20, 5))
-    assert list(_bootstrap._kept) == [(9, 20, 5)]
+    assert list(_bootstrap._kept.draws) == [(9, 20, 5)]
 
 
 def test_the_least_recently_used_draws_are_dropped_first(monkeypatch):
@@ -82,13 +84,13 @@ def test_the_least_recently_used_draws_are_dropped_first(monkeypatch):
     for seed in (1, 2):
         list(_bootstrap.item_count_chunks(10, 10, seed))
     list(_bootstrap.item_count_chunks(10, 10, 1))  # used again: now the most recent
-    assert list(_bootstrap._kept) == [(10, 10, 2), (10, 10, 1)]
+    assert list(_bootstrap._kept.draws) == [(10, 10, 2), (10, 10, 1)]
     list(_bootstrap.item_count_chunks(10, 10, 3))
-    assert list(_bootstrap._kept) == [(10, 10, 1), (10, 10, 3)]
+    assert list(_bootstrap._kept.draws) == [(10, 10, 1), (10, 10, 3)]
     list(_bootstrap.item_count_chunks(10, 5, 4))  # half the size: fits beside both only after one is dropped
-    assert list(_bootstrap._kept) == [(10, 10, 3), (10, 5, 4)]
+    assert list(_bootstrap._kept.draws) == [(10, 10, 3), (10, 5, 4)]
     _bootstrap.release_kept()
-    assert _bootstrap._kept == {}
+    assert _bootstrap._kept.draws == {}
 
 
 def test_resampled_sums_of_equal_counts_are_computed_once_while_kept(monkeypatch):
@@ -109,9 +111,29 @@ def test_resampled_sums_of_equal_counts_are_computed_once_while_kept(monkeypatch
     assert computed == [(50, 4), (50, 4), (50, 5), (50, None), (50, None)]
     monkeypatch.setattr(_bootstrap, "_KEPT_SUMS", 2)
     PooledItems(ratings, 3).resampled(60, 4)  # room for two: the least recently used goes
-    assert [key[-2:] for key in _bootstrap._kept_sums] == [(50, 5), (60, 4)]
+    assert [key[-2:] for key in _bootstrap._kept.sums] == [(50, 5), (60, 4)]
     _bootstrap.release_kept()
-    assert _bootstrap._kept_sums == {}
+    assert _bootstrap._kept.sums == {}
+
+
+def test_kept_draws_and_sums_belong_to_their_thread():
+    """Reports built side by side in one process's threads: one report's end (``release_kept``) leaves what the
+    other keeps, and neither serves the other's entries."""
+    list(_bootstrap.item_count_chunks(9, 20, 3))
+    PooledItems(np.array([[0, 1], [1, 1]], float), 2).resampled(5, 1)
+    seen = {}
+
+    def other_report():
+        seen["before"] = (dict(_bootstrap._kept.draws), dict(_bootstrap._kept.sums))
+        list(_bootstrap.item_count_chunks(9, 20, 4))
+        _bootstrap.release_kept()
+        seen["after"] = (dict(_bootstrap._kept.draws), dict(_bootstrap._kept.sums))
+
+    thread = threading.Thread(target=other_report)
+    thread.start()
+    thread.join()
+    assert seen == {"before": ({}, {}), "after": ({}, {})}
+    assert list(_bootstrap._kept.draws) == [(9, 20, 3), (2, 5, 1)] and len(_bootstrap._kept.sums) == 1
 
 
 @pytest.mark.parametrize("repeated", [False, True], ids=["distinct_rows", "repeated_rows"])

@@ -79,9 +79,9 @@ def test_sixteen_matrices_are_kept_and_the_oldest_is_dropped_first():
     first = case_weights(3, 4, 0)
     for seed in range(1, 16):
         case_weights(3, 4, seed)
-    assert len(clustered._CACHE) == 16 and case_weights(3, 4, 0) is first
+    assert len(clustered._kept.matrices) == 16 and case_weights(3, 4, 0) is first
     case_weights(3, 4, 16)
-    assert len(clustered._CACHE) == 16 and ("w", 3, 4, 0) not in clustered._CACHE
+    assert len(clustered._kept.matrices) == 16 and ("w", 3, 4, 0) not in clustered._kept.matrices
     assert case_weights(3, 4, 1) is case_weights(3, 4, 1)
 
 
@@ -89,9 +89,9 @@ def test_release_drops_these_and_the_item_bootstrap_matrices():
     case_weights(3, 4, 0)
     sign_flip_pvalue(np.arange(13.0), n_perm=10, seed=0)
     _bootstrap.resampled_sums(np.eye(3), 4, 0)
-    assert len(clustered._CACHE) == 2 and _bootstrap._kept
+    assert len(clustered._kept.matrices) == 2 and _bootstrap._kept.draws
     release_kept()
-    assert clustered._CACHE == {} and _bootstrap._kept == {}
+    assert clustered._kept.matrices == {} and _bootstrap._kept.draws == {}
 
 
 @pytest.mark.parametrize("clusters", [["b", "a", "c", "a", "b", "b"], [[2], [1], [3], [1], [2], [2]]],
