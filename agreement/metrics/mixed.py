@@ -69,6 +69,8 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+import os
+import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -293,18 +295,43 @@ def _formula(kind: str, fixed: Mapping, random: Mapping) -> str:
 
 
 class _Recorder(warnings.catch_warnings):
-    """Collects the warnings a fit raises as text (deduplicated, in order)."""
+    """Collects the warnings a fit raises as text (deduplicated, in order).
+
+    The warnings filters and log are the process's, so recording fits run one at a time: reports built side by
+    side in one process's threads (the demo server runs its tasks in the request's thread) recorded each other's
+    warnings. A process forked meanwhile starts with the lock free (its other threads are gone)."""
+
+    _lock = threading.Lock()
 
     def __init__(self):
         super().__init__(record=True)
 
     def __enter__(self):
-        self.log = super().__enter__()
-        warnings.simplefilter("always")
+        _Recorder._lock.acquire()
+        try:
+            self.log = super().__enter__()
+            warnings.simplefilter("always")
+        except BaseException:
+            _Recorder._lock.release()
+            raise
         return self
+
+    def __exit__(self, *exc_info):
+        try:
+            return super().__exit__(*exc_info)
+        finally:
+            _Recorder._lock.release()
 
     def texts(self) -> list[str]:
         return list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in self.log))
+
+
+def _fresh_recorder_lock() -> None:
+    _Recorder._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # where processes fork (the report's sections)
+    os.register_at_fork(after_in_child=_fresh_recorder_lock)
 
 
 def _terms(d: _Design, name: str, values, ses, method: str, z: float, level: float, p_values=None) -> tuple:

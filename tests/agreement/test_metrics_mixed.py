@@ -8,6 +8,10 @@ of a variance estimated from L draws). Balanced designs are checked against the 
 positive; an unbalanced crossed design against statsmodels' formula interface (patsy dummies, dense).
 """
 import json
+import os
+import signal
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -416,6 +420,62 @@ def test_fit_warnings_are_kept_as_text_and_none_escapes(monkeypatch):
     monkeypatch.setattr("agreement.metrics.mixed._fit_lmm", broken)
     failed = mixed_model(y, kind="score", fixed=fixed, random=random)
     assert (failed.status, failed.detail, failed.effects) == ("fit_failed", "Singular matrix", ())
+
+
+def test_fits_side_by_side_in_threads_record_only_their_own_warnings():
+    """The warnings machinery is the process's: a second thread's recording waits for the first one's end."""
+    inside, go, texts = threading.Event(), threading.Event(), {}
+
+    def fit(name, before=None):
+        with mixed._Recorder() as rec:
+            if before:
+                before()
+            warnings.warn(f"from {name}", UserWarning, stacklevel=1)
+        texts[name] = rec.texts()
+
+    first = threading.Thread(target=fit, args=("first", lambda: (inside.set(), go.wait(10))))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=fit, args=("second",))
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # waiting for the first fit's recording to end
+    go.set()
+    first.join(10)
+    second.join(10)
+    assert texts == {"first": ["UserWarning: from first"], "second": ["UserWarning: from second"]}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_process_forked_while_another_thread_records_can_record():
+    inside, go = threading.Event(), threading.Event()
+
+    def hold():
+        with mixed._Recorder():
+            inside.set()
+            go.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: its copy of the lock is a fresh one
+        try:
+            with mixed._Recorder() as rec:
+                warnings.warn("child", UserWarning, stacklevel=1)
+            os._exit(0 if rec.texts() == ["UserWarning: child"] else 1)
+        finally:
+            os._exit(2)
+    go.set()
+    holder.join(10)
+    deadline = time.monotonic() + 20
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked process waited for a lock held by a thread it does not have")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
