@@ -126,12 +126,12 @@ def _chunks(left: np.ndarray, right: np.ndarray | None, k: int):
         at = np.flatnonzero(~np.isnan(flat))  # row-major: each item's rated columns in order
         rows = at // block.shape[1]  # flat positions: a fraction of the cost of a 2-D nonzero and gather
         per_item = np.bincount(rows, minlength=block.shape[0])
+        n_pairs = int((per_item * (per_item - 1) // 2).sum()) if right is None else 0  # against right: listed
+        if n_pairs * _LISTED_PAIR_COST > block.shape[0] * block.shape[1] * k * width:
+            yield start, block, None
+            continue
         cells = (at - rows * block.shape[1]) * k + flat[at].astype(np.intp)  # p K + a
         if right is None:
-            n_pairs = int((per_item * (per_item - 1) // 2).sum())
-            if n_pairs * _LISTED_PAIR_COST > block.shape[0] * block.shape[1] * k * width:
-                yield start, block, None
-                continue
             first = np.cumsum(per_item) - per_item  # each item's first cell in (rows, cells)
             one, two = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
             for m in np.unique(per_item[per_item >= 2]):
