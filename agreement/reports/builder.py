@@ -267,17 +267,24 @@ class ReportBuilder:
 
     # the whole report ------------------------------------------------------------------------
 
+    def panels(self) -> dict:
+        """Every dimension's agreement panel, its confidence thresholds and the coefficients beside it: the figures
+        that resample the items x raters matrix. One section for all dimensions, so that their items' seeded draws
+        (the same items, the same seed) and the panel's resampled sums are made once per report, not once in each
+        process computing a dimension."""
+        return {key: {"agreement": self.summary(dim, dim.ratings), "confidence": self.confidence(dim, _per_item(dim)),
+                      "coefficients": extra_coefficients(self, dim)}
+                for key, dim in self.data.dimensions.items()}
+
     def dimension(self, dim: DimensionData) -> dict:
-        """A dimension's figures but its breakdowns (``breakdowns``, computed as a section of their own)."""
+        """A dimension's figures but its panels (``panels``) and breakdowns (``breakdowns``), sections of their
+        own."""
         d = dim.dimension
         per_item = _per_item(dim)
         return {
             "key": d.key, "label": d.label, "kind": d.kind, "labels": list(d.labels),
             "label_names": list(d.label_names), "counts": _counts(dim, per_item), "score": score_description(dim),
-            "agreement": self.summary(dim, dim.ratings),
             "pairwise_variants": self.pairwise_variants(dim),
-            "confidence": self.confidence(dim, per_item),
-            "coefficients": extra_coefficients(self, dim),
             "judges": self.judges(dim),
             "judges_among_themselves": judges_among_themselves(self, dim),
             "rankings": rankings_section(self, dim),
@@ -292,9 +299,10 @@ class ReportBuilder:
         dims = list(self.data.dimensions.values())
         out = [(f"persona-effect models {i + 1} of {len(model_fits)}", ("persona_model", i), fit)
                for i, fit in enumerate(model_fits)]
+        out.append(("agreement panels, confidence and coefficients", ("panels",), self.panels))
         for dim in dims:
-            out.append((f"{dim.dimension.label}: agreement, judges, test-retest", ("dimension", dim.dimension.key),
-                        lambda dim=dim: self.dimension(dim)))
+            out.append((f"{dim.dimension.label}: judges, rankings, test-retest",
+                        ("dimension", dim.dimension.key), lambda dim=dim: self.dimension(dim)))
         for dim in dims:
             out.append((f"{dim.dimension.label}: breakdowns", ("breakdowns", dim.dimension.key),
                         lambda dim=dim: self.breakdowns(dim, _per_item(dim))))
@@ -326,8 +334,8 @@ class ReportBuilder:
         figures = {key: value for (_, key, _), (value, _, _) in zip(sections, computed, strict=True)}
         report = {
             "meta": meta(self.data, self.p),
-            "dimensions": {key: {**figures["dimension", key], "breakdowns": figures["breakdowns", key]}
-                           for key in self.data.dimensions},
+            "dimensions": {key: {**figures["dimension", key], **figures["panels",][key],
+                                 "breakdowns": figures["breakdowns", key]} for key in self.data.dimensions},
             "persona_effects": figures["persona_effects",],
             "persona_models": {**persona_models,
                                "models": [m for i in range(len(model_fits)) for m in figures["persona_model", i]]},
@@ -344,6 +352,8 @@ class ReportBuilder:
 def _path(key: tuple) -> tuple:
     """Where a section's figures sit in the report (``build``)."""
     kind, *rest = key
+    if kind == "panels":
+        return ("dimensions",)
     if kind == "dimension":
         return ("dimensions", *rest)
     if kind == "breakdowns":

@@ -190,6 +190,26 @@ def test_sections_computed_in_forked_processes_give_the_same_report_in_the_same_
     assert steps and all(isinstance(m, str) for m in steps)
 
 
+def test_the_panels_item_resamples_are_drawn_once_per_report_whatever_the_processes(built, monkeypatch, tmp_path):
+    """Every dimension's panel (and its confidence thresholds) resamples the same items with the same seed: one
+    section computes them all, so the draws are made once, not once in each process computing a dimension."""
+    from agreement.metrics import _bootstrap
+
+    _, data, _ = built
+    log, draw = tmp_path / "draws", _bootstrap._draw_chunks
+
+    def logged(n_items, n_boot, seed):
+        with open(log, "a") as fh:  # O_APPEND: one line per draw, whichever process
+            fh.write(f"{n_items}\n")
+        yield from draw(n_items, n_boot, seed)
+
+    monkeypatch.setattr(_bootstrap, "_draw_chunks", logged)
+    items = {int(np.count_nonzero((~np.isnan(dim.ratings)).any(axis=1))) for dim in data.dimensions.values()}
+    assert len(data.dimensions) == 2 and len(items) == 1  # the two panels resample the same items
+    build_report(data, parameters_clean({"n_boot": 50, "seed": 3}), processes=3)
+    assert log.read_text().split().count(str(items.pop())) == 1
+
+
 @pytest.mark.parametrize("fmt", ["json", "html", "csv"])
 def test_the_stored_summary_holds_the_figures_of_the_file(fmt):
     """The summary is stored from the JSON text of the figures (the JSON file's own text): read back from the
