@@ -22,18 +22,24 @@ _MAX_CELLS = 4_000_000  # resample weights held at once (32 MB of float64)
 _CACHE_BYTES = 512 * 2**20
 
 
-def _draw_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.ndarray]:
+def _draw_chunks(n_items: int, n_boot: int, seed: int | None, *, narrow: bool = False) -> Iterator[np.ndarray]:
+    """The seeded resamples' counts, chunk by chunk; `narrow`: as bytes (kept draws), a chunk with a count over
+    255 staying wide. Counts are written as bytes straight from each resample's count: a million items' draws
+    never stand in memory at two or four bytes a count (allocating and narrowing them took longer than drawing)."""
     rng = np.random.default_rng(seed)
     chunk = max(1, _MAX_CELLS // max(n_items, 1))
-    dtype = np.uint16 if n_items < 2**16 else np.uint32  # a count never exceeds n_items
+    wide = np.uint16 if n_items < 2**16 else np.uint32  # a count never exceeds n_items
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
         # uint32 draws are the same numbers as int64 ones (numpy draws a 32-bit range either way), half the memory
         idx = rng.integers(0, n_items, size=(b, n_items), dtype=np.uint32)
-        counts = np.empty((b, n_items), dtype=dtype)
+        counts = np.empty((b, n_items), dtype=np.uint8 if narrow else wide)
         for row in range(b):  # one resample at a time: its count array stays in cache
-            counts[row] = np.bincount(idx[row], minlength=n_items)
+            count = np.bincount(idx[row], minlength=n_items)
+            if counts.dtype == np.uint8 and count.max(initial=0) > 255:
+                counts = counts.astype(wide)
+            counts[row] = count
         yield counts
         done += b
 
@@ -56,12 +62,6 @@ class _Kept(threading.local):
 
 _kept = _Kept()
 _KEPT_SUMS = 32
-
-
-def _narrow(counts: np.ndarray) -> np.ndarray:
-    """`counts` as bytes where they fit: each chunk as it is drawn, so that a million items' draws never
-    stand in memory at two or four bytes a count (allocating that took longer than the drawing)."""
-    return counts.astype(np.uint8) if counts.size and counts.max() < 256 else counts
 
 
 def _keep(key: tuple, chunks: list[np.ndarray]) -> list[np.ndarray]:
@@ -109,7 +109,7 @@ def item_count_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[n
     if key in draws:
         draws[key] = draws.pop(key)  # most recently used last
     else:
-        _keep(key, [_narrow(c) for c in _draw_chunks(n_items, n_boot, seed)])
+        _keep(key, list(_draw_chunks(n_items, n_boot, seed, narrow=True)))
     yield from draws[key]
 
 

@@ -59,12 +59,18 @@ def test_seeded_draws_are_kept_as_bytes_and_served_again():
 
 
 def test_kept_draws_narrow_chunk_by_chunk(monkeypatch):
-    """A chunk with a count over 255 stays wide; the others are still kept as bytes."""
-    wide, small = np.array([[256, 0]], dtype=np.uint16), np.array([[1, 1]], dtype=np.uint16)
-    monkeypatch.setattr(_bootstrap, "_draw_chunks", lambda n_items, n_boot, seed: iter([small, wide]))
-    kept = list(_bootstrap.item_count_chunks(2, 2, 0))
-    assert [c.dtype for c in kept] == [np.uint8, np.uint16]
-    np.testing.assert_array_equal(np.concatenate(kept), [[1, 1], [256, 0]])
+    """A chunk with a count over 255 stays wide, the rows before that count included; the others are bytes."""
+    class Drawn:  # two chunks: the first's second resample draws item 0 300 times
+        chunks = iter([np.stack([np.arange(300), np.zeros(300)]), np.arange(300)])
+
+        def integers(self, low, high, size, dtype):
+            return next(self.chunks).astype(dtype).reshape(size)
+
+    monkeypatch.setattr(_bootstrap.np.random, "default_rng", lambda seed: Drawn())
+    monkeypatch.setattr(_bootstrap, "_MAX_CELLS", 600)
+    kept = list(_bootstrap.item_count_chunks(300, 3, 0))
+    assert [c.dtype for c in kept] == [np.uint16, np.uint8]
+    np.testing.assert_array_equal(np.concatenate(kept), [np.ones(300), [300] + [0] * 299, np.ones(300)])
 
 
 def test_unseeded_or_large_draws_are_not_kept(monkeypatch):

@@ -198,10 +198,10 @@ def test_the_panels_item_resamples_are_drawn_once_per_report_whatever_the_proces
     _, data, _ = built
     log, draw = tmp_path / "draws", _bootstrap._draw_chunks
 
-    def logged(n_items, n_boot, seed):
+    def logged(n_items, n_boot, seed, **kwargs):
         with open(log, "a") as fh:  # O_APPEND: one line per draw, whichever process
             fh.write(f"{n_items}\n")
-        yield from draw(n_items, n_boot, seed)
+        yield from draw(n_items, n_boot, seed, **kwargs)
 
     monkeypatch.setattr(_bootstrap, "_draw_chunks", logged)
     items = {int(np.count_nonzero((~np.isnan(dim.ratings)).any(axis=1))) for dim in data.dimensions.values()}
