@@ -268,12 +268,10 @@ class ReportBuilder:
     # the whole report ------------------------------------------------------------------------
 
     def panels(self) -> dict:
-        """Every dimension's agreement panel, its confidence thresholds and the coefficients beside it: the figures
-        that resample the items x raters matrix. One section for all dimensions, so that their items' seeded draws
-        (the same items, the same seed) and the panel's resampled sums are made once per report, not once in each
-        process computing a dimension."""
-        return {key: {"agreement": self.summary(dim, dim.ratings), "confidence": self.confidence(dim, _per_item(dim)),
-                      "coefficients": extra_coefficients(self, dim)}
+        """Every dimension's agreement panel and the coefficients beside it, which take its resampled sums. One
+        section for all dimensions, so that their items' seeded draws (the same items, the same seed) are made
+        once per report, not once in each process computing a dimension."""
+        return {key: {"agreement": self.summary(dim, dim.ratings), "coefficients": extra_coefficients(self, dim)}
                 for key, dim in self.data.dimensions.items()}
 
     def dimension(self, dim: DimensionData) -> dict:
@@ -285,6 +283,7 @@ class ReportBuilder:
             "key": d.key, "label": d.label, "kind": d.kind, "labels": list(d.labels),
             "label_names": list(d.label_names), "counts": _counts(dim, per_item), "score": score_description(dim),
             "pairwise_variants": self.pairwise_variants(dim),
+            "confidence": self.confidence(dim, per_item),
             "judges": self.judges(dim),
             "judges_among_themselves": judges_among_themselves(self, dim),
             "rankings": rankings_section(self, dim),
@@ -299,9 +298,9 @@ class ReportBuilder:
         dims = list(self.data.dimensions.values())
         out = [(f"persona-effect models {i + 1} of {len(model_fits)}", ("persona_model", i), fit)
                for i, fit in enumerate(model_fits)]
-        out.append(("agreement panels, confidence and coefficients", ("panels",), self.panels))
+        out.append(("agreement panels and coefficients", ("panels",), self.panels))
         for dim in dims:
-            out.append((f"{dim.dimension.label}: judges, rankings, test-retest",
+            out.append((f"{dim.dimension.label}: confidence, judges, rankings, test-retest",
                         ("dimension", dim.dimension.key), lambda dim=dim: self.dimension(dim)))
         for dim in dims:
             out.append((f"{dim.dimension.label}: breakdowns", ("breakdowns", dim.dimension.key),

@@ -191,9 +191,11 @@ def test_sections_computed_in_forked_processes_give_the_same_report_in_the_same_
 
 
 def test_the_panels_item_resamples_are_drawn_once_per_report_whatever_the_processes(built, monkeypatch, tmp_path):
-    """Every dimension's panel (and its confidence thresholds) resamples the same items with the same seed: one
-    section computes them all, so the draws are made once, not once in each process computing a dimension."""
+    """Every dimension's panel resamples the same items with the same seed: one section computes them all, so
+    the draws are made once, not once in each process computing a dimension. Here, as at a million ratings,
+    only the panels resample the whole matrix (the thresholds and Conger's kappa keep analytic intervals)."""
     from agreement.metrics import _bootstrap
+    from agreement.reports import builder
 
     _, data, _ = built
     log, draw = tmp_path / "draws", _bootstrap._draw_chunks
@@ -203,6 +205,7 @@ def test_the_panels_item_resamples_are_drawn_once_per_report_whatever_the_proces
             fh.write(f"{n_items}\n")
         yield from draw(n_items, n_boot, seed, **kwargs)
 
+    monkeypatch.setattr(builder, "RESAMPLED_CELLS_MAX", 0)
     monkeypatch.setattr(_bootstrap, "_draw_chunks", logged)
     items = {int(np.count_nonzero((~np.isnan(dim.ratings)).any(axis=1))) for dim in data.dimensions.values()}
     assert len(data.dimensions) == 2 and len(items) == 1  # the two panels resample the same items
