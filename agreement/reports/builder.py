@@ -108,7 +108,8 @@ class ReportBuilder:
     def summary(self, dim: DimensionData, ratings: np.ndarray, *, pairs: bool = True, boot: bool = True) -> dict:
         """The metrics panel; `pairs=False` keeps the average kappa but not every rater pair (size);
         `boot=False` (breakdowns) gives the analytic intervals, each named by its method. The panel of the
-        whole matrix (``dim.ratings`` itself) is kept: a confidence threshold that keeps every rating shows it."""
+        whole matrix (``dim.ratings`` itself) is kept: a confidence threshold that keeps every rating shows it
+        (computed again where the thresholds' section runs in another process than the panels)."""
         d = dim.dimension
         whole = ratings is dim.ratings
         result = self._summaries.get((d.key, boot)) if whole else None
