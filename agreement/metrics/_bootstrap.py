@@ -53,11 +53,12 @@ class _Kept(threading.local):
     where they fit (at any realistic size; a chunk that does not stays wider), oldest dropped first.
     ``sums``: resampled sums under a digest of what they were computed from, as a report asks again for those
     of one items x raters matrix (Krippendorff's ratio alpha beside the dimension's panel: 0.7 s at a million
-    ratings)."""
+    ratings). ``matrices``: the case-level resample and sign matrices (``clustered._cached``)."""
 
     def __init__(self):
         self.draws: dict[tuple, list[np.ndarray]] = {}
         self.sums: dict[tuple, np.ndarray] = {}
+        self.matrices: dict[tuple, np.ndarray] = {}
 
 
 _kept = _Kept()
@@ -90,10 +91,10 @@ def kept_sums(key: tuple, seed: int | None, compute: Callable[[], np.ndarray]) -
 
 
 def release_kept() -> None:
-    """Drop this thread's kept draws and sums (a report builder calls this when done: a worker should not hold
-    them)."""
+    """Drop everything this thread keeps (a report builder calls this when done: a worker should not hold it)."""
     _kept.draws.clear()
     _kept.sums.clear()
+    _kept.matrices.clear()
 
 
 def item_count_chunks(n_items: int, n_boot: int, seed: int | None) -> Iterator[np.ndarray]:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,6 +41,7 @@ import numpy as np
 from scipy import stats
 
 from . import _bootstrap
+from ._bootstrap import _kept, release_kept  # noqa: F401 (release_kept: the report builder's)
 from ._core import check_confidence, finite_or_none, insufficient
 from .ranking import _codes, _spearman, _tau_b
 from .rankings_overlap import rank_biased_overlap
@@ -62,14 +62,6 @@ EXACT_MAX_CONDITIONS = 8
 EXACT_MAX_FLIPS = 12
 
 
-class _Kept(threading.local):
-    """Resample and sign matrices kept per thread, as the item bootstrap keeps its draws (``_bootstrap._Kept``)."""
-
-    def __init__(self):
-        self.matrices: dict[tuple, np.ndarray] = {}
-
-
-_kept = _Kept()
 _CACHE_KEYS = 16  # resample and sign matrices kept (a report tests many strata with the same number of cases)
 
 
@@ -80,12 +72,6 @@ def _cached(key: tuple, make) -> np.ndarray:
             matrices.pop(next(iter(matrices)))
         matrices[key] = make()
     return matrices[key]
-
-
-def release_kept() -> None:
-    """Drop this thread's kept resample and sign matrices, these and the item bootstrap's (a report is done)."""
-    _kept.matrices.clear()
-    _bootstrap.release_kept()
 
 
 def case_weights(n: int, n_boot: int, seed: int | None) -> np.ndarray:
