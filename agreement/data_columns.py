@@ -224,14 +224,17 @@ def rating_query(study_id: int, status: str, vocabularies: dict[str, tuple[str, 
                   f"JOIN {_table(Assignment)} a ON a.id = r.assignment_id "
                   "WHERE a.study_id = %s AND a.status = %s AND NOT a.is_calibration")
     params = [p for _, params in codes for p in params] + [study_id, status]
-    # A range, which PostgreSQL estimates from its statistics (a modulo it would take for 0.5 % of the rows).
+    # A range, which PostgreSQL estimates from its statistics (a modulo it would take for 0.5 % of the rows);
+    # stated on the ratings' assignment too, which the server does not infer from the join: it then joins only
+    # this part's ratings, not all the study's (a part of a million ratings' load: 2.8 -> 2.2 s on the server).
     low, high = ids or (None, None)
-    if low is not None:
-        from_where += " AND a.id >= %s"
-        params.append(low)
-    if high is not None:
-        from_where += " AND a.id < %s"
-        params.append(high)
+    for column in ("a.id", "r.assignment_id"):
+        if low is not None:
+            from_where += f" AND {column} >= %s"
+            params.append(low)
+        if high is not None:
+            from_where += f" AND {column} < %s"
+            params.append(high)
     return columns, from_where, params
 
 
