@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from agreement.data import study_data_load
-from agreement.data_columns import fetch_columns, fetch_rows
+from agreement.data_columns import fetch_columns, fetch_rows, rating_query
 from annotation.models import Assignment, Rating, RatingValue
 from studies.models import Case, Response
 from tests import factories
@@ -138,3 +138,15 @@ def test_rating_values_read_aside_in_parts_on_their_own_connections_give_the_sam
         assert all(thread is not main for thread, _ in outside_calls)
     else:
         assert outside_calls == [(main, None)]
+
+
+def test_a_part_of_the_rating_values_bounds_the_ratings_assignment_too():
+    """The server does not carry a range across a join: stated on the assignments alone, each part joined every
+    rating of the table to the values before half of them fell away with the other part's assignments."""
+    vocabularies = {"dimension": ("safety",), "value": (C,), "confidence": ("high",)}
+    _, whole, whole_params = rating_query(1, "submitted", vocabularies)
+    _, part, params = rating_query(1, "submitted", vocabularies, (5, 9))
+    assert part == whole + " AND a.id >= %s AND a.id < %s AND r.assignment_id >= %s AND r.assignment_id < %s"
+    assert params == [*whole_params, 5, 9, 5, 9]
+    _, last, params = rating_query(1, "submitted", vocabularies, (5, None))
+    assert last == whole + " AND a.id >= %s AND r.assignment_id >= %s" and params == [*whole_params, 5, 5]
