@@ -198,6 +198,7 @@ def _words(codes: np.ndarray, vocabulary: tuple[str, ...], unknown: dict[int, st
 
 IdRange = tuple[int | None, int | None] | None
 FIELDS = ("dimension", "value", "confidence")  # a rating value's texts, coded by their vocabularies
+CODED = ("value", "confidence")  # whose codes come back beside the texts (``rating_columns``)
 
 
 def rating_query(study_id: int, status: str, vocabularies: dict[str, tuple[str, ...]],
@@ -244,7 +245,8 @@ def rating_columns(study_id: int, status: str, vocabularies: dict[str, tuple[str
     of the assignments in `ids` (as in `rating_query`).
 
     Dimension, value and confidence travel as positions in their `vocabularies`; the few values outside
-    them (a schema edited after rating) are read by id in a second query.
+    them (a schema edited after rating) are read by id in a second query. Value and confidence come back as
+    texts and, as ``value_code`` and ``confidence_code``, as those positions (1-based; 0: outside them).
     """
     names = ("response_id", "rater_id", "assignment_id", "rating_id", "repeat_of", "position", "value_id", "packed",
              "revision", "active_seconds", "submitted_at", "rating_updated_at")
@@ -262,6 +264,8 @@ def rating_columns(study_id: int, status: str, vocabularies: dict[str, tuple[str
             for name, text in zip(unknown, texts, strict=True):
                 unknown[name][vid] = text
     for name in unknown:
+        if name in CODED:
+            out[f"{name}_code"] = out[name].astype(np.int32)
         out[name], ranks = _words(out[name], vocabularies[name], unknown[name], out["value_id"])
         if name == "dimension":
             out["dimension_rank"] = ranks

@@ -235,3 +235,27 @@ def test_case_metadata_and_persona_kind_are_breakdown_columns():
     assert list(items.metadata_values("safety_category")) == ["medication", "(not given)", "medication"]
     assert {k: list(v) for k, v in items.metadata_groups("safety_category").items()} == {
         "(not given)": [False, True, False], "medication": [True, False, True]}
+
+
+def test_values_and_confidence_levels_are_indexed_through_their_codes_as_through_their_texts():
+    """The matrices take each value's category from the code the load read it as; a value or confidence level
+    outside the schema (edited after rating) has none and is looked up by its text: unknown here."""
+    from agreement.data import index_of
+    from annotation.models import RatingValue
+
+    study, responses, raters, _ = _study()
+    RatingValue.objects.filter(rating__assignment__rater=raters["bob"], rating__assignment__response=responses[0],
+                               dimension="reasoning").update(value="7", confidence="unsure")
+    data = study_data_load(study)
+    r = data.records
+    every = np.ones(len(r), bool)
+    for dim in data.dimensions.values():
+        labels = dim.dimension.labels
+        np.testing.assert_array_equal(r.index("value", every, labels), index_of(r.value, labels))
+    np.testing.assert_array_equal(r.index("confidence", every, data.confidence_levels),
+                                  index_of(r.confidence, data.confidence_levels))
+    assert sorted(r.codes["value"][r.value == "7"].tolist() + r.codes["confidence"][r.confidence == "unsure"].tolist()) \
+        == [0, 0]
+    reasoning = data.dimensions["reasoning"]
+    assert reasoning.n_unknown == 1 and np.isnan(reasoning.ratings[0, 1]) and np.isnan(reasoning.confidence[0, 1])
+    assert reasoning.ratings[0, 0] == 3  # ann's "4"
