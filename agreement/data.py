@@ -348,8 +348,8 @@ def _aside() -> bool:
 
 
 def _assignment_ranges(study: Study, parts: int) -> list[IdRange]:
-    """`parts` ranges of assignment ids, as wide as each other over the study's, together every id (the
-    first and last unbounded, so that an assignment added meanwhile still falls in one)."""
+    """`parts` ranges of assignment ids in increasing order, as wide as each other over the study's, together
+    every id (the first and last unbounded, so that an assignment added meanwhile still falls in one)."""
     if parts <= 1:
         return [None]
     # Grouped, so that PostgreSQL reads the study's ids through its index: for a plain min and max it walks
@@ -373,8 +373,8 @@ def _read_aside(read: Callable[[IdRange], dict[str, np.ndarray]], parts: list[Id
     The rating values are the one long query of a load (seconds for a million ratings, nearly all of it the
     server's, on one core: PostgreSQL aggregates them in one process): they are read in parts, side by side,
     while this connection reads the responses, cases and judge scores and arranges them (the threads mostly
-    wait for the server, without the GIL). Each query of a load sees the data committed when it starts, aside
-    or not; a part holds whole assignments.
+    wait for the server, without the GIL). The parts' columns are joined in the order of `parts`. Each query
+    of a load sees the data committed when it starts, aside or not; a part holds whole assignments.
     """
     if parts is None:
         yield lambda: read(None)
@@ -393,7 +393,8 @@ def _read_aside(read: Callable[[IdRange], dict[str, np.ndarray]], parts: list[Id
 
 def _load_records(study: Study, items: Items, c: dict[str, np.ndarray], vocabularies: dict[str, tuple[str, ...]]
                   ) -> tuple[Records, Raters]:
-    """Rating values of submitted, non-calibration assignments, ordered by assignment, then dimension."""
+    """Rating values of submitted, non-calibration assignments, ordered by assignment, then dimension: `c`, the
+    parts' columns joined in the order of their ranges of assignment ids, each part ordered so."""
     user_ids = np.unique(c["rater_id"])
     users = dict(
         (uid, (name, spec)) for uid, name, spec in get_user_model().objects.filter(id__in=user_ids.tolist())
@@ -404,8 +405,6 @@ def _load_records(study: Study, items: Items, c: dict[str, np.ndarray], vocabula
         username=np.array([users[u][0] for u in user_ids.tolist()], dtype=object),
         specialty=np.array([users[u][1] or "" for u in user_ids.tolist()], dtype=object),
     )
-    order = np.lexsort((c["dimension_rank"], c["assignment_id"]))
-    c = {key: column[order] for key, column in c.items()}
     records = Records(
         item=np.searchsorted(items.response_id, c["response_id"]), rater=np.searchsorted(user_ids, c["rater_id"]),
         assignment_id=c["assignment_id"], rating_id=c["rating_id"], repeat_of=c["repeat_of"],

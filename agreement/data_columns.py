@@ -241,8 +241,9 @@ def rating_query(study_id: int, status: str, vocabularies: dict[str, tuple[str, 
 
 def rating_columns(study_id: int, status: str, vocabularies: dict[str, tuple[str, ...]],
                    ids: IdRange = None) -> dict[str, np.ndarray]:
-    """Every stored rating value of the study's submitted, non-calibration assignments (unordered), or those
-    of the assignments in `ids` (as in `rating_query`).
+    """Every stored rating value of the study's submitted, non-calibration assignments, or those of the
+    assignments in `ids` (as in `rating_query`), ordered by assignment, then dimension (sorted where the part is
+    read: the parts of a load are sorted side by side, and joined in the order of their ranges stay sorted).
 
     Dimension, value and confidence travel as positions in their `vocabularies`; the few values outside
     them (a schema edited after rating) are read by id in a second query. Value and confidence come back as
@@ -269,7 +270,8 @@ def rating_columns(study_id: int, status: str, vocabularies: dict[str, tuple[str
         out[name], ranks = _words(out[name], vocabularies[name], unknown[name], out["value_id"])
         if name == "dimension":
             out["dimension_rank"] = ranks
-    return out
+    order = np.lexsort((out["dimension_rank"], out["assignment_id"]))
+    return {key: column[order] for key, column in out.items()}
 
 
 def judge_columns(study_id: int) -> list[np.ndarray]:

@@ -127,6 +127,7 @@ def test_rating_values_read_aside_in_parts_on_their_own_connections_give_the_sam
     with transaction.atomic():
         inside = study_data_load(study)
     assert outside.snapshot_hash == inside.snapshot_hash and outside.counts == inside.counts
+    assert np.all(np.diff(outside.records.assignment_id) >= 0)  # each part sorted, joined in the ranges' order
     assert outside.counts["rating_values"] == 6
     main = threading.main_thread()
     assert calls == [(main, None)]  # in a transaction: this connection, every assignment at once
