@@ -133,14 +133,14 @@ def _chunks(left: np.ndarray, right: np.ndarray | None, k: int):
         cells = (at - rows * block.shape[1]) * k + flat[at].astype(np.intp)  # p K + a
         if right is None:
             first = np.cumsum(per_item) - per_item  # each item's first cell in (rows, cells)
-            one, two = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
-            for m in np.unique(per_item[per_item >= 2]):
-                slots = first[per_item == m][:, None] + np.arange(m)
+            items, positions = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
+            for m in np.unique(per_item[per_item >= 2]):  # items with m cells rated: an (items, m) block of cells
+                with_m = np.flatnonzero(per_item == m)
+                rated = cells[first[with_m][:, None] + np.arange(m)]
                 a, b = np.triu_indices(m, k=1)
-                one.append(slots[:, a].ravel())
-                two.append(slots[:, b].ravel())
-            one, two = np.concatenate(one), np.concatenate(two)
-            yield start, block, (start + rows[one], cells[one] * width + cells[two])
+                items.append(np.repeat(start + with_m, a.size))
+                positions.append((rated[:, a] * width + rated[:, b]).ravel())
+            yield start, block, (np.concatenate(items), np.concatenate(positions))
             continue
         other = right[start : start + _ROWS_PER_CHUNK]
         items, positions = [], []
