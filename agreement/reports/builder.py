@@ -34,6 +34,11 @@ from .rankings import rankings_section
 from .scores import item_means, rating_scores, score_description
 
 Progress = Callable[[float, str], None]
+# A dimension's breakdowns in two sections, each about half of its time (two processes or more end closer
+# together): the groups by persona, and the rest. Groups of one section that hold the same items (the baseline
+# under persona, persona kind, role and style) are computed once.
+BREAKDOWN_SECTIONS = (("persona", ("persona", "persona_kind", "role", "style")),
+                      ("model and case", ("model", "task_type", "care_setting", "metadata")))
 # Items x resamples of one item bootstrap beyond the study's own agreement panel (per-threshold panels,
 # Conger's kappa): larger ones take seconds each, and those figures then carry their analytic interval.
 RESAMPLED_CELLS_MAX = 25_000_000
@@ -197,12 +202,13 @@ class ReportBuilder:
 
     # breakdowns ------------------------------------------------------------------------------
 
-    def breakdowns(self, dim: DimensionData, per_item: dict[str, np.ndarray]) -> dict:
+    def breakdowns(self, dim: DimensionData, per_item: dict[str, np.ndarray], keys: tuple[str, ...]) -> dict:
+        """The figures of each group of items under each of `keys` (``BREAKDOWN_SECTIONS``)."""
         items = self.data.items
         clin = item_means(rating_scores(dim, dim.ratings))
         out = {}
-        splits = {key: items.groups(key) for key in GROUP_KEYS}
-        if self.p["metadata_key"]:
+        splits = {key: items.groups(key) for key in keys if key in GROUP_KEYS}
+        if "metadata" in keys and self.p["metadata_key"]:
             splits[f"metadata:{self.p['metadata_key']}"] = items.metadata_groups(self.p["metadata_key"])
         # Groups of different keys often hold the same items (the baseline responses are one group under
         # persona, persona kind, role and style): such a group's row is computed once and copied.
@@ -304,8 +310,9 @@ class ReportBuilder:
             out.append((f"{dim.dimension.label}: confidence, judges, rankings, test-retest",
                         ("dimension", dim.dimension.key), lambda dim=dim: self.dimension(dim)))
         for dim in dims:
-            out.append((f"{dim.dimension.label}: breakdowns", ("breakdowns", dim.dimension.key),
-                        lambda dim=dim: self.breakdowns(dim, _per_item(dim))))
+            for i, (name, keys) in enumerate(BREAKDOWN_SECTIONS):
+                out.append((f"{dim.dimension.label}: breakdowns by {name}", ("breakdowns", dim.dimension.key, i),
+                            lambda dim=dim, keys=keys: self.breakdowns(dim, _per_item(dim), keys)))
         return out + [
             ("persona effects", ("persona_effects",), lambda: effects_section(self)),
             ("metric-based evaluation", ("evaluation",), lambda: evaluation_section(self)),
@@ -334,8 +341,9 @@ class ReportBuilder:
         figures = {key: value for (_, key, _), (value, _, _) in zip(sections, computed, strict=True)}
         report = {
             "meta": meta(self.data, self.p),
-            "dimensions": {key: {**figures["dimension", key], **figures["panels",][key],
-                                 "breakdowns": figures["breakdowns", key]} for key in self.data.dimensions},
+            "dimensions": {key: {**figures["dimension", key], **figures["panels",][key], "breakdowns": {
+                k: v for i in range(len(BREAKDOWN_SECTIONS)) for k, v in figures["breakdowns", key, i].items()}}
+                for key in self.data.dimensions},
             "persona_effects": figures["persona_effects",],
             "persona_models": {**persona_models,
                                "models": [m for i in range(len(model_fits)) for m in figures["persona_model", i]]},
@@ -357,7 +365,7 @@ def _path(key: tuple) -> tuple:
     if kind == "dimension":
         return ("dimensions", *rest)
     if kind == "breakdowns":
-        return ("dimensions", *rest, "breakdowns")
+        return ("dimensions", rest[0], "breakdowns")
     if kind == "persona_model":
         return ("persona_models", "models")
     return (kind,)

@@ -126,10 +126,11 @@ def test_confidence_distribution_gives_the_share_per_level(built):
     assert restricted["n_ratings"] == int(np.count_nonzero((dim.confidence >= 1) & ~np.isnan(dim.ratings)))
 
 
-def test_breakdowns_cover_every_grouping_key(built):
+def test_breakdowns_cover_every_grouping_key_in_order(built):
+    """Computed in two sections (by persona; by model and case), joined in the grouping keys' order."""
     _, _, report = built
     breakdowns = report["dimensions"]["safety"]["breakdowns"]
-    assert set(breakdowns) == {"persona", "persona_kind", "role", "style", "model", "task_type", "care_setting"}
+    assert list(breakdowns) == ["persona", "persona_kind", "role", "style", "model", "task_type", "care_setting"]
     assert set(breakdowns["persona"]) == {"No persona", "ED physician"}
     assert set(breakdowns["care_setting"]) == {"primary_care", "critical_care"}
 
