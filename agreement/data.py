@@ -501,7 +501,7 @@ def _dimension_data(
     cannot = records.cannot_assess[first]
     idx = records.index("value", first, dim.labels)
     if cannot_assess == "category" and dim.allows_cannot_assess:
-        idx[cannot] = _cannot_assess_index(dim)
+        idx[cannot] = dim.labels.index(CANNOT_ASSESS)  # its own category, the last
     n_unknown = int(np.count_nonzero(np.isnan(idx) & ~cannot))
 
     shape = (n_items, n_raters)
@@ -534,11 +534,6 @@ def _dimension_data(
     )
 
 
-def _cannot_assess_index(dim: Dimension) -> float:
-    """The category a "cannot assess" answer is analysed as, where it is a category of its own."""
-    return index_of(object_array([CANNOT_ASSESS]), dim.labels)[0]
-
-
 def _retest(dim: Dimension, records: Records, sel: np.ndarray, cannot_assess: str) -> RetestPairs:
     rows = np.flatnonzero(sel)
     by_assignment = np.argsort(records.assignment_id[rows], kind="stable")
@@ -552,7 +547,7 @@ def _retest(dim: Dimension, records: Records, sel: np.ndarray, cannot_assess: st
     def indices(at_rows):
         idx = records.index("value", at_rows, dim.labels)
         if cannot_assess == "category" and dim.allows_cannot_assess:
-            idx[records.cannot_assess[at_rows]] = _cannot_assess_index(dim)
+            idx[records.cannot_assess[at_rows]] = dim.labels.index(CANNOT_ASSESS)  # its own category, the last
         return idx
 
     first, second = indices(first_i), indices(second_i)
