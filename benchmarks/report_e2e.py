@@ -249,7 +249,7 @@ def baseline_compute(data, params: dict) -> float:
     from threadpoolctl import threadpool_limits
 
     from agreement import metrics
-    from agreement.metrics.clustered import release_kept
+    from agreement.metrics import release_kept
 
     release_kept()
     start = time.perf_counter()

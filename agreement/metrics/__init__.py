@@ -8,6 +8,7 @@ the categories that happen to be observed. Every function returns a frozen datac
 silent NaN or an exception. See README.md in this package for the formulas and references.
 """
 
+from ._bootstrap import release_kept
 from .alpha import ALL_LEVELS, LEVELS, krippendorff_alpha
 from .conger import conger_kappa
 from .consensus import CONSENSUS, SCALES, TIE_RULES, consensus_ratings, consensus_validity
@@ -144,6 +145,7 @@ __all__ = [
     "rank_biased_overlap",
     "raters_for_width",
     "rbo_top_weight",
+    "release_kept",
     "sample_size_for_width",
     "triage_rates",
     "weight_matrix",

@@ -41,7 +41,7 @@ import numpy as np
 from scipy import stats
 
 from . import _bootstrap
-from ._bootstrap import _kept, release_kept  # noqa: F401 (release_kept: the report builder's)
+from ._bootstrap import _kept
 from ._core import check_confidence, finite_or_none, insufficient
 from .ranking import _codes, _spearman, _tau_b
 from .rankings_overlap import rank_biased_overlap

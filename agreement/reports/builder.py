@@ -19,7 +19,6 @@ from threadpoolctl import threadpool_limits
 
 from agreement import metrics
 from agreement.data import GROUP_KEYS, DimensionData, StudyData
-from agreement.metrics.clustered import release_kept
 
 from .coefficients import extra_coefficients
 from .effects import effects_section
@@ -385,4 +384,4 @@ def build_report(data: StudyData, params: dict, progress: Progress | None = None
         with threadpool_limits(1, user_api="blas"):
             return ReportBuilder(data, params, progress).build(processes)
     finally:
-        release_kept()  # resamples are shared within one report, not held by the worker afterwards
+        metrics.release_kept()  # resamples are shared within one report, not held by the worker afterwards

@@ -20,6 +20,7 @@ from agreement.metrics import (
     _bootstrap,
     clustered,
     rank_biased_overlap,
+    release_kept,
 )
 from agreement.metrics.clustered import (
     CI_CLUSTER,
@@ -32,7 +33,6 @@ from agreement.metrics.clustered import (
     matched_rank_agreement,
     paired_difference,
     paired_differences,
-    release_kept,
     sign_flip_pvalue,
 )
 
