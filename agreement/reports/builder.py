@@ -308,12 +308,13 @@ class ReportBuilder:
         for dim in dims:
             out.append((f"{dim.dimension.label}: confidence, judges, rankings, test-retest",
                         ("dimension", dim.dimension.key), lambda dim=dim: self.dimension(dim)))
+        # Before the breakdowns: longer than any of their sections (taken last, it left the other process idle).
+        out.append(("persona effects", ("persona_effects",), lambda: effects_section(self)))
         for dim in dims:
             for i, (name, keys) in enumerate(BREAKDOWN_SECTIONS):
                 out.append((f"{dim.dimension.label}: breakdowns by {name}", ("breakdowns", dim.dimension.key, i),
                             lambda dim=dim, keys=keys: self.breakdowns(dim, _per_item(dim), keys)))
         return out + [
-            ("persona effects", ("persona_effects",), lambda: effects_section(self)),
             ("metric-based evaluation", ("evaluation",), lambda: evaluation_section(self)),
             ("preferences", ("preferences",), self.preferences),
             ("pairwise judge", ("pairwise_judge",), lambda: pairwise_judge_section(self)),
