@@ -15,8 +15,9 @@ then vacuumed and analysed (as autovacuum soon would: no autovacuum runs while t
 Timed per study, each the same service the page, the API and the task call (``report_generate``):
 the HTML, JSON and CSV reports, each computed from the database, and then the HTML report again once
 the JSON one exists (``html_from_json``: written from the JSON report's figures). The small study's
-reports and baselines are measured ``--repeat-small`` times (5), every report built anew, and their medians
-recorded beside every run (a shared machine's speed moves by a quarter between runs); the large study's once.
+reports and baselines are measured ``--repeat-small`` times (5), the large study's ``--repeat-large`` times (3),
+every report built anew, and their medians recorded beside every run (a shared machine's speed moves by a quarter
+between runs, and more between days).
 Baselines, measured in the same run on the same study:
 
 1. loading floor: a bare ``COPY (SELECT <the loader's rating columns>) TO STDOUT`` (binary) read into
@@ -62,7 +63,9 @@ def parse_args():
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--repeat-small", type=int, default=5,
-                        help="runs of the small study's floors and reports (medians recorded; the large: one run)")
+                        help="runs of the small study's floors and reports (medians recorded)")
+    parser.add_argument("--repeat-large", type=int, default=3,
+                        help="runs of the large study's floors and reports (medians recorded)")
     parser.add_argument("--db", default="pl_report_e2e", help="database to drop, create and fill")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "report_e2e.json"))
@@ -373,7 +376,7 @@ def main():
     with psycopg.connect(f"{args.server}/{args.db}", autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")  # what autovacuum does soon after the inserts: measured without it running
     for label, study in studies.items():
-        repeats = args.repeat_small if label == "small" else 1
+        repeats = args.repeat_small if label == "small" else args.repeat_large
         results["studies"][label].update(**measure(study, args.n_boot, repeats), load_average=load_average())
         print(json.dumps(results["studies"][label], indent=1), flush=True)
     results["load_average_after"] = load_average()
