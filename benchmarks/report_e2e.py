@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/report_e2e.py [--ratings 1000000] [--small 10000] [--db pl_report_e2e]
 
 From a fresh clone: create the virtual environment (``pip install -r requirements-test.txt``), start a
-PostgreSQL server, run the line above (about six minutes on 2 cores). It needs only that server
+PostgreSQL server, run the line above (three to eight minutes on 2 cores, with the machine's speed). It needs only that server
 (``--server``, default postgres://postgres@127.0.0.1:5432); the database
 named by ``--db`` is DROPPED and created anew, migrated, and filled with COPY (not the ORM): a study of
 ``--ratings`` ratings (2 models x 7 personas x N cases, 5 of 20 clinicians per response, about 2 % of
