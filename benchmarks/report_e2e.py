@@ -3,14 +3,14 @@
     .venv/bin/python benchmarks/report_e2e.py [--ratings 1000000] [--small 10000] [--db pl_report_e2e]
 
 From a fresh clone: create the virtual environment (``pip install -r requirements-test.txt``), start a
-PostgreSQL server, run the line above (three to eight minutes on 2 cores, with the machine's speed). It needs only that server
-(``--server``, default postgres://postgres@127.0.0.1:5432); the database
-named by ``--db`` is DROPPED and created anew, migrated, and filled with COPY (not the ORM): a study of
-``--ratings`` ratings (2 models x 7 personas x N cases, 5 of 20 clinicians per response, about 2 % of
-ratings a test-retest repeat, 2 dimensions per rating, 5 % "cannot assess" on reasoning, one judge
-score per response, parsed triage answers on half the cases) and a second, small study of ``--small``
-ratings built the same way. Both are stored before either is measured, as in a deployment's database, and
-then vacuumed and analysed (as autovacuum soon would: no autovacuum runs while the reports are timed).
+PostgreSQL server, run the line above (three to eight minutes on 2 cores, with the machine's speed). It needs
+only that server (``--server``, default postgres://postgres@127.0.0.1:5432); the database named by ``--db`` is
+DROPPED and created anew, migrated, and filled with COPY (not the ORM): a study of ``--ratings`` ratings (2
+models x 7 personas x N cases, 5 of 20 clinicians per response, about 2 % of ratings a test-retest repeat, 2
+dimensions per rating, 5 % "cannot assess" on reasoning, one judge score per response, parsed triage answers
+on half the cases) and a second, small study of ``--small`` ratings built the same way. Both are stored before
+either is measured, as in a deployment's database, and then vacuumed and analysed (as autovacuum soon would:
+no autovacuum runs while the reports are timed).
 
 Timed per study, each the same service the page, the API and the task call (``report_generate``):
 the HTML, JSON and CSV reports, each computed from the database, and then the HTML report again once
